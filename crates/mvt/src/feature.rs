@@ -1,0 +1,253 @@
+//! A feature: its id and type, its tags (properties) and its still-encoded geometry.
+
+use crate::error::{Error, ErrorKind, Result, wire};
+use crate::geom_type::GeomType;
+use crate::layer::{Layer, Tables};
+use crate::pbf::{Cursor, WireType};
+use crate::value::Value;
+
+/// One feature of a layer: a cheap view (two slices and a few integers) into the layer's bytes.
+///
+/// Tags and geometry stay encoded until asked for: [`Feature::properties`] resolves tags against
+/// the layer's tables, [`Feature::geometry`] iterates the commands,
+/// [`Feature::decode_geometry`] drives a [`GeometrySink`](crate::GeometrySink), and
+/// [`Feature::to_geometry`] builds a `geo_types::Geometry`.
+#[derive(Debug, Clone, Copy)]
+pub struct Feature<'l, 'a> {
+    pub(crate) layer: &'l Layer<'a>,
+    pub(crate) index: usize,
+    id: Option<u64>,
+    geom_type: GeomType,
+    tags: &'a [u8],
+    pub(crate) geometry: &'a [u8],
+    tag_ints: usize,
+}
+
+impl<'l, 'a> Feature<'l, 'a> {
+    /// Reads a feature message's fields: O(bytes of the message), no allocation.
+    #[inline]
+    pub(crate) fn parse(layer: &'l Layer<'a>, bytes: &'a [u8], index: usize) -> Result<Self> {
+        let mut id = None;
+        let mut geom_type = Ok(GeomType::Unknown); // proto: [default = UNKNOWN]
+        let mut tags: Option<&'a [u8]> = None;
+        let mut geometry: Option<&'a [u8]> = None;
+        let mut repeated = None;
+        let locate = |e: Error| layer.locate(e.in_feature(index));
+        let mut cursor = Cursor::new(bytes);
+        while let Some(key) = cursor.field() {
+            let (field, wire_type) = key.map_err(|e| locate(wire("Feature", e)))?;
+            let (name, expected) = match field {
+                1 => ("id", WireType::Varint),
+                2 => ("tags", WireType::Len),
+                3 => ("type", WireType::Varint),
+                4 => ("geometry", WireType::Len),
+                _ => ("", wire_type),
+            };
+            if wire_type != expected {
+                return Err(locate(Error::new(ErrorKind::WireType {
+                    message: "Feature",
+                    field: name,
+                    expected: expected.name(),
+                    found: wire_type.name(),
+                })));
+            }
+            let w = |e| locate(wire("Feature", e));
+            match field {
+                1 => id = Some(cursor.varint().map_err(w)?),
+                2 => {
+                    let b = cursor.bytes().map_err(w)?;
+                    if tags.replace(b).is_some() {
+                        repeated = Some("tags");
+                    }
+                }
+                3 => {
+                    let v = cursor.varint().map_err(w)?;
+                    geom_type = GeomType::from_u64(v).ok_or(v);
+                }
+                4 => {
+                    let b = cursor.bytes().map_err(w)?;
+                    if geometry.replace(b).is_some() {
+                        repeated = Some("geometry");
+                    }
+                }
+                _ => cursor.skip(wire_type).map_err(w)?,
+            }
+        }
+        // The rest are recoverable (mvt-fixtures 004, 005, 006, 030): only this feature is lost.
+        if let Some(field) = repeated {
+            return Err(locate(Error::new(ErrorKind::RepeatedField(field))));
+        }
+        let geom_type = geom_type.map_err(|v| locate(Error::new(ErrorKind::UnknownGeomType(v))))?;
+        let geometry = geometry.ok_or_else(|| locate(Error::new(ErrorKind::MissingGeometry)))?;
+        let tags = tags.unwrap_or(&[]);
+        // Every varint ends in exactly one byte below 0x80, so this counts the tag integers.
+        let tag_ints = tags.iter().filter(|&&b| b < 0x80).count();
+        if tag_ints % 2 != 0 {
+            return Err(locate(Error::new(ErrorKind::OddTagCount(tag_ints))));
+        }
+        Ok(Feature {
+            layer,
+            index,
+            id,
+            geom_type,
+            tags,
+            geometry,
+            tag_ints,
+        })
+    }
+
+    /// The feature's `id` field, if present. In Mapillary tiles this is a tile-local counter, not
+    /// the Mapillary id (which is the `id` property). O(1).
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    /// The geometry type (UNKNOWN when the field is missing, the proto2 default). O(1).
+    pub fn geom_type(&self) -> GeomType {
+        self.geom_type
+    }
+
+    /// The feature's position in its layer (0-based). O(1).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The layer the feature belongs to. O(1).
+    pub fn layer(&self) -> &'l Layer<'a> {
+        self.layer
+    }
+
+    /// The number of properties (tag pairs). O(1).
+    pub fn property_count(&self) -> usize {
+        self.tag_ints / 2
+    }
+
+    /// The tags as raw `(key index, value index)` pairs, without touching the layer's tables:
+    /// the cheapest way to test a property whose indices were looked up once per layer
+    /// ([`Layer::key_index`]). Indices are not checked against the tables here.
+    pub fn tags(&self) -> Tags<'a> {
+        Tags {
+            cursor: Cursor::new(self.tags),
+        }
+    }
+
+    /// The properties as `(key, value)` pairs, resolved against the layer's tables (parsed on
+    /// first use, once per layer). No allocation.
+    ///
+    /// A table that fails to parse, or a tag pointing past a table (spec 4.2), is yielded as a
+    /// fatal error that ends the iteration.
+    pub fn properties(&self) -> Properties<'l, 'a> {
+        Properties {
+            feature: *self,
+            tables: None,
+            cursor: Cursor::new(self.tags),
+            done: false,
+        }
+    }
+
+    /// The value of the property `key`, if the feature has it. Parses the tables on first use,
+    /// then scans this feature's tags.
+    ///
+    /// # Errors
+    ///
+    /// As [`Feature::properties`].
+    pub fn get(&self, key: &str) -> Result<Option<Value<'a>>> {
+        for property in self.properties() {
+            let (k, v) = property?;
+            if k == key {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The encoded geometry: the packed `uint32` command and parameter integers.
+    pub fn geometry_bytes(&self) -> &'a [u8] {
+        self.geometry
+    }
+
+    pub(crate) fn locate(&self, e: Error) -> Error {
+        self.layer.locate(e.in_feature(self.index))
+    }
+}
+
+/// Raw tag pairs of a feature; see [`Feature::tags`].
+#[derive(Debug, Clone)]
+pub struct Tags<'a> {
+    cursor: Cursor<'a>,
+}
+
+impl Iterator for Tags<'_> {
+    type Item = (u32, u32);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u32, u32)> {
+        // Feature::parse checked the pairing; a value above u32 maps to u32::MAX, which no table
+        // reaches.
+        let k = self.cursor.varint().ok()?;
+        let v = self.cursor.varint().ok()?;
+        Some((
+            u32::try_from(k).unwrap_or(u32::MAX),
+            u32::try_from(v).unwrap_or(u32::MAX),
+        ))
+    }
+}
+
+/// Resolved properties of a feature; see [`Feature::properties`].
+#[derive(Debug, Clone)]
+pub struct Properties<'l, 'a> {
+    feature: Feature<'l, 'a>,
+    tables: Option<&'l Tables<'a>>,
+    cursor: Cursor<'a>,
+    done: bool,
+}
+
+impl<'l, 'a> Iterator for Properties<'l, 'a> {
+    type Item = Result<(&'a str, Value<'a>)>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.cursor.is_empty() {
+            return None;
+        }
+        let tables = match self.tables {
+            Some(t) => t,
+            None => match self.feature.layer.tables() {
+                Ok(t) => {
+                    self.tables = Some(t);
+                    t
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.in_feature(self.feature.index)));
+                }
+            },
+        };
+        let result = (|| {
+            let k = self.cursor.varint().map_err(|e| wire("Feature", e))?;
+            let v = self.cursor.varint().map_err(|e| wire("Feature", e))?;
+            let key = tables.keys.get(k as usize).ok_or(ErrorKind::KeyIndexOutOfRange {
+                index: k,
+                len: tables.keys.len(),
+            })?;
+            let value = tables
+                .values
+                .get(v as usize)
+                .ok_or(ErrorKind::ValueIndexOutOfRange {
+                    index: v,
+                    len: tables.values.len(),
+                })?;
+            Ok((*key, *value))
+        })();
+        Some(result.map_err(|e: Error| {
+            self.done = true;
+            self.feature.locate(e)
+        }))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.feature.property_count()))
+    }
+}
+
+impl std::iter::FusedIterator for Properties<'_, '_> {}

@@ -1,0 +1,566 @@
+//! Geometry decoding (spec 4.3): raw integers, a command iterator, a sink, and `geo_types`.
+
+use geo_types::{
+    Coord, CoordNum, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
+    Polygon,
+};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::feature::Feature;
+use crate::geom_type::{GeomType, GeometrySink};
+use crate::pbf::{VarintError, decode_varint, zigzag32};
+
+const MOVE_TO: u32 = 1;
+const LINE_TO: u32 = 2;
+const CLOSE_PATH: u32 = 7;
+
+/// One decoded drawing command with absolute tile coordinates (spec 4.3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Start a new part at the point.
+    MoveTo(i32, i32),
+    /// Draw to the point.
+    LineTo(i32, i32),
+    /// Close the current ring.
+    ClosePath,
+}
+
+/// Reads one `uint32` geometry integer. Most are one byte, many two.
+#[inline(always)]
+fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> {
+    if let Some(&b0) = buf.get(*pos) {
+        if b0 < 0x80 {
+            *pos += 1;
+            return Ok(u32::from(b0));
+        }
+        if let Some(&b1) = buf.get(*pos + 1) {
+            if b1 < 0x80 {
+                *pos += 2;
+                return Ok(u32::from(b0 & 0x7f) | (u32::from(b1) << 7));
+            }
+        }
+    }
+    read_u32_slow(buf, pos)
+}
+
+#[inline(never)]
+#[cold]
+fn read_u32_slow(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> {
+    let rest = buf.get(*pos..).unwrap_or(&[]);
+    match decode_varint(rest) {
+        Ok((v, n)) => {
+            *pos += n;
+            u32::try_from(v).map_err(|_| ErrorKind::GeometryIntegerOverflow(v))
+        }
+        Err(VarintError::Truncated) => Err(ErrorKind::Protobuf {
+            message: "Feature",
+            problem: format!("the geometry ends inside an integer at byte {}", *pos),
+        }),
+        Err(VarintError::Overflow) => Err(ErrorKind::Protobuf {
+            message: "Feature",
+            problem: format!("geometry varint at byte {} is longer than 64 bits", *pos),
+        }),
+    }
+}
+
+/// Checks that `count` points (two parameter integers each, one byte at least each) can still
+/// be in the geometry, before anything is read or reserved for them (spec 4.3.2).
+#[inline(always)]
+fn check_count(
+    command: &'static str,
+    count: u32,
+    buf: &[u8],
+    pos: usize,
+) -> std::result::Result<(), ErrorKind> {
+    let needed = 2 * u64::from(count);
+    let left = buf.len() - pos;
+    if needed > left as u64 {
+        return Err(ErrorKind::CommandCountTooLarge {
+            command,
+            count,
+            needed,
+            left,
+        });
+    }
+    Ok(())
+}
+
+/// spec 4.3.3.3: a ClosePath count MUST be 1. Version 1 did not say so, and version 1 tiles
+/// exist with a count of 0 (mvt-fixtures 061), so those are accepted in version 1 layers.
+#[inline]
+fn close_count_ok(count: u32, version: u32) -> bool {
+    count == 1 || (count == 0 && version == 1)
+}
+
+/// The raw `uint32` integers of a geometry, as stored (commands and zigzag parameters).
+#[derive(Debug, Clone)]
+pub struct GeometryInts<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Iterator for GeometryInts<'_> {
+    type Item = Result<u32>;
+
+    fn next(&mut self) -> Option<Result<u32>> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        match read_u32(self.buf, &mut self.pos) {
+            Ok(v) => Some(Ok(v)),
+            Err(kind) => {
+                self.pos = self.buf.len();
+                Some(Err(Error::new(kind)))
+            }
+        }
+    }
+}
+
+/// The commands of a geometry with absolute coordinates; see [`Feature::geometry`].
+///
+/// It checks what holds for every geometry type: known command ids, counts that fit the bytes
+/// left, a ClosePath count of 1, integers within 32 bits. The rules of a particular geometry
+/// type (a point has one MoveTo, a ring has two LineTo points or more) are checked by
+/// [`Feature::decode_geometry`]. The first error ends the iteration.
+#[derive(Debug, Clone)]
+pub struct Commands<'l, 'a> {
+    feature: Feature<'l, 'a>,
+    pos: usize,
+    x: i32,
+    y: i32,
+    command: u32,
+    left: u32,
+}
+
+impl Iterator for Commands<'_, '_> {
+    type Item = Result<Command>;
+
+    fn next(&mut self) -> Option<Result<Command>> {
+        let buf = self.feature.geometry;
+        let step = (|| {
+            if self.left == 0 {
+                if self.pos >= buf.len() {
+                    return Ok(None);
+                }
+                let int = read_u32(buf, &mut self.pos)?;
+                let (id, count) = (int & 7, int >> 3);
+                match id {
+                    MOVE_TO | LINE_TO => {
+                        let name = if id == MOVE_TO { "MoveTo" } else { "LineTo" };
+                        if count == 0 {
+                            return Err(ErrorKind::BadCommandCount {
+                                command: name,
+                                count,
+                                geom_type: self.feature.geom_type().name(),
+                                rule: "4.3.3",
+                            });
+                        }
+                        check_count(name, count, buf, self.pos)?;
+                    }
+                    CLOSE_PATH => {
+                        if !close_count_ok(count, self.feature.layer().version()) {
+                            return Err(ErrorKind::BadCommandCount {
+                                command: "ClosePath",
+                                count,
+                                geom_type: self.feature.geom_type().name(),
+                                rule: "4.3.3.3",
+                            });
+                        }
+                        return Ok(Some(Command::ClosePath));
+                    }
+                    other => return Err(ErrorKind::UnknownCommand(other)),
+                }
+                self.command = id;
+                self.left = count;
+            }
+            let dx = zigzag32(read_u32(buf, &mut self.pos)?);
+            let dy = zigzag32(read_u32(buf, &mut self.pos)?);
+            // Cursor overflow (mvt-fixtures 049, 050) wraps around, as 32-bit integers do.
+            self.x = self.x.wrapping_add(dx);
+            self.y = self.y.wrapping_add(dy);
+            self.left -= 1;
+            Ok(Some(if self.command == MOVE_TO {
+                Command::MoveTo(self.x, self.y)
+            } else {
+                Command::LineTo(self.x, self.y)
+            }))
+        })();
+        match step {
+            Ok(c) => c.map(Ok),
+            Err(kind) => {
+                self.pos = buf.len();
+                self.left = 0;
+                Some(Err(self.feature.locate(Error::new(kind))))
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Commands<'_, '_> {}
+
+/// Where the geometry state machine is, for the per-type rules of spec 4.3.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    AfterMoveTo,
+    AfterLineTo,
+    AfterClosePath,
+}
+
+impl State {
+    fn place(self) -> &'static str {
+        match self {
+            State::Start => "at the start",
+            State::AfterMoveTo => "after MoveTo",
+            State::AfterLineTo => "after LineTo",
+            State::AfterClosePath => "after ClosePath",
+        }
+    }
+}
+
+fn rule_of(geom_type: GeomType) -> &'static str {
+    match geom_type {
+        GeomType::Unknown => "4.3.4.1",
+        GeomType::Point => "4.3.4.2",
+        GeomType::LineString => "4.3.4.3",
+        GeomType::Polygon => "4.3.4.4",
+    }
+}
+
+impl<'l, 'a> Feature<'l, 'a> {
+    /// The raw geometry integers, as stored: what mvt-fixtures' `tile.json` lists.
+    pub fn geometry_ints(&self) -> GeometryInts<'a> {
+        GeometryInts {
+            buf: self.geometry,
+            pos: 0,
+        }
+    }
+
+    /// The geometry as commands with absolute coordinates. No allocation; see [`Commands`] for
+    /// what it checks.
+    pub fn geometry(&self) -> Commands<'l, 'a> {
+        Commands {
+            feature: *self,
+            pos: 0,
+            x: 0,
+            y: 0,
+            command: 0,
+            left: 0,
+        }
+    }
+
+    /// Decodes the geometry into `sink`, checking every rule of the feature's geometry type
+    /// (spec 4.3.4) as it goes. No allocation; the sink sees only well-formed sequences up to the
+    /// first error.
+    ///
+    /// In version 1 layers a LineString may close its parts with ClosePath (mvt-fixtures 061);
+    /// in version 2 that is an error. UNKNOWN geometries are passed through with only the
+    /// checks of [`Commands`].
+    ///
+    /// # Errors
+    ///
+    /// Fatal errors for a broken command stream (unknown command, a count that does not fit the
+    /// bytes, a command the type does not allow, a geometry that stops mid-part); a recoverable
+    /// [`ErrorKind::ZeroLengthSegment`] for a LineTo that does not move (spec 4.3.3.2).
+    #[inline]
+    pub fn decode_geometry<S: GeometrySink>(&self, sink: &mut S) -> Result<()> {
+        self.decode_into(sink).map_err(|kind| self.locate(Error::new(kind)))
+    }
+
+    #[inline(always)]
+    fn decode_into<S: GeometrySink>(&self, sink: &mut S) -> std::result::Result<(), ErrorKind> {
+        let buf = self.geometry;
+        let geom_type = self.geom_type();
+        let rule = rule_of(geom_type);
+        let lines_may_close = self.layer.version() == 1;
+        let mut pos = 0;
+        let (mut x, mut y) = (0i32, 0i32);
+        let mut state = State::Start;
+        // LineTo points in the current part (rings need two or more).
+        let mut part_points: u32 = 0;
+        let unexpected = |command: &'static str, state: State| ErrorKind::UnexpectedCommand {
+            command,
+            place: state.place(),
+            geom_type: geom_type.name(),
+            rule,
+        };
+        let bad_count = |command: &'static str, count: u32| ErrorKind::BadCommandCount {
+            command,
+            count,
+            geom_type: geom_type.name(),
+            rule,
+        };
+        while pos < buf.len() {
+            let int = read_u32(buf, &mut pos)?;
+            let (id, count) = (int & 7, int >> 3);
+            match id {
+                MOVE_TO => {
+                    match geom_type {
+                        GeomType::Point if state != State::Start => {
+                            return Err(unexpected("MoveTo", state));
+                        }
+                        GeomType::LineString
+                            if state == State::AfterMoveTo
+                                || (state == State::AfterClosePath && !lines_may_close) =>
+                        {
+                            return Err(unexpected("MoveTo", state));
+                        }
+                        GeomType::Polygon
+                            if state == State::AfterMoveTo || state == State::AfterLineTo =>
+                        {
+                            return Err(unexpected("MoveTo", state));
+                        }
+                        _ => {}
+                    }
+                    let single = matches!(geom_type, GeomType::LineString | GeomType::Polygon);
+                    if count == 0 || (single && count != 1) {
+                        return Err(bad_count("MoveTo", count));
+                    }
+                    check_count("MoveTo", count, buf, pos)?;
+                    for _ in 0..count {
+                        let dx = zigzag32(read_u32(buf, &mut pos)?);
+                        let dy = zigzag32(read_u32(buf, &mut pos)?);
+                        // Cursor overflow (mvt-fixtures 049, 050) wraps, as 32-bit integers do.
+                        x = x.wrapping_add(dx);
+                        y = y.wrapping_add(dy);
+                        sink.move_to(x, y);
+                    }
+                    state = State::AfterMoveTo;
+                    part_points = 0;
+                }
+                LINE_TO => {
+                    let allowed = match geom_type {
+                        GeomType::Point => false,
+                        GeomType::Unknown => state != State::Start,
+                        _ => state == State::AfterMoveTo || state == State::AfterLineTo,
+                    };
+                    if !allowed {
+                        return Err(unexpected("LineTo", state));
+                    }
+                    if count == 0 {
+                        return Err(bad_count("LineTo", count));
+                    }
+                    check_count("LineTo", count, buf, pos)?;
+                    for _ in 0..count {
+                        let dx = zigzag32(read_u32(buf, &mut pos)?);
+                        let dy = zigzag32(read_u32(buf, &mut pos)?);
+                        if dx == 0 && dy == 0 && geom_type != GeomType::Unknown {
+                            return Err(ErrorKind::ZeroLengthSegment { x, y });
+                        }
+                        x = x.wrapping_add(dx);
+                        y = y.wrapping_add(dy);
+                        sink.line_to(x, y);
+                    }
+                    part_points += count;
+                    state = State::AfterLineTo;
+                }
+                CLOSE_PATH => {
+                    if !close_count_ok(count, self.layer.version()) {
+                        return Err(ErrorKind::BadCommandCount {
+                            command: "ClosePath",
+                            count,
+                            geom_type: geom_type.name(),
+                            rule: "4.3.3.3",
+                        });
+                    }
+                    let allowed = match geom_type {
+                        GeomType::Point => false,
+                        GeomType::Unknown => state != State::Start,
+                        GeomType::LineString => lines_may_close && state == State::AfterLineTo,
+                        GeomType::Polygon => state == State::AfterLineTo,
+                    };
+                    if !allowed {
+                        return Err(unexpected("ClosePath", state));
+                    }
+                    if geom_type == GeomType::Polygon && part_points < 2 {
+                        return Err(ErrorKind::IncompleteGeometry {
+                            geom_type: geom_type.name(),
+                            problem: "a ring with fewer than three points",
+                            rule,
+                        });
+                    }
+                    sink.close_path();
+                    state = State::AfterClosePath;
+                }
+                other => return Err(ErrorKind::UnknownCommand(other)),
+            }
+        }
+        let complete = match geom_type {
+            GeomType::Unknown => true,
+            GeomType::Point => state == State::AfterMoveTo,
+            GeomType::LineString => {
+                state == State::AfterLineTo || (lines_may_close && state == State::AfterClosePath)
+            }
+            GeomType::Polygon => state == State::AfterClosePath,
+        };
+        if !complete {
+            let problem = match state {
+                State::Start => "with no commands",
+                State::AfterMoveTo if geom_type != GeomType::Point => "after a MoveTo",
+                State::AfterLineTo => "with a ring that is not closed",
+                _ => "mid-part",
+            };
+            return Err(ErrorKind::IncompleteGeometry {
+                geom_type: geom_type.name(),
+                problem,
+                rule,
+            });
+        }
+        Ok(())
+    }
+
+    /// The geometry as a `geo_types` value in tile coordinates (x right, y down), converted to
+    /// `T` (`i32`, `i64`, `f32`, `f64`...). Allocates the result.
+    ///
+    /// Points give a `Point` or `MultiPoint`, lines a `LineString` or `MultiLineString`,
+    /// polygons a `Polygon` or `MultiPolygon` with closed rings. Polygon rings are classified by
+    /// their signed area, computed exactly in integers: in version 2 layers a positive area
+    /// (clockwise on screen) starts a new polygon and a negative one is a hole of the polygon
+    /// before it (spec 4.3.4.4); in version 1 layers the first ring's sign counts as exterior.
+    /// Rings of zero area enclose nothing and are dropped.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Feature::decode_geometry`]; [`ErrorKind::UnknownGeometry`] for UNKNOWN
+    /// geometries; [`ErrorKind::InteriorRingFirst`] for a hole before any exterior ring;
+    /// [`ErrorKind::CoordinateOutOfRange`] when a coordinate does not fit `T`.
+    pub fn to_geometry<T: CoordNum>(&self) -> Result<Geometry<T>> {
+        let mut parts = Parts::default();
+        self.decode_geometry(&mut parts)?;
+        let fail = |kind| self.locate(Error::new(kind));
+        let coord = |(x, y): (i32, i32)| -> Result<Coord<T>> {
+            match (T::from(x), T::from(y)) {
+                (Some(x), Some(y)) => Ok(Coord { x, y }),
+                _ => Err(fail(ErrorKind::CoordinateOutOfRange { x, y })),
+            }
+        };
+        let ring = |part: &[(i32, i32)], close: bool| -> Result<LineString<T>> {
+            let mut coords = Vec::with_capacity(part.len() + usize::from(close));
+            for &p in part {
+                coords.push(coord(p)?);
+            }
+            if close {
+                coords.push(coord(part[0])?);
+            }
+            Ok(LineString(coords))
+        };
+        match self.geom_type() {
+            GeomType::Unknown => Err(fail(ErrorKind::UnknownGeometry)),
+            GeomType::Point => {
+                let points = parts
+                    .points
+                    .iter()
+                    .map(|&p| coord(p).map(Point))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(match <[Point<T>; 1]>::try_from(points) {
+                    Ok([p]) => Geometry::Point(p),
+                    Err(points) => Geometry::MultiPoint(MultiPoint(points)),
+                })
+            }
+            GeomType::LineString => {
+                let lines = parts
+                    .iter()
+                    .map(|(part, closed)| ring(part, closed))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(match <[LineString<T>; 1]>::try_from(lines) {
+                    Ok([l]) => Geometry::LineString(l),
+                    Err(lines) => Geometry::MultiLineString(MultiLineString(lines)),
+                })
+            }
+            GeomType::Polygon => {
+                let v1 = self.layer.version() == 1;
+                let mut polygons: Vec<(LineString<T>, Vec<LineString<T>>)> = Vec::new();
+                let mut exterior_sign = if v1 { 0 } else { 1 };
+                for (i, (part, _)) in parts.iter().enumerate() {
+                    let sign = ring_area2(part).signum() as i32;
+                    if sign == 0 {
+                        continue; // encloses nothing
+                    }
+                    if exterior_sign == 0 {
+                        exterior_sign = sign; // version 1: the first ring decides
+                    }
+                    let r = ring(part, true)?;
+                    if sign == exterior_sign {
+                        polygons.push((r, Vec::new()));
+                    } else {
+                        match polygons.last_mut() {
+                            Some((_, holes)) => holes.push(r),
+                            None => return Err(fail(ErrorKind::InteriorRingFirst(i))),
+                        }
+                    }
+                }
+                let mut polygons: Vec<Polygon<T>> = polygons
+                    .into_iter()
+                    .map(|(exterior, holes)| Polygon::new(exterior, holes))
+                    .collect();
+                Ok(if polygons.len() == 1 {
+                    Geometry::Polygon(polygons.remove(0))
+                } else {
+                    Geometry::MultiPolygon(MultiPolygon(polygons))
+                })
+            }
+        }
+    }
+}
+
+/// Twice the signed area of a ring (the surveyor's formula), exactly: i64 products summed in
+/// i128, so no coordinate can overflow or round it. Positive means clockwise with y down, the
+/// exterior winding of spec 4.3.4.4. `ring` does not repeat its first point.
+pub fn ring_area2(ring: &[(i32, i32)]) -> i128 {
+    let n = ring.len();
+    let mut sum: i128 = 0;
+    for i in 0..n {
+        let (x0, y0) = ring[i];
+        let (x1, y1) = ring[(i + 1) % n];
+        sum += i128::from(i64::from(x0) * i64::from(y1)) - i128::from(i64::from(x1) * i64::from(y0));
+    }
+    sum
+}
+
+/// Collects decoded geometry into flat vectors for [`Feature::to_geometry`].
+#[derive(Default)]
+struct Parts {
+    points: Vec<(i32, i32)>,
+    /// (start index in `points`, closed by ClosePath)
+    starts: Vec<(usize, bool)>,
+}
+
+impl Parts {
+    fn iter(&self) -> impl Iterator<Item = (&[(i32, i32)], bool)> {
+        self.starts.iter().enumerate().map(|(i, &(start, closed))| {
+            let end = self.starts.get(i + 1).map_or(self.points.len(), |s| s.0);
+            (&self.points[start..end], closed)
+        })
+    }
+}
+
+impl GeometrySink for Parts {
+    fn move_to(&mut self, x: i32, y: i32) {
+        self.starts.push((self.points.len(), false));
+        self.points.push((x, y));
+    }
+    fn line_to(&mut self, x: i32, y: i32) {
+        self.points.push((x, y));
+    }
+    fn close_path(&mut self) {
+        if let Some(last) = self.starts.last_mut() {
+            last.1 = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_area_sign_follows_the_spec_winding() {
+        // spec 4.3.5.5: the example polygon (3,6) (8,12) (20,34) is an exterior ring.
+        assert!(ring_area2(&[(3, 6), (8, 12), (20, 34)]) > 0);
+        assert!(ring_area2(&[(20, 34), (8, 12), (3, 6)]) < 0);
+        assert_eq!(ring_area2(&[(0, 0), (5, 5), (10, 10)]), 0);
+        // Extreme coordinates do not overflow.
+        let big = [(i32::MIN, i32::MIN), (i32::MAX, i32::MIN), (i32::MAX, i32::MAX)];
+        assert!(ring_area2(&big) > 0);
+    }
+}

@@ -1,0 +1,356 @@
+//! A layer: its header, read once, and its key and value tables, parsed on first use.
+
+use std::cell::OnceCell;
+
+use crate::error::{Error, ErrorKind, Result, wire};
+use crate::feature::Feature;
+use crate::pbf::{Cursor, WireType, zigzag64};
+use crate::value::Value;
+
+/// The default extent when a layer has none (vector_tile.proto: `[default = 4096]`).
+pub const DEFAULT_EXTENT: u32 = 4096;
+
+/// One layer of a tile, borrowed from the tile's bytes.
+///
+/// Made by [`Tile::layers`](crate::Tile::layers) or [`Tile::layer`](crate::Tile::layer), which scan
+/// the layer message once for its name, version, extent and table sizes. The key and value
+/// tables are parsed the first time a feature's properties (or [`Layer::keys`] /
+/// [`Layer::values`]) are asked for, once per layer, into two vectors; nothing is allocated per
+/// feature after that.
+#[derive(Debug)]
+pub struct Layer<'a> {
+    bytes: &'a [u8],
+    index: usize,
+    name: &'a str,
+    version: u32,
+    extent: u32,
+    feature_count: usize,
+    key_count: usize,
+    value_count: usize,
+    tables: OnceCell<std::result::Result<Tables<'a>, Error>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Tables<'a> {
+    pub(crate) keys: Vec<&'a str>,
+    pub(crate) values: Vec<Value<'a>>,
+}
+
+fn wire_type_error(field: &'static str, expected: WireType, found: WireType) -> Error {
+    Error::new(ErrorKind::WireType {
+        message: "Layer",
+        field,
+        expected: expected.name(),
+        found: found.name(),
+    })
+}
+
+impl<'a> Layer<'a> {
+    /// Scans a layer message: O(fields), no allocation.
+    pub(crate) fn parse(bytes: &'a [u8], index: usize) -> Result<Layer<'a>> {
+        let mut name: Option<&'a [u8]> = None;
+        let mut version: u64 = 1; // proto2 default (vector_tile.proto: [default = 1])
+        let mut extent: u64 = u64::from(DEFAULT_EXTENT);
+        let (mut feature_count, mut key_count, mut value_count) = (0, 0, 0);
+        let mut cursor = Cursor::new(bytes);
+        let located = |e: Error, name: Option<&[u8]>| {
+            e.in_layer(index, name.and_then(|n| std::str::from_utf8(n).ok()))
+        };
+        while let Some(key) = cursor.field() {
+            let (field, wire_type) = key.map_err(|e| located(wire("Layer", e), name))?;
+            let expected = match field {
+                1..=4 => WireType::Len,
+                5 | 15 => WireType::Varint,
+                _ => wire_type,
+            };
+            if wire_type != expected {
+                let field_name = match field {
+                    1 => "name",
+                    2 => "features",
+                    3 => "keys",
+                    4 => "values",
+                    5 => "extent",
+                    _ => "version",
+                };
+                return Err(located(
+                    wire_type_error(field_name, expected, wire_type),
+                    name,
+                ));
+            }
+            let step = match field {
+                1 => cursor.bytes().map(|b| name = Some(b)),
+                2 => cursor.bytes().map(|_| feature_count += 1),
+                3 => cursor.bytes().map(|_| key_count += 1),
+                4 => cursor.bytes().map(|_| value_count += 1),
+                5 => cursor.varint().map(|v| extent = v),
+                15 => cursor.varint().map(|v| version = v),
+                // spec 4.1: `extensions 16 to max`; unknown fields are skipped.
+                _ => cursor.skip(wire_type),
+            };
+            step.map_err(|e| located(wire("Layer", e), name))?;
+        }
+        let name = name.ok_or_else(|| Error::new(ErrorKind::MissingLayerName).in_layer(index, None))?;
+        let name = std::str::from_utf8(name).map_err(|_| {
+            Error::new(ErrorKind::InvalidUtf8 {
+                what: "the layer name".into(),
+            })
+            .in_layer(index, None)
+        })?;
+        if !(1..=2).contains(&version) {
+            return Err(Error::new(ErrorKind::UnsupportedVersion(version)).in_layer(index, Some(name)));
+        }
+        if extent == 0 || extent > i32::MAX as u64 {
+            return Err(Error::new(ErrorKind::BadExtent(extent)).in_layer(index, Some(name)));
+        }
+        Ok(Layer {
+            bytes,
+            index,
+            name,
+            version: version as u32,
+            extent: extent as u32,
+            feature_count,
+            key_count,
+            value_count,
+            tables: OnceCell::new(),
+        })
+    }
+
+    /// The layer's name. O(1).
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The layer's position among the tile's layer messages (0-based). O(1).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The spec version of the layer: 1 or 2 (1 when the field is missing, the proto2 default).
+    /// O(1).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The extent: the width and height of the tile in its own coordinates (4096 when missing).
+    /// O(1).
+    pub fn extent(&self) -> u32 {
+        self.extent
+    }
+
+    /// The number of feature messages. O(1) (counted when the layer was scanned).
+    pub fn feature_count(&self) -> usize {
+        self.feature_count
+    }
+
+    /// The number of entries in the key table. O(1).
+    pub fn key_count(&self) -> usize {
+        self.key_count
+    }
+
+    /// The number of entries in the value table. O(1).
+    pub fn value_count(&self) -> usize {
+        self.value_count
+    }
+
+    /// The bytes of the layer message.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The features in the order they are stored. Each step reads one feature message's fields
+    /// (id, type, and where its tags and geometry lie); tags and geometry are decoded only when
+    /// asked for. No allocation.
+    ///
+    /// A feature with a recoverable problem (no geometry, an unknown type, an odd number of tag
+    /// integers) is yielded as an `Err`, and iteration goes on; a malformed feature message is a
+    /// fatal error that ends the iteration.
+    pub fn features(&self) -> Features<'_, 'a> {
+        Features {
+            layer: self,
+            cursor: Cursor::new(self.bytes),
+            index: 0,
+            done: false,
+        }
+    }
+
+    /// The key table. Parses both tables on first use (once per layer).
+    ///
+    /// # Errors
+    ///
+    /// A fatal error if a key is not UTF-8 or a value is malformed.
+    pub fn keys(&self) -> Result<&[&'a str]> {
+        self.tables().map(|t| t.keys.as_slice())
+    }
+
+    /// The value table. Parses both tables on first use (once per layer).
+    ///
+    /// # Errors
+    ///
+    /// A fatal error if a key is not UTF-8 or a value is malformed.
+    pub fn values(&self) -> Result<&[Value<'a>]> {
+        self.tables().map(|t| t.values.as_slice())
+    }
+
+    /// The index of `key` in the key table, for reading tags directly (see
+    /// [`Feature::tags`]). Parses the tables on first use, then scans the keys.
+    ///
+    /// # Errors
+    ///
+    /// As [`Layer::keys`].
+    pub fn key_index(&self, key: &str) -> Result<Option<u32>> {
+        Ok(self
+            .keys()?
+            .iter()
+            .position(|k| *k == key)
+            .map(|i| i as u32))
+    }
+
+    pub(crate) fn tables(&self) -> Result<&Tables<'a>> {
+        self.tables
+            .get_or_init(|| self.parse_tables())
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    pub(crate) fn locate(&self, e: Error) -> Error {
+        e.in_layer(self.index, Some(self.name))
+    }
+
+    fn parse_tables(&self) -> std::result::Result<Tables<'a>, Error> {
+        // The counts come from the scan, so these reservations are bounded by the layer's size.
+        let mut keys = Vec::with_capacity(self.key_count);
+        let mut values = Vec::with_capacity(self.value_count);
+        let mut cursor = Cursor::new(self.bytes);
+        while let Some(key) = cursor.field() {
+            let (field, wire_type) = key.map_err(|e| self.locate(wire("Layer", e)))?;
+            match field {
+                3 => {
+                    let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
+                    let key = std::str::from_utf8(bytes).map_err(|_| {
+                        self.locate(Error::new(ErrorKind::InvalidUtf8 {
+                            what: format!("key {}", keys.len()),
+                        }))
+                    })?;
+                    keys.push(key);
+                }
+                4 => {
+                    let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
+                    let value = parse_value(bytes, values.len()).map_err(|e| self.locate(e))?;
+                    values.push(value);
+                }
+                _ => cursor
+                    .skip(wire_type)
+                    .map_err(|e| self.locate(wire("Layer", e)))?,
+            }
+        }
+        Ok(Tables { keys, values })
+    }
+}
+
+/// Parses one `Value` message (spec 4.1): exactly one of the seven fields.
+fn parse_value(bytes: &[u8], index: usize) -> Result<Value<'_>> {
+    let mut cursor = Cursor::new(bytes);
+    let mut found: Option<Value<'_>> = None;
+    let bad = |problem: String| Error::new(ErrorKind::BadValue { index, problem });
+    while let Some(key) = cursor.field() {
+        let (field, wire_type) = key.map_err(|e| wire("Value", e))?;
+        let expected = match field {
+            1 => WireType::Len,
+            2 => WireType::Fixed32,
+            3 => WireType::Fixed64,
+            4..=7 => WireType::Varint,
+            // spec 4.1 and mvt-fixtures 011/026: a value type outside the seven is an error in 2.x.
+            other => return Err(bad(format!("has an unknown field {other}"))),
+        };
+        if wire_type != expected {
+            return Err(bad(format!(
+                "field {field} has wire type {}, expected {}",
+                wire_type.name(),
+                expected.name()
+            )));
+        }
+        let w = |e| wire("Value", e);
+        let value = match field {
+            1 => {
+                let s = cursor.bytes().map_err(w)?;
+                Value::String(std::str::from_utf8(s).map_err(|_| {
+                    Error::new(ErrorKind::InvalidUtf8 {
+                        what: format!("value {index}"),
+                    })
+                })?)
+            }
+            2 => Value::Float(f32::from_bits(cursor.fixed32().map_err(w)?)),
+            3 => Value::Double(f64::from_bits(cursor.fixed64().map_err(w)?)),
+            4 => Value::Int(cursor.varint().map_err(w)? as i64),
+            5 => Value::UInt(cursor.varint().map_err(w)?),
+            6 => Value::SInt(zigzag64(cursor.varint().map_err(w)?)),
+            _ => Value::Bool(cursor.varint().map_err(w)? != 0),
+        };
+        if found.is_some() {
+            return Err(bad("has more than one field".into()));
+        }
+        found = Some(value);
+    }
+    found.ok_or_else(|| bad("is empty".into()))
+}
+
+/// Iterator over a layer's features; see [`Layer::features`].
+#[derive(Debug, Clone)]
+pub struct Features<'l, 'a> {
+    layer: &'l Layer<'a>,
+    cursor: Cursor<'a>,
+    index: usize,
+    done: bool,
+}
+
+impl<'l, 'a> Iterator for Features<'l, 'a> {
+    type Item = Result<Feature<'l, 'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        while let Some(key) = self.cursor.field() {
+            // The layer scan already walked these fields, so wire errors cannot happen here;
+            // they are handled all the same rather than trusted away.
+            let step = key.and_then(|(field, wire_type)| {
+                if field == 2 {
+                    self.cursor.bytes().map(Some)
+                } else {
+                    self.cursor.skip(wire_type).map(|()| None)
+                }
+            });
+            match step {
+                Ok(Some(body)) => {
+                    let index = self.index;
+                    self.index += 1;
+                    let result = Feature::parse(self.layer, body, index);
+                    if let Err(e) = &result {
+                        if e.is_fatal() {
+                            self.done = true;
+                        }
+                    }
+                    return Some(result);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(self.layer.locate(wire("Layer", e))));
+                }
+            }
+        }
+        self.done = true;
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            (0, Some(0))
+        } else {
+            (0, Some(self.layer.feature_count - self.index))
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Features<'_, '_> {}

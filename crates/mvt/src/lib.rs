@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod feature;
+mod geom_type;
+mod geometry;
+mod gzip;
+mod layer;
+mod pbf;
+mod tile;
+mod value;
+
+pub use error::{Error, ErrorKind, Result, Severity};
+pub use feature::{Feature, Properties, Tags};
+pub use geo_types;
+pub use geom_type::{GeomType, GeometrySink};
+pub use geometry::{Command, Commands, GeometryInts, ring_area2};
+pub use gzip::{DEFAULT_MAX_DECOMPRESSED, decompress, is_gzip};
+pub use layer::{DEFAULT_EXTENT, Features, Layer};
+pub use tile::{Layers, Tile};
+pub use value::{Value, ValueType};

@@ -1,0 +1,239 @@
+//! The protobuf wire format, as much of it as vector tiles use: a cursor over borrowed bytes.
+//!
+//! Everything here is bounds-checked and returns [`WireError`] instead of panicking; callers add
+//! the place (layer, feature) when they turn it into a crate [`Error`](crate::Error).
+
+/// A protobuf wire type (the low three bits of a field key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WireType {
+    Varint,
+    Fixed64,
+    Len,
+    Fixed32,
+}
+
+impl WireType {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WireType::Varint => "varint",
+            WireType::Fixed64 => "64-bit",
+            WireType::Len => "length-delimited",
+            WireType::Fixed32 => "32-bit",
+        }
+    }
+}
+
+/// What went wrong at the wire level, and at which byte of the message being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WireError {
+    /// The bytes end inside a varint, a fixed-size value or a length-delimited field.
+    Truncated { at: usize },
+    /// A varint longer than 10 bytes or above 2^64.
+    VarintOverflow { at: usize },
+    /// Wire types 3 and 4 (groups, deprecated and never used by vector tiles), 6 and 7 (undefined).
+    BadWireType { at: usize, wire_type: u8 },
+    /// Field number 0 is not allowed.
+    FieldZero { at: usize },
+}
+
+/// A read position in a protobuf message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
+    #[inline]
+    #[cfg(test)]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Reads one varint. One-byte varints (most tags, lengths and geometry integers) take the
+    /// fast path.
+    #[inline(always)]
+    pub(crate) fn varint(&mut self) -> Result<u64, WireError> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(b))
+            }
+            Some(_) => self.varint_slow(),
+            None => Err(WireError::Truncated { at: self.pos }),
+        }
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64, WireError> {
+        let (v, n) = decode_varint(&self.buf[self.pos..]).map_err(|e| match e {
+            VarintError::Truncated => WireError::Truncated { at: self.pos },
+            VarintError::Overflow => WireError::VarintOverflow { at: self.pos },
+        })?;
+        self.pos += n;
+        Ok(v)
+    }
+
+    /// Reads a field key. `None` at the end of the message.
+    #[inline(always)]
+    pub(crate) fn field(&mut self) -> Option<Result<(u32, WireType), WireError>> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let at = self.pos;
+        Some(self.varint().and_then(|key| {
+            let field = key >> 3;
+            if field == 0 {
+                return Err(WireError::FieldZero { at });
+            }
+            let wire_type = match key & 7 {
+                0 => WireType::Varint,
+                1 => WireType::Fixed64,
+                2 => WireType::Len,
+                5 => WireType::Fixed32,
+                other => {
+                    return Err(WireError::BadWireType {
+                        at,
+                        wire_type: other as u8,
+                    });
+                }
+            };
+            // Field numbers above 2^29 - 1 do not exist; saturate so they match no known field.
+            Ok((u32::try_from(field).unwrap_or(u32::MAX), wire_type))
+        }))
+    }
+
+    /// Reads the payload of a length-delimited field, borrowed.
+    #[inline(always)]
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], WireError> {
+        let at = self.pos;
+        let len = self.varint()?;
+        let start = self.pos;
+        let remaining = (self.buf.len() - start) as u64;
+        if len > remaining {
+            return Err(WireError::Truncated { at });
+        }
+        let end = start + len as usize;
+        self.pos = end;
+        Ok(&self.buf[start..end])
+    }
+
+    /// Reads 4 little-endian bytes.
+    #[inline]
+    pub(crate) fn fixed32(&mut self) -> Result<u32, WireError> {
+        let bytes = self
+            .buf
+            .get(self.pos..self.pos + 4)
+            .ok_or(WireError::Truncated { at: self.pos })?;
+        self.pos += 4;
+        Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")))
+    }
+
+    /// Reads 8 little-endian bytes.
+    #[inline]
+    pub(crate) fn fixed64(&mut self) -> Result<u64, WireError> {
+        let bytes = self
+            .buf
+            .get(self.pos..self.pos + 8)
+            .ok_or(WireError::Truncated { at: self.pos })?;
+        self.pos += 8;
+        Ok(u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+    }
+
+    /// Skips a field's payload.
+    #[inline]
+    pub(crate) fn skip(&mut self, wire_type: WireType) -> Result<(), WireError> {
+        match wire_type {
+            WireType::Varint => self.varint().map(drop),
+            WireType::Fixed64 => self.fixed64().map(drop),
+            WireType::Len => self.bytes().map(drop),
+            WireType::Fixed32 => self.fixed32().map(drop),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VarintError {
+    Truncated,
+    Overflow,
+}
+
+/// Decodes a varint at the start of `buf`: the value and the number of bytes it took.
+#[inline]
+pub(crate) fn decode_varint(buf: &[u8]) -> Result<(u64, usize), VarintError> {
+    let mut value: u64 = 0;
+    for (i, &b) in buf.iter().take(10).enumerate() {
+        // The tenth byte may only carry the top bit of a 64-bit value.
+        if i == 9 && b > 1 {
+            return Err(VarintError::Overflow);
+        }
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Ok((value, i + 1));
+        }
+    }
+    if buf.len() >= 10 {
+        Err(VarintError::Overflow)
+    } else {
+        Err(VarintError::Truncated)
+    }
+}
+
+/// Zigzag decoding of a 32-bit parameter integer (spec 4.3.2).
+#[inline(always)]
+pub(crate) fn zigzag32(v: u32) -> i32 {
+    ((v >> 1) as i32) ^ -((v & 1) as i32)
+}
+
+/// Zigzag decoding of a `sint64`.
+#[inline]
+pub(crate) fn zigzag64(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_decode_and_reject_overflow() {
+        assert_eq!(decode_varint(&[0x00]), Ok((0, 1)));
+        assert_eq!(decode_varint(&[0x96, 0x01]), Ok((150, 2)));
+        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(decode_varint(&max), Ok((u64::MAX, 10)));
+        let over = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert_eq!(decode_varint(&over), Err(VarintError::Overflow));
+        assert_eq!(decode_varint(&[0x80; 11]), Err(VarintError::Overflow));
+        assert_eq!(decode_varint(&[0x80, 0x80]), Err(VarintError::Truncated));
+        assert_eq!(decode_varint(&[]), Err(VarintError::Truncated));
+    }
+
+    #[test]
+    fn zigzag_matches_the_spec_examples() {
+        // spec 4.3.2: 0 -> 0, -1 -> 1, 1 -> 2, -2 -> 3
+        assert_eq!(zigzag32(0), 0);
+        assert_eq!(zigzag32(1), -1);
+        assert_eq!(zigzag32(2), 1);
+        assert_eq!(zigzag32(3), -2);
+        assert_eq!(zigzag32(u32::MAX), i32::MIN);
+        assert_eq!(zigzag32(u32::MAX - 1), i32::MAX);
+        assert_eq!(zigzag64(u64::MAX), i64::MIN);
+    }
+
+    #[test]
+    fn length_beyond_the_buffer_is_truncation() {
+        let mut c = Cursor::new(&[0x0a, 0x05, b'a']);
+        assert!(matches!(c.field(), Some(Ok((1, WireType::Len)))));
+        assert_eq!(c.bytes(), Err(WireError::Truncated { at: 1 }));
+    }
+}

@@ -1,0 +1,184 @@
+//! The tile: a borrowed buffer and a lazy iterator over its layers.
+
+use crate::error::{Error, ErrorKind, Result, wire};
+use crate::layer::Layer;
+use crate::pbf::{Cursor, WireType};
+
+/// A vector tile, borrowed from its bytes. Creating one costs nothing: the bytes are read as the
+/// layers are asked for.
+///
+/// # Examples
+///
+/// ```
+/// use mlytiles_mvt::Tile;
+///
+/// // mvt-fixtures case 017: one layer "hello" holding one point.
+/// let bytes = [
+///     0x1a, 0x28, 0x78, 0x02, 0x0a, 0x05, b'h', b'e', b'l', b'l', b'o', 0x12, 0x0d, 0x08, 0x01,
+///     0x12, 0x02, 0x00, 0x00, 0x18, 0x01, 0x22, 0x03, 0x09, 0x32, 0x22, 0x1a, 0x05, b'h', b'e',
+///     b'l', b'l', b'o', 0x22, 0x07, 0x0a, 0x05, b'w', b'o', b'r', b'l', b'd',
+/// ];
+/// let tile = Tile::new(&bytes)?;
+/// for layer in tile.layers() {
+///     let layer = layer?;
+///     assert_eq!(layer.name(), "hello");
+///     assert_eq!(layer.feature_count(), 1);
+/// }
+/// # Ok::<(), mlytiles_mvt::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Tile<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Tile<'a> {
+    /// Wraps the bytes of an uncompressed tile. O(1): nothing is parsed yet.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Gzipped`] if the bytes start with the gzip magic number (0x1f 0x8b, which
+    /// can never start a vector tile: it would be field 3 with the undefined wire type 7). Pass
+    /// such bytes through [`decompress`](crate::decompress) first.
+    pub fn new(bytes: &'a [u8]) -> Result<Self> {
+        if crate::is_gzip(bytes) {
+            return Err(Error::new(ErrorKind::Gzipped));
+        }
+        Ok(Tile { bytes })
+    }
+
+    /// The bytes the tile reads from.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The layers in the order the tile stores them (which varies between tiles: never rely on
+    /// it). Each step scans one layer message once, to find its name, version, extent and the
+    /// sizes of its tables; features, keys and values are not decoded.
+    ///
+    /// A layer with a fatal problem is yielded as an `Err` and iteration goes on with the next
+    /// layer; a malformed tile message ends the iteration after its error. A layer whose name
+    /// an earlier layer already had is yielded as a recoverable
+    /// [`ErrorKind::DuplicateLayerName`] error (spec 4.1), so by-name lookups stay unambiguous.
+    pub fn layers(&self) -> Layers<'a> {
+        Layers {
+            cursor: Cursor::new(self.bytes),
+            index: 0,
+            seen: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The first layer called `name`, or `None`. Layers before it are only scanned far enough to
+    /// read their names.
+    ///
+    /// # Errors
+    ///
+    /// A malformed tile message, or a fatal problem in the layer that has the name.
+    pub fn layer(&self, name: &str) -> Result<Option<Layer<'a>>> {
+        let mut cursor = Cursor::new(self.bytes);
+        let mut index = 0;
+        while let Some(body) = next_layer_bytes(&mut cursor)? {
+            if layer_name(body) == Some(name.as_bytes()) {
+                return Layer::parse(body, index).map(Some);
+            }
+            index += 1;
+        }
+        Ok(None)
+    }
+
+    /// The number of layer messages in the tile, counted without reading inside them.
+    ///
+    /// # Errors
+    ///
+    /// A malformed tile message.
+    pub fn layer_count(&self) -> Result<usize> {
+        let mut cursor = Cursor::new(self.bytes);
+        let mut n = 0;
+        while next_layer_bytes(&mut cursor)?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Finds the next `layers` field (3) of a Tile message, skipping unknown fields.
+fn next_layer_bytes<'a>(cursor: &mut Cursor<'a>) -> Result<Option<&'a [u8]>> {
+    while let Some(key) = cursor.field() {
+        let (field, wire_type) = key.map_err(|e| wire("Tile", e))?;
+        match (field, wire_type) {
+            (3, WireType::Len) => return cursor.bytes().map(Some).map_err(|e| wire("Tile", e)),
+            (3, other) => {
+                return Err(Error::new(ErrorKind::WireType {
+                    message: "Tile",
+                    field: "layers",
+                    expected: WireType::Len.name(),
+                    found: other.name(),
+                }));
+            }
+            // spec 4.1 / proto: extensions 16 to 8191 and unknown fields are skipped.
+            (_, wt) => cursor.skip(wt).map_err(|e| wire("Tile", e))?,
+        }
+    }
+    Ok(None)
+}
+
+/// The raw `name` of a layer message (the last one, should there be several, as protobuf
+/// says). `None` if it has none or the message is malformed (the full parse reports that).
+fn layer_name(body: &[u8]) -> Option<&[u8]> {
+    let mut cursor = Cursor::new(body);
+    let mut name = None;
+    while let Some(key) = cursor.field() {
+        let (field, wire_type) = key.ok()?;
+        if field == 1 && wire_type == WireType::Len {
+            name = Some(cursor.bytes().ok()?);
+        } else {
+            cursor.skip(wire_type).ok()?;
+        }
+    }
+    name
+}
+
+/// Iterator over a tile's layers; see [`Tile::layers`].
+#[derive(Debug, Clone)]
+pub struct Layers<'a> {
+    cursor: Cursor<'a>,
+    index: usize,
+    /// Names of the layers yielded so far, to refuse duplicates (spec 4.1).
+    seen: Vec<&'a str>,
+    done: bool,
+}
+
+impl<'a> Iterator for Layers<'a> {
+    type Item = Result<Layer<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let body = match next_layer_bytes(&mut self.cursor) {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                self.done = true;
+                return None;
+            }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let index = self.index;
+        self.index += 1;
+        Some(Layer::parse(body, index).and_then(|layer| {
+            if self.seen.contains(&layer.name()) {
+                return Err(
+                    Error::new(ErrorKind::DuplicateLayerName(layer.name().to_owned()))
+                        .in_layer(index, Some(layer.name())),
+                );
+            }
+            self.seen.push(layer.name());
+            Ok(layer)
+        }))
+    }
+}
+
+impl std::iter::FusedIterator for Layers<'_> {}
