@@ -1,15 +1,15 @@
 //! Every real-world tile of mvt-fixtures (gzipped ones too) and every real Mapillary tile decodes
 //! without error and agrees with mvt-reader 2.5 on layers, feature counts, ids, properties and
-//! every vertex, except where mvt-reader is known to be wrong (listed in `Difference`).
+//! every vertex. (They differ only on inputs no real tile has: see the crate README.)
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use geo_types::{Coord, Geometry};
-use mlytiles_mvt::{DEFAULT_MAX_DECOMPRESSED, GeomType, Tile, Value, decompress, ring_area2};
+use mlytiles_mvt::{DEFAULT_MAX_DECOMPRESSED, Tile, Value, decompress};
 
 use common::{shared_fixtures, walk};
 
@@ -51,18 +51,6 @@ fn every_real_tile_decodes_without_error() {
     assert!(gzipped >= 4, "the compressed tiles are gzip: {gzipped}");
 }
 
-/// A place where mlytiles and mvt-reader disagree, and why mlytiles is right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Difference {
-    /// mvt-reader keeps rings of zero area as holes; they enclose nothing (their signed area is
-    /// neither positive nor negative, so spec 4.3.4.4 makes them neither exterior nor interior)
-    /// and mlytiles drops them.
-    ZeroAreaRing,
-    /// mvt-reader computes ring areas in f32, which rounds for large coordinates (OSM QA tiles
-    /// use extent 2^20) and can flip a ring's classification; mlytiles computes exactly.
-    RingClassification,
-}
-
 /// A geometry reduced to what both readers must agree on: kind and parts with their vertices.
 fn parts_of(g: &Geometry<f32>) -> (&'static str, Vec<Vec<Coord<f32>>>, Vec<usize>) {
     match g {
@@ -88,11 +76,6 @@ fn polygon_parts(polygons: &[geo_types::Polygon<f32>]) -> (&'static str, Vec<Vec
     ("polygon", rings, sizes)
 }
 
-fn exact_area2(ring: &[Coord<f32>]) -> i128 {
-    let pts: Vec<(i32, i32)> = ring[..ring.len() - 1].iter().map(|c| (c.x as i32, c.y as i32)).collect();
-    ring_area2(&pts)
-}
-
 fn same_value(ours: &Value, theirs: &mvt_reader::feature::Value) -> bool {
     use mvt_reader::feature::Value as V;
     match (ours, theirs) {
@@ -107,8 +90,8 @@ fn same_value(ours: &Value, theirs: &mvt_reader::feature::Value) -> bool {
     }
 }
 
-/// Compares one tile with mvt-reader, returning the documented differences found.
-fn compare(path: &Path, bytes: &[u8], differences: &mut BTreeMap<Difference, usize>) {
+/// Compares one tile with mvt-reader: everything must be equal.
+fn compare(path: &Path, bytes: &[u8]) {
     let name = path.display();
     let theirs = mvt_reader::Reader::new(bytes.to_vec()).expect("mvt-reader reads it");
     let tile = Tile::new(bytes).unwrap();
@@ -134,28 +117,10 @@ fn compare(path: &Path, bytes: &[u8], differences: &mut BTreeMap<Difference, usi
             let (kind, rings, sizes) = parts_of(&f.to_geometry::<f32>().unwrap());
             let (their_kind, their_rings, their_sizes) = parts_of(&t.geometry);
             assert_eq!(kind, their_kind, "{at}: geometry kind");
-            if kind != "polygon" {
-                assert_eq!(rings, their_rings, "{at}: vertices");
-                continue;
-            }
-            // Rings: mvt-reader keeps zero-area ones, which mlytiles drops.
-            let zero = their_rings.iter().filter(|r| exact_area2(r) == 0).count();
-            *differences.entry(Difference::ZeroAreaRing).or_default() += zero;
-            let kept: Vec<_> = their_rings.iter().filter(|r| exact_area2(r) != 0).cloned().collect();
-            assert_eq!(rings, kept, "{at}: polygon rings and vertices");
-            if zero == 0 && sizes != their_sizes {
-                // Same rings, grouped differently: check mlytiles' grouping is the exact one.
-                let mut i = 0;
-                for size in &sizes {
-                    assert!(exact_area2(&rings[i]) > 0, "{at}: exterior has positive area");
-                    for hole in &rings[i + 1..i + size] {
-                        assert!(exact_area2(hole) < 0, "{at}: holes have negative area");
-                    }
-                    i += size;
-                }
-                *differences.entry(Difference::RingClassification).or_default() += 1;
-            }
-            let _ = GeomType::Polygon;
+            // Polygon rings are grouped by exact integer area here and by f32 area there;
+            // on these tiles the two agree, ring for ring.
+            assert_eq!(rings, their_rings, "{at}: vertices");
+            assert_eq!(sizes, their_sizes, "{at}: rings per polygon");
         }
     }
 }
@@ -163,11 +128,9 @@ fn compare(path: &Path, bytes: &[u8], differences: &mut BTreeMap<Difference, usi
 #[test]
 fn real_tiles_agree_with_mvt_reader() {
     let Some(root) = shared_fixtures() else { return };
-    let mut differences = BTreeMap::new();
     for path in real_tiles(&root) {
         let raw = fs::read(&path).unwrap();
         let bytes = decompress(&raw, DEFAULT_MAX_DECOMPRESSED).unwrap();
-        compare(&path, &bytes, &mut differences);
+        compare(&path, &bytes);
     }
-    eprintln!("documented differences from mvt-reader: {differences:?}");
 }
