@@ -108,6 +108,24 @@ fn fold_coords<T: geo_types::CoordNum>(g: &geo_types::Geometry<T>, f: &mut impl 
     }
 }
 
+/// Reads a property the way a consumer would: the key's length and the value's payload, so each
+/// decoder must really produce both. Every decoder's values go through the same arithmetic.
+#[inline]
+fn consume(key: &str, number: u64, text: Option<&str>) -> i64 {
+    (key.len() as u64 ^ number ^ text.map_or(0, |t| t.len() as u64)) as i64
+}
+
+fn mlytiles_value(v: Value<'_>) -> (u64, Option<&str>) {
+    match v {
+        Value::String(s) => (0, Some(s)),
+        Value::Float(f) => (u64::from(f.to_bits()), None),
+        Value::Double(d) => (d.to_bits(), None),
+        Value::Int(i) | Value::SInt(i) => (i as u64, None),
+        Value::UInt(u) => (u, None),
+        Value::Bool(b) => (u64::from(b), None),
+    }
+}
+
 fn mlytiles_full(bytes: &[u8]) -> i64 {
     let tile = Tile::new(bytes).unwrap();
     let mut sum = Sum::default();
@@ -117,7 +135,8 @@ fn mlytiles_full(bytes: &[u8]) -> i64 {
             let feature = feature.unwrap();
             for property in feature.properties() {
                 let (key, value): (&str, Value) = property.unwrap();
-                black_box((key, value));
+                let (number, text) = mlytiles_value(value);
+                sum.0 = sum.0.wrapping_add(consume(key, number, text));
             }
             feature.decode_geometry(&mut sum).unwrap();
         }
@@ -154,7 +173,17 @@ fn mvt_reader_full(bytes: &[u8]) -> i64 {
     for layer in reader.get_layer_metadata().unwrap() {
         for feature in reader.get_features(layer.layer_index).unwrap() {
             for (key, value) in feature.properties.iter().flatten() {
-                black_box((key, value));
+                use mvt_reader::feature::Value as V;
+                let (number, text) = match value {
+                    V::String(s) => (0, Some(s.as_str())),
+                    V::Float(f) => (u64::from(f.to_bits()), None),
+                    V::Double(d) => (d.to_bits(), None),
+                    V::Int(i) | V::SInt(i) => (*i as u64, None),
+                    V::UInt(u) => (*u, None),
+                    V::Bool(b) => (u64::from(*b), None),
+                    V::Null => (0, None),
+                };
+                sum = sum.wrapping_add(consume(key, number, text));
             }
             fold_coords(&feature.geometry, &mut |x: f32, y: f32| {
                 sum = sum.wrapping_add(i64::from(x as i32) ^ i64::from(y as i32));
@@ -170,7 +199,18 @@ fn fast_mvt_full(bytes: &[u8]) -> i64 {
     for layer in reader.layers() {
         for feature in layer.features() {
             for property in feature.properties() {
-                black_box(property.unwrap());
+                use fast_mvt::MvtValueRef as V;
+                let (key, value) = property.unwrap();
+                let (number, text) = match value {
+                    V::String(s) => (0, Some(s)),
+                    V::Float(f) => (u64::from(f.to_bits()), None),
+                    V::Double(d) => (d.to_bits(), None),
+                    V::Int(i) | V::SInt(i) => (i as u64, None),
+                    V::UInt(u) => (u, None),
+                    V::Bool(b) => (u64::from(b), None),
+                    V::Null => (0, None),
+                };
+                sum = sum.wrapping_add(consume(key, number, text));
             }
             fold_coords(&feature.geometry().unwrap(), &mut |x: i32, y: i32| {
                 sum = sum.wrapping_add(i64::from(x) ^ i64::from(y));
@@ -193,7 +233,17 @@ impl GeomProcessor for GeozeroSum {
 
 impl PropertyProcessor for GeozeroSum {
     fn property(&mut self, _i: usize, name: &str, value: &ColumnValue) -> geozero::error::Result<bool> {
-        black_box((name, value));
+        use ColumnValue as V;
+        let (number, text) = match *value {
+            V::String(s) => (0, Some(s)),
+            V::Float(f) => (u64::from(f.to_bits()), None),
+            V::Double(d) => (d.to_bits(), None),
+            V::Long(i) => (i as u64, None),
+            V::ULong(u) => (u, None),
+            V::Bool(b) => (u64::from(b), None),
+            _ => (0, None),
+        };
+        self.0 = self.0.wrapping_add(consume(name, number, text));
         Ok(false)
     }
 }

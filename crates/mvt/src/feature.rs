@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorKind, Result, wire};
 use crate::geom_type::GeomType;
-use crate::layer::{Layer, Tables};
+use crate::layer::Layer;
 use crate::pbf::{Cursor, WireType};
 use crate::value::Value;
 
@@ -20,13 +20,70 @@ pub struct Feature<'l, 'a> {
     geom_type: GeomType,
     tags: &'a [u8],
     pub(crate) geometry: &'a [u8],
-    tag_ints: usize,
 }
 
 impl<'l, 'a> Feature<'l, 'a> {
     /// Reads a feature message's fields: O(bytes of the message), no allocation.
-    #[inline]
+    ///
+    /// The four fields have one-byte keys; a message made only of those, each once, takes a
+    /// direct path. Anything else (unknown fields, repeats, wire type errors) goes through the
+    /// general parse, which also explains what is wrong.
+    #[inline(always)]
     pub(crate) fn parse(layer: &'l Layer<'a>, bytes: &'a [u8], index: usize) -> Result<Self> {
+        let mut id = None;
+        let mut geom_type = GeomType::Unknown; // proto: [default = UNKNOWN]
+        let mut tags: &'a [u8] = &[];
+        let mut geometry: Option<&'a [u8]> = None;
+        let mut seen = 0u8;
+        let mut cursor = Cursor::new(bytes);
+        while let Some(&key) = bytes.get(cursor.pos()) {
+            cursor.advance(1);
+            let bit = match key {
+                0x08 => cursor.varint().map(|v| id = Some(v)).map(|()| 1),
+                0x12 => cursor.bytes().map(|b| tags = b).map(|()| 2),
+                0x18 => match cursor.varint().map(GeomType::from_u64) {
+                    Ok(Some(t)) => {
+                        geom_type = t;
+                        Ok(4)
+                    }
+                    _ => return Self::parse_general(layer, bytes, index),
+                },
+                0x22 => cursor.bytes().map(|b| geometry = Some(b)).map(|()| 8),
+                _ => return Self::parse_general(layer, bytes, index),
+            };
+            match bit {
+                Ok(bit) if seen & bit == 0 => seen |= bit,
+                _ => return Self::parse_general(layer, bytes, index),
+            }
+        }
+        let Some(geometry) = geometry else {
+            return Self::parse_general(layer, bytes, index);
+        };
+        Self::finish(layer, index, id, geom_type, tags, geometry)
+    }
+
+    #[inline(always)]
+    fn finish(
+        layer: &'l Layer<'a>,
+        index: usize,
+        id: Option<u64>,
+        geom_type: GeomType,
+        tags: &'a [u8],
+        geometry: &'a [u8],
+    ) -> Result<Self> {
+        Ok(Feature {
+            layer,
+            index,
+            id,
+            geom_type,
+            tags,
+            geometry,
+        })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn parse_general(layer: &'l Layer<'a>, bytes: &'a [u8], index: usize) -> Result<Self> {
         let mut id = None;
         let mut geom_type = Ok(GeomType::Unknown); // proto: [default = UNKNOWN]
         let mut tags: Option<&'a [u8]> = None;
@@ -79,21 +136,7 @@ impl<'l, 'a> Feature<'l, 'a> {
         }
         let geom_type = geom_type.map_err(|v| locate(Error::new(ErrorKind::UnknownGeomType(v))))?;
         let geometry = geometry.ok_or_else(|| locate(Error::new(ErrorKind::MissingGeometry)))?;
-        let tags = tags.unwrap_or(&[]);
-        // Every varint ends in exactly one byte below 0x80, so this counts the tag integers.
-        let tag_ints = tags.iter().filter(|&&b| b < 0x80).count();
-        if tag_ints % 2 != 0 {
-            return Err(locate(Error::new(ErrorKind::OddTagCount(tag_ints))));
-        }
-        Ok(Feature {
-            layer,
-            index,
-            id,
-            geom_type,
-            tags,
-            geometry,
-            tag_ints,
-        })
+        Self::finish(layer, index, id, geom_type, tags.unwrap_or(&[]), geometry)
     }
 
     /// The feature's `id` field, if present. In Mapillary tiles this is a tile-local counter, not
@@ -117,9 +160,13 @@ impl<'l, 'a> Feature<'l, 'a> {
         self.layer
     }
 
-    /// The number of properties (tag pairs). O(1).
+    /// The number of properties (tag pairs): O(bytes of the tags), without decoding them.
     pub fn property_count(&self) -> usize {
-        self.tag_ints / 2
+        self.tag_ints() / 2
+    }
+
+    fn tag_ints(&self) -> usize {
+        count_varints(self.tags)
     }
 
     /// The tags as raw `(key index, value index)` pairs, without touching the layer's tables:
@@ -135,14 +182,29 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// first use, once per layer). No allocation.
     ///
     /// A table that fails to parse, or a tag pointing past a table (spec 4.2), is yielded as a
-    /// fatal error that ends the iteration.
+    /// fatal error that ends the iteration. An odd number of tag integers (spec 4.2: tags come
+    /// in pairs) is found at the end and yielded as a recoverable
+    /// [`ErrorKind::OddTagCount`]: the feature is broken, the layer is not.
+    #[inline]
     pub fn properties(&self) -> Properties<'l, 'a> {
-        Properties {
-            feature: *self,
-            tables: None,
+        let mut properties = Properties {
+            keys: &[],
+            values: &[],
             cursor: Cursor::new(self.tags),
-            done: false,
+            pending: None,
+            layer: self.layer,
+            index: self.index,
+        };
+        if !self.tags.is_empty() {
+            match self.layer.tables() {
+                Ok(t) => (properties.keys, properties.values) = (&t.keys, &t.values),
+                Err(e) => {
+                    properties.cursor.finish();
+                    properties.pending = Some(e.in_feature(self.index));
+                }
+            }
         }
+        properties
     }
 
     /// The value of the property `key`, if the feature has it. Parses the tables on first use,
@@ -171,6 +233,11 @@ impl<'l, 'a> Feature<'l, 'a> {
     }
 }
 
+/// Every varint ends in exactly one byte below 0x80, so this counts the varints in `bytes`.
+fn count_varints(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b < 0x80).count()
+}
+
 /// Raw tag pairs of a feature; see [`Feature::tags`].
 #[derive(Debug, Clone)]
 pub struct Tags<'a> {
@@ -182,8 +249,8 @@ impl Iterator for Tags<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(u32, u32)> {
-        // Feature::parse checked the pairing; a value above u32 maps to u32::MAX, which no table
-        // reaches.
+        // A lone trailing integer ends the iteration (properties() reports it). A value above
+        // u32 maps to u32::MAX, which no table reaches.
         let k = self.cursor.varint().ok()?;
         let v = self.cursor.varint().ok()?;
         Some((
@@ -196,57 +263,58 @@ impl Iterator for Tags<'_> {
 /// Resolved properties of a feature; see [`Feature::properties`].
 #[derive(Debug, Clone)]
 pub struct Properties<'l, 'a> {
-    feature: Feature<'l, 'a>,
-    tables: Option<&'l Tables<'a>>,
+    keys: &'l [&'a str],
+    values: &'l [Value<'a>],
     cursor: Cursor<'a>,
-    done: bool,
+    /// An error to yield once the tags are done (or instead of them).
+    pending: Option<Error>,
+    layer: &'l Layer<'a>,
+    index: usize,
 }
 
 impl<'l, 'a> Iterator for Properties<'l, 'a> {
     type Item = Result<(&'a str, Value<'a>)>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.cursor.is_empty() {
-            return None;
+        if self.cursor.is_empty() {
+            return self.pending.take().map(Err);
         }
-        let tables = match self.tables {
-            Some(t) => t,
-            None => match self.feature.layer.tables() {
-                Ok(t) => {
-                    self.tables = Some(t);
-                    t
+        let (Ok(k), Ok(v)) = (self.cursor.varint(), self.cursor.varint()) else {
+            let ints = count_varints(self.cursor.all());
+            return Some(Err(self.fail(if ints % 2 == 1 {
+                ErrorKind::OddTagCount(ints)
+            } else {
+                ErrorKind::Protobuf {
+                    message: "Feature",
+                    problem: "the tags end inside a varint".into(),
                 }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e.in_feature(self.feature.index)));
-                }
-            },
+            })));
         };
-        let result = (|| {
-            let k = self.cursor.varint().map_err(|e| wire("Feature", e))?;
-            let v = self.cursor.varint().map_err(|e| wire("Feature", e))?;
-            let key = tables.keys.get(k as usize).ok_or(ErrorKind::KeyIndexOutOfRange {
+        match (self.keys.get(k as usize), self.values.get(v as usize)) {
+            (Some(key), Some(value)) => Some(Ok((*key, *value))),
+            (None, _) => Some(Err(self.fail(ErrorKind::KeyIndexOutOfRange {
                 index: k,
-                len: tables.keys.len(),
-            })?;
-            let value = tables
-                .values
-                .get(v as usize)
-                .ok_or(ErrorKind::ValueIndexOutOfRange {
-                    index: v,
-                    len: tables.values.len(),
-                })?;
-            Ok((*key, *value))
-        })();
-        Some(result.map_err(|e: Error| {
-            self.done = true;
-            self.feature.locate(e)
-        }))
+                len: self.keys.len(),
+            }))),
+            (_, None) => Some(Err(self.fail(ErrorKind::ValueIndexOutOfRange {
+                index: v,
+                len: self.values.len(),
+            }))),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.feature.property_count()))
+        (0, Some(self.cursor.remaining() / 2 + usize::from(self.pending.is_some())))
+    }
+}
+
+impl Properties<'_, '_> {
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, kind: ErrorKind) -> Error {
+        self.cursor.finish();
+        self.layer.locate(Error::new(kind).in_feature(self.index))
     }
 }
 

@@ -8,7 +8,7 @@ use geo_types::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::feature::Feature;
 use crate::geom_type::{GeomType, GeometrySink};
-use crate::pbf::{VarintError, decode_varint, zigzag32};
+use crate::pbf::{VarintError, decode_varint, varint_from_word, zigzag32};
 
 const MOVE_TO: u32 = 1;
 const LINE_TO: u32 = 2;
@@ -25,19 +25,26 @@ pub enum Command {
     ClosePath,
 }
 
-/// Reads one `uint32` geometry integer. Most are one byte, many two.
+/// Reads one `uint32` geometry integer. Most are one byte; longer ones are decoded from one
+/// 8-byte load when the buffer has that many bytes left.
 #[inline(always)]
 fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> {
-    if let Some(&b0) = buf.get(*pos) {
-        if b0 < 0x80 {
+    let rest = buf.get(*pos..).unwrap_or_default();
+    match *rest {
+        [b0, ..] if b0 < 0x80 => {
             *pos += 1;
             return Ok(u32::from(b0));
         }
-        if let Some(&b1) = buf.get(*pos + 1) {
-            if b1 < 0x80 {
-                *pos += 2;
-                return Ok(u32::from(b0 & 0x7f) | (u32::from(b1) << 7));
-            }
+        [b0, b1, ..] if b1 < 0x80 => {
+            *pos += 2;
+            return Ok(u32::from(b0 & 0x7f) | (u32::from(b1) << 7));
+        }
+        _ => {}
+    }
+    if let Some(word) = rest.first_chunk::<8>() {
+        if let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word)) {
+            *pos += n;
+            return u32::try_from(v).map_err(|_| ErrorKind::GeometryIntegerOverflow(v));
         }
     }
     read_u32_slow(buf, pos)

@@ -27,6 +27,11 @@ pub struct Layer<'a> {
     feature_count: usize,
     key_count: usize,
     value_count: usize,
+    /// The byte range from the first feature field to the end of the last one, so iterating
+    /// features never steps over the (often much longer) value table again.
+    features: std::ops::Range<usize>,
+    /// The same for the key and value fields.
+    table_fields: std::ops::Range<usize>,
     tables: OnceCell<std::result::Result<Tables<'a>, Error>>,
 }
 
@@ -52,10 +57,12 @@ impl<'a> Layer<'a> {
         let mut version: u64 = 1; // proto2 default (vector_tile.proto: [default = 1])
         let mut extent: u64 = u64::from(DEFAULT_EXTENT);
         let (mut feature_count, mut key_count, mut value_count) = (0, 0, 0);
+        let (mut features, mut table_fields) = (0..0, 0..0);
         let mut cursor = Cursor::new(bytes);
         let located = |e: Error, name: Option<&[u8]>| {
             e.in_layer(index, name.and_then(|n| std::str::from_utf8(n).ok()))
         };
+        let mut start = 0;
         while let Some(key) = cursor.field() {
             let (field, wire_type) = key.map_err(|e| located(wire("Layer", e), name))?;
             let expected = match field {
@@ -88,6 +95,19 @@ impl<'a> Layer<'a> {
                 _ => cursor.skip(wire_type),
             };
             step.map_err(|e| located(wire("Layer", e), name))?;
+            let end = cursor.pos();
+            let extend = |range: &mut std::ops::Range<usize>| {
+                if range.start == range.end {
+                    range.start = start;
+                }
+                range.end = end;
+            };
+            match field {
+                2 => extend(&mut features),
+                3 | 4 => extend(&mut table_fields),
+                _ => {}
+            }
+            start = end;
         }
         let name = name.ok_or_else(|| Error::new(ErrorKind::MissingLayerName).in_layer(index, None))?;
         let name = std::str::from_utf8(name).map_err(|_| {
@@ -111,6 +131,8 @@ impl<'a> Layer<'a> {
             feature_count,
             key_count,
             value_count,
+            features,
+            table_fields,
             tables: OnceCell::new(),
         })
     }
@@ -167,9 +189,8 @@ impl<'a> Layer<'a> {
     pub fn features(&self) -> Features<'_, 'a> {
         Features {
             layer: self,
-            cursor: Cursor::new(self.bytes),
+            cursor: Cursor::new(&self.bytes[self.features.clone()]),
             index: 0,
-            done: false,
         }
     }
 
@@ -220,7 +241,7 @@ impl<'a> Layer<'a> {
         // The counts come from the scan, so these reservations are bounded by the layer's size.
         let mut keys = Vec::with_capacity(self.key_count);
         let mut values = Vec::with_capacity(self.value_count);
-        let mut cursor = Cursor::new(self.bytes);
+        let mut cursor = Cursor::new(&self.bytes[self.table_fields.clone()]);
         while let Some(key) = cursor.field() {
             let (field, wire_type) = key.map_err(|e| self.locate(wire("Layer", e)))?;
             match field {
@@ -247,8 +268,53 @@ impl<'a> Layer<'a> {
     }
 }
 
-/// Parses one `Value` message (spec 4.1): exactly one of the seven fields.
+/// Parses one `Value` message (spec 4.1): exactly one of the seven fields. The usual encoding,
+/// one field and nothing else, takes a direct path; anything else goes through the general one,
+/// which also explains what is wrong.
+#[inline]
 fn parse_value(bytes: &[u8], index: usize) -> Result<Value<'_>> {
+    let mut cursor = Cursor::new(bytes);
+    let value = match bytes.first() {
+        Some(0x0a) => {
+            cursor = Cursor::new(&bytes[1..]);
+            cursor
+                .bytes()
+                .ok()
+                .and_then(|s| std::str::from_utf8(s).ok())
+                .map(Value::String)
+        }
+        Some(0x15) => bytes
+            .get(1..5)
+            .map(|b| Value::Float(f32::from_le_bytes(b.try_into().expect("4 bytes")))),
+        Some(0x19) => bytes
+            .get(1..9)
+            .map(|b| Value::Double(f64::from_le_bytes(b.try_into().expect("8 bytes")))),
+        Some(&tag @ (0x20 | 0x28 | 0x30 | 0x38)) => {
+            cursor = Cursor::new(&bytes[1..]);
+            cursor.varint().ok().map(|v| match tag {
+                0x20 => Value::Int(v as i64),
+                0x28 => Value::UInt(v),
+                0x30 => Value::SInt(zigzag64(v)),
+                _ => Value::Bool(v != 0),
+            })
+        }
+        _ => None,
+    };
+    let consumed = match value {
+        Some(Value::Float(_)) => 5,
+        Some(Value::Double(_)) => 9,
+        Some(_) => 1 + cursor.pos(),
+        None => 0,
+    };
+    match value {
+        Some(v) if consumed == bytes.len() => Ok(v),
+        _ => parse_value_slow(bytes, index),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn parse_value_slow(bytes: &[u8], index: usize) -> Result<Value<'_>> {
     let mut cursor = Cursor::new(bytes);
     let mut found: Option<Value<'_>> = None;
     let bad = |problem: String| Error::new(ErrorKind::BadValue { index, problem });
@@ -300,27 +366,29 @@ pub struct Features<'l, 'a> {
     layer: &'l Layer<'a>,
     cursor: Cursor<'a>,
     index: usize,
-    done: bool,
 }
 
 impl<'l, 'a> Iterator for Features<'l, 'a> {
     type Item = Result<Feature<'l, 'a>>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        while let Some(key) = self.cursor.field() {
-            // The layer scan already walked these fields, so wire errors cannot happen here;
-            // they are handled all the same rather than trusted away.
-            let step = key.and_then(|(field, wire_type)| {
-                if field == 2 {
-                    self.cursor.bytes().map(Some)
-                } else {
-                    self.cursor.skip(wire_type).map(|()| None)
-                }
-            });
+        while let Some(key) = self.cursor.peek() {
+            // 0x12 is field 2 (features), length-delimited: the common case, read directly.
+            let step = if key == 0x12 {
+                self.cursor.advance(1);
+                self.cursor.bytes().map(Some)
+            } else {
+                // The layer scan already walked these fields, so wire errors cannot happen
+                // here; they are handled all the same rather than trusted away.
+                self.cursor.field()?.and_then(|(field, wire_type)| {
+                    if field == 2 && wire_type == WireType::Len {
+                        self.cursor.bytes().map(Some)
+                    } else {
+                        self.cursor.skip(wire_type).map(|()| None)
+                    }
+                })
+            };
             match step {
                 Ok(Some(body)) => {
                     let index = self.index;
@@ -328,24 +396,23 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
                     let result = Feature::parse(self.layer, body, index);
                     if let Err(e) = &result {
                         if e.is_fatal() {
-                            self.done = true;
+                            self.cursor.finish();
                         }
                     }
                     return Some(result);
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    self.done = true;
+                    self.cursor.finish();
                     return Some(Err(self.layer.locate(wire("Layer", e))));
                 }
             }
         }
-        self.done = true;
         None
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.done {
+        if self.cursor.is_empty() {
             (0, Some(0))
         } else {
             (0, Some(self.layer.feature_count - self.index))

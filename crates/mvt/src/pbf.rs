@@ -50,9 +50,38 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    #[cfg(test)]
     pub(crate) fn pos(&self) -> usize {
         self.pos
+    }
+
+    /// The whole buffer, read or not.
+    #[inline]
+    pub(crate) fn all(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    /// Bytes left to read.
+    #[inline]
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// The next byte, without consuming it.
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    /// Moves to the end: nothing more will be read.
+    #[inline]
+    pub(crate) fn finish(&mut self) {
+        self.pos = self.buf.len();
+    }
+
+    /// Steps over `n` bytes the caller has already looked at.
+    #[inline(always)]
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos += n;
     }
 
     #[inline]
@@ -60,23 +89,34 @@ impl<'a> Cursor<'a> {
         self.pos >= self.buf.len()
     }
 
-    /// Reads one varint. One-byte varints (most tags, lengths and geometry integers) take the
-    /// fast path.
+    /// Reads one varint. One- and two-byte varints (most tags, lengths, table indices and
+    /// geometry integers) take the fast path.
     #[inline(always)]
     pub(crate) fn varint(&mut self) -> Result<u64, WireError> {
-        match self.buf.get(self.pos) {
-            Some(&b) if b < 0x80 => {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        match *rest {
+            [b0, ..] if b0 < 0x80 => {
                 self.pos += 1;
-                Ok(u64::from(b))
+                Ok(u64::from(b0))
             }
-            Some(_) => self.varint_slow(),
-            None => Err(WireError::Truncated { at: self.pos }),
+            [b0, b1, ..] if b1 < 0x80 => {
+                self.pos += 2;
+                Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7))
+            }
+            _ => self.varint_slow(),
         }
     }
 
     #[inline(never)]
     fn varint_slow(&mut self) -> Result<u64, WireError> {
-        let (v, n) = decode_varint(&self.buf[self.pos..]).map_err(|e| match e {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        if let Some(word) = rest.first_chunk::<8>() {
+            if let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word)) {
+                self.pos += n;
+                return Ok(v);
+            }
+        }
+        let (v, n) = decode_varint(rest).map_err(|e| match e {
             VarintError::Truncated => WireError::Truncated { at: self.pos },
             VarintError::Overflow => WireError::VarintOverflow { at: self.pos },
         })?;
@@ -189,6 +229,29 @@ pub(crate) fn decode_varint(buf: &[u8]) -> Result<(u64, usize), VarintError> {
     }
 }
 
+/// Decodes a varint of up to 8 bytes held in the little-endian `word`, without a loop: the value
+/// and its length, or `None` if the varint is longer than 8 bytes.
+#[inline(always)]
+pub(crate) fn varint_from_word(word: u64) -> Option<(u64, usize)> {
+    // The terminating byte is the first one whose top bit is clear.
+    let stops = !word & 0x8080_8080_8080_8080;
+    if stops == 0 {
+        return None;
+    }
+    let len = (stops.trailing_zeros() as usize + 1) / 8;
+    // Keep the bytes up to and including the terminator, then pack the 7-bit groups.
+    let w = word & (stops ^ (stops - 1));
+    let mut v = w & 0x7f;
+    v |= (w >> 1) & (0x7f << 7);
+    v |= (w >> 2) & (0x7f << 14);
+    v |= (w >> 3) & (0x7f << 21);
+    v |= (w >> 4) & (0x7f << 28);
+    v |= (w >> 5) & (0x7f << 35);
+    v |= (w >> 6) & (0x7f << 42);
+    v |= (w >> 7) & (0x7f << 49);
+    Some((v, len))
+}
+
 /// Zigzag decoding of a 32-bit parameter integer (spec 4.3.2).
 #[inline(always)]
 pub(crate) fn zigzag32(v: u32) -> i32 {
@@ -216,6 +279,25 @@ mod tests {
         assert_eq!(decode_varint(&[0x80; 11]), Err(VarintError::Overflow));
         assert_eq!(decode_varint(&[0x80, 0x80]), Err(VarintError::Truncated));
         assert_eq!(decode_varint(&[]), Err(VarintError::Truncated));
+    }
+
+    #[test]
+    fn word_decoding_matches_the_loop() {
+        let samples: [u64; 9] = [0, 1, 127, 128, 300, 16_383, 16_384, 1 << 35, (1 << 56) - 1];
+        for v in samples {
+            let mut buf = Vec::new();
+            let mut x = v;
+            while x >= 0x80 {
+                buf.push((x as u8) | 0x80);
+                x >>= 7;
+            }
+            buf.push(x as u8);
+            let expected = decode_varint(&buf).unwrap();
+            buf.resize(8, 0xff);
+            let word = u64::from_le_bytes(buf[..8].try_into().unwrap());
+            assert_eq!(varint_from_word(word), Some(expected), "{v}");
+        }
+        assert_eq!(varint_from_word(u64::MAX), None);
     }
 
     #[test]
