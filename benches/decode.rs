@@ -59,7 +59,10 @@ fn corpora() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let root = fixtures();
     vec![
         ("mapillary", read_tiles(&root.join("mapillary"))),
-        ("real-world", read_tiles(&root.join("mvt-fixtures/real-world"))),
+        (
+            "real-world",
+            read_tiles(&root.join("mvt-fixtures/real-world")),
+        ),
     ]
 }
 
@@ -226,13 +229,20 @@ struct GeozeroSum(i64);
 
 impl GeomProcessor for GeozeroSum {
     fn xy(&mut self, x: f64, y: f64, _idx: usize) -> geozero::error::Result<()> {
-        self.0 = self.0.wrapping_add(i64::from(x as i32) ^ i64::from(y as i32));
+        self.0 = self
+            .0
+            .wrapping_add(i64::from(x as i32) ^ i64::from(y as i32));
         Ok(())
     }
 }
 
 impl PropertyProcessor for GeozeroSum {
-    fn property(&mut self, _i: usize, name: &str, value: &ColumnValue) -> geozero::error::Result<bool> {
+    fn property(
+        &mut self,
+        _i: usize,
+        name: &str,
+        value: &ColumnValue,
+    ) -> geozero::error::Result<bool> {
         use ColumnValue as V;
         let (number, text) = match *value {
             V::String(s) => (0, Some(s)),
@@ -265,13 +275,26 @@ fn bench(c: &mut Criterion) {
         let total: usize = tiles.iter().map(Vec::len).sum();
         let run = |f: fn(&[u8]) -> i64| {
             let tiles = &tiles;
-            move || tiles.iter().map(|t| f(black_box(t))).fold(0i64, i64::wrapping_add)
+            move || {
+                tiles
+                    .iter()
+                    .map(|t| f(black_box(t)))
+                    .fold(0i64, i64::wrapping_add)
+            }
         };
 
         // All decoders must have seen the same vertices.
         let expected = run(mlytiles_full)();
-        assert_eq!(run(mvt_reader_full)(), expected, "{name}: mvt-reader vertex sum");
-        assert_eq!(run(fast_mvt_full)(), expected, "{name}: fast-mvt vertex sum");
+        assert_eq!(
+            run(mvt_reader_full)(),
+            expected,
+            "{name}: mvt-reader vertex sum"
+        );
+        assert_eq!(
+            run(fast_mvt_full)(),
+            expected,
+            "{name}: fast-mvt vertex sum"
+        );
         assert_eq!(run(geozero_full)(), expected, "{name}: geozero vertex sum");
 
         let mut group = c.benchmark_group(format!("full/{name}"));
@@ -285,7 +308,12 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("scan/{name}"));
         group.throughput(Throughput::Bytes(total as u64));
         group.bench_function("mlytiles", |b| {
-            b.iter(|| tiles.iter().map(|t| mlytiles_scan(black_box(t))).sum::<usize>())
+            b.iter(|| {
+                tiles
+                    .iter()
+                    .map(|t| mlytiles_scan(black_box(t)))
+                    .sum::<usize>()
+            })
         });
         group.finish();
 

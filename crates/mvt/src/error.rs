@@ -129,9 +129,7 @@ pub enum ErrorKind {
         problem: String,
     },
     /// A known field arrived with a different wire type than vector_tile.proto gives it.
-    #[error(
-        "{message}.{field} has wire type {found}, expected {expected} (vector_tile.proto 2.1)"
-    )]
+    #[error("{message}.{field} has wire type {found}, expected {expected} (vector_tile.proto 2.1)")]
     WireType {
         /// The message.
         message: &'static str,
@@ -253,7 +251,9 @@ pub enum ErrorKind {
         rule: &'static str,
     },
     /// A LineTo whose dX and dY are both 0 (spec 4.3.3.2): a repeated point.
-    #[error("LineTo to ({x}, {y}) repeats the previous point; dX and dY must not both be 0 (spec 4.3.3.2)")]
+    #[error(
+        "LineTo to ({x}, {y}) repeats the previous point; dX and dY must not both be 0 (spec 4.3.3.2)"
+    )]
     ZeroLengthSegment {
         /// The repeated point.
         x: i32,

@@ -305,7 +305,10 @@ impl<'l, 'a> Iterator for Properties<'l, 'a> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.cursor.remaining() / 2 + usize::from(self.pending.is_some())))
+        (
+            0,
+            Some(self.cursor.remaining() / 2 + usize::from(self.pending.is_some())),
+        )
     }
 }
 

@@ -41,11 +41,11 @@ fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> 
         }
         _ => {}
     }
-    if let Some(word) = rest.first_chunk::<8>() {
-        if let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word)) {
-            *pos += n;
-            return u32::try_from(v).map_err(|_| ErrorKind::GeometryIntegerOverflow(v));
-        }
+    if let Some(word) = rest.first_chunk::<8>()
+        && let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word))
+    {
+        *pos += n;
+        return u32::try_from(v).map_err(|_| ErrorKind::GeometryIntegerOverflow(v));
     }
     read_u32_slow(buf, pos)
 }
@@ -271,7 +271,8 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// [`ErrorKind::ZeroLengthSegment`] for a LineTo that does not move (spec 4.3.3.2).
     #[inline]
     pub fn decode_geometry<S: GeometrySink>(&self, sink: &mut S) -> Result<()> {
-        self.decode_into(sink).map_err(|kind| self.locate(Error::new(kind)))
+        self.decode_into(sink)
+            .map_err(|kind| self.locate(Error::new(kind)))
     }
 
     #[inline(always)]
@@ -519,7 +520,8 @@ pub fn ring_area2(ring: &[(i32, i32)]) -> i128 {
     for i in 0..n {
         let (x0, y0) = ring[i];
         let (x1, y1) = ring[(i + 1) % n];
-        sum += i128::from(i64::from(x0) * i64::from(y1)) - i128::from(i64::from(x1) * i64::from(y0));
+        sum +=
+            i128::from(i64::from(x0) * i64::from(y1)) - i128::from(i64::from(x1) * i64::from(y0));
     }
     sum
 }
@@ -567,7 +569,11 @@ mod tests {
         assert!(ring_area2(&[(20, 34), (8, 12), (3, 6)]) < 0);
         assert_eq!(ring_area2(&[(0, 0), (5, 5), (10, 10)]), 0);
         // Extreme coordinates do not overflow.
-        let big = [(i32::MIN, i32::MIN), (i32::MAX, i32::MIN), (i32::MAX, i32::MAX)];
+        let big = [
+            (i32::MIN, i32::MIN),
+            (i32::MAX, i32::MIN),
+            (i32::MAX, i32::MAX),
+        ];
         assert!(ring_area2(&big) > 0);
     }
 }

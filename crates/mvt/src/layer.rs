@@ -109,7 +109,8 @@ impl<'a> Layer<'a> {
             }
             start = end;
         }
-        let name = name.ok_or_else(|| Error::new(ErrorKind::MissingLayerName).in_layer(index, None))?;
+        let name =
+            name.ok_or_else(|| Error::new(ErrorKind::MissingLayerName).in_layer(index, None))?;
         let name = std::str::from_utf8(name).map_err(|_| {
             Error::new(ErrorKind::InvalidUtf8 {
                 what: "the layer name".into(),
@@ -117,7 +118,9 @@ impl<'a> Layer<'a> {
             .in_layer(index, None)
         })?;
         if !(1..=2).contains(&version) {
-            return Err(Error::new(ErrorKind::UnsupportedVersion(version)).in_layer(index, Some(name)));
+            return Err(
+                Error::new(ErrorKind::UnsupportedVersion(version)).in_layer(index, Some(name))
+            );
         }
         if extent == 0 || extent > i32::MAX as u64 {
             return Err(Error::new(ErrorKind::BadExtent(extent)).in_layer(index, Some(name)));
@@ -394,10 +397,10 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
                     let index = self.index;
                     self.index += 1;
                     let result = Feature::parse(self.layer, body, index);
-                    if let Err(e) = &result {
-                        if e.is_fatal() {
-                            self.cursor.finish();
-                        }
+                    if let Err(e) = &result
+                        && e.is_fatal()
+                    {
+                        self.cursor.finish();
                     }
                     return Some(result);
                 }

@@ -8,9 +8,11 @@ mod geom_type;
 mod geometry;
 mod gzip;
 mod layer;
+pub mod model;
 mod pbf;
 mod tile;
 mod value;
+mod writer;
 
 pub use error::{Error, ErrorKind, Result, Severity};
 pub use feature::{Feature, Properties, Tags};
@@ -21,3 +23,4 @@ pub use gzip::{DEFAULT_MAX_DECOMPRESSED, decompress, is_gzip};
 pub use layer::{DEFAULT_EXTENT, Features, Layer};
 pub use tile::{Layers, Tile};
 pub use value::{Value, ValueType};
+pub use writer::{GeometryEncoder, LayerBuilder, TileBuilder, WriteError, validate_commands};

@@ -110,11 +110,11 @@ impl<'a> Cursor<'a> {
     #[inline(never)]
     fn varint_slow(&mut self) -> Result<u64, WireError> {
         let rest = self.buf.get(self.pos..).unwrap_or_default();
-        if let Some(word) = rest.first_chunk::<8>() {
-            if let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word)) {
-                self.pos += n;
-                return Ok(v);
-            }
+        if let Some(word) = rest.first_chunk::<8>()
+            && let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word))
+        {
+            self.pos += n;
+            return Ok(v);
         }
         let (v, n) = decode_varint(rest).map_err(|e| match e {
             VarintError::Truncated => WireError::Truncated { at: self.pos },

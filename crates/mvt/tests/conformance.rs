@@ -39,7 +39,10 @@ const DUMP_QUIRKS: &[(&str, &str)] = &[(
 )];
 
 fn exception(id: &str) -> Option<&'static str> {
-    EXCEPTIONS.iter().find(|(i, _)| *i == id).map(|(_, why)| *why)
+    EXCEPTIONS
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, why)| *why)
 }
 
 /// The tile as mvt-fixtures' `tile.json` shows it, with proto2 defaults spelled out.
@@ -62,7 +65,12 @@ fn dump(bytes: &[u8]) -> Json {
                 })
             })
             .collect();
-        let values: Vec<Json> = layer.values().expect("values").iter().map(value_json).collect();
+        let values: Vec<Json> = layer
+            .values()
+            .expect("values")
+            .iter()
+            .map(value_json)
+            .collect();
         layers.push(json!({
             "version": layer.version(),
             "name": layer.name(),
@@ -115,7 +123,9 @@ fn same(a: &Json, b: &Json) -> bool {
 
 #[test]
 fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
-    let Some(root) = shared_fixtures() else { return };
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
     let dir = root.join("mvt-fixtures/fixtures");
     let mut cases: Vec<_> = fs::read_dir(&dir)
         .expect("fixtures dir")
@@ -143,7 +153,11 @@ fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
             .expect("validity");
         let w = walk(&bytes);
         if valid {
-            assert!(w.errors.is_empty(), "{id}: valid case failed: {:?}", w.errors);
+            assert!(
+                w.errors.is_empty(),
+                "{id}: valid case failed: {:?}",
+                w.errors
+            );
             let got = dump(&bytes);
             let mut want = normalise_expected(expected);
             if DUMP_QUIRKS.iter().any(|(i, _)| *i == id) {
@@ -157,13 +171,24 @@ fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
             outcomes.insert(id, "valid".to_string());
             continue;
         }
-        assert!(!w.errors.is_empty(), "{id}: invalid case decoded without error");
+        assert!(
+            !w.errors.is_empty(),
+            "{id}: invalid case decoded without error"
+        );
         let fatal = w.errors.iter().any(|e| e.is_fatal());
         match validity["error"].as_str() {
             Some("fatal") => assert!(fatal, "{id}: expected a fatal error, got {:?}", w.errors),
             Some("recoverable") => {
-                assert!(!fatal, "{id}: expected only recoverable errors, got {:?}", w.errors);
-                assert!(w.errors.iter().all(|e| e.severity() == Severity::Recoverable));
+                assert!(
+                    !fatal,
+                    "{id}: expected only recoverable errors, got {:?}",
+                    w.errors
+                );
+                assert!(
+                    w.errors
+                        .iter()
+                        .all(|e| e.severity() == Severity::Recoverable)
+                );
             }
             // 045 gives no error kind: any error will do.
             _ => {}
@@ -171,7 +196,9 @@ fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
         for e in &w.errors {
             let text = e.to_string();
             assert!(
-                text.contains("spec ") || text.contains("vector_tile.proto") || text.contains("protobuf"),
+                text.contains("spec ")
+                    || text.contains("vector_tile.proto")
+                    || text.contains("protobuf"),
                 "{id}: error does not cite the rule: {text}"
             );
         }
@@ -185,19 +212,71 @@ fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
 
 #[test]
 fn recoverable_errors_lose_only_their_feature() {
-    let Some(root) = shared_fixtures() else { return };
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
     // 015 holds two layers named "hello": the second is skipped, the first decodes.
     let bytes = fs::read(root.join("mvt-fixtures/fixtures/015/tile.mvt")).unwrap();
     let w = walk(&bytes);
     assert_eq!((w.layers, w.features_ok, w.errors.len()), (1, 1, 1));
     assert!(matches!(w.errors[0].kind(), ErrorKind::DuplicateLayerName(n) if n == "hello"));
 
+    // A layer whose second feature has no geometry and whose third has an unknown type: the
+    // first and last still decode (built here with prost so the layer has several features).
+    use prost::Message;
+    let layer = mlytiles_mvt::model::Layer {
+        version: 2,
+        name: "mixed".into(),
+        features: vec![
+            feature(Some(1), vec![9, 50, 34]),
+            mlytiles_mvt::model::Feature {
+                r#type: Some(1),
+                ..Default::default()
+            },
+            mlytiles_mvt::model::Feature {
+                r#type: Some(9),
+                geometry: vec![9, 50, 34],
+                ..Default::default()
+            },
+            feature(Some(1), vec![9, 2, 2]),
+        ],
+        ..Default::default()
+    };
+    let bytes = mlytiles_mvt::model::Tile {
+        layers: vec![layer],
+    }
+    .encode_to_vec();
+    let w = walk(&bytes);
+    assert_eq!(w.features_ok, 2, "{:?}", w.errors);
+    let kinds: Vec<_> = w
+        .errors
+        .iter()
+        .map(|e| (e.feature_index(), e.kind().clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Some(1), ErrorKind::MissingGeometry),
+            (Some(2), ErrorKind::UnknownGeomType(9)),
+        ]
+    );
+}
+
+fn feature(geom_type: Option<i32>, geometry: Vec<u32>) -> mlytiles_mvt::model::Feature {
+    mlytiles_mvt::model::Feature {
+        r#type: geom_type,
+        geometry,
+        ..Default::default()
+    }
 }
 
 #[test]
 fn documented_exceptions_behave_as_documented() {
-    let Some(root) = shared_fixtures() else { return };
-    let read = |id: &str| fs::read(root.join(format!("mvt-fixtures/fixtures/{id}/tile.mvt"))).unwrap();
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let read =
+        |id: &str| fs::read(root.join(format!("mvt-fixtures/fixtures/{id}/tile.mvt"))).unwrap();
 
     let b003 = read("003");
     assert_eq!(b003, read("016"), "003 and 016 are byte-identical");
@@ -205,7 +284,10 @@ fn documented_exceptions_behave_as_documented() {
     assert!(w.errors.is_empty());
     let tile = Tile::new(&b003).unwrap();
     let layer = tile.layers().next().unwrap().unwrap();
-    assert_eq!(layer.features().next().unwrap().unwrap().geom_type(), GeomType::Unknown);
+    assert_eq!(
+        layer.features().next().unwrap().unwrap().geom_type(),
+        GeomType::Unknown
+    );
 
     let b024 = read("024");
     assert!(walk(&b024).errors.is_empty());
@@ -216,7 +298,13 @@ fn documented_exceptions_behave_as_documented() {
     assert_eq!(w.errors.len(), 1);
     assert!(w.errors[0].is_fatal());
     assert!(
-        matches!(w.errors[0].kind(), ErrorKind::CommandCountTooLarge { count: 536870911, .. }),
+        matches!(
+            w.errors[0].kind(),
+            ErrorKind::CommandCountTooLarge {
+                count: 536870911,
+                ..
+            }
+        ),
         "{:?}",
         w.errors
     );

@@ -32,7 +32,9 @@ fn real_tiles(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_real_tile_decodes_without_error() {
-    let Some(root) = shared_fixtures() else { return };
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
     let tiles = real_tiles(&root);
     assert!(tiles.len() >= 205 + 5, "found only {} tiles", tiles.len());
     let mut gzipped = 0;
@@ -45,7 +47,12 @@ fn every_real_tile_decodes_without_error() {
         }
         let bytes = decompress(&raw, DEFAULT_MAX_DECOMPRESSED).unwrap();
         let w = walk(&bytes);
-        assert!(w.errors.is_empty(), "{}: {:?}", path.display(), &w.errors[..w.errors.len().min(5)]);
+        assert!(
+            w.errors.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            &w.errors[..w.errors.len().min(5)]
+        );
         assert!(w.layers > 0 && w.features_ok > 0, "{}", path.display());
     }
     assert!(gzipped >= 4, "the compressed tiles are gzip: {gzipped}");
@@ -57,7 +64,9 @@ fn parts_of(g: &Geometry<f32>) -> (&'static str, Vec<Vec<Coord<f32>>>, Vec<usize
         Geometry::Point(p) => ("point", vec![vec![p.0]], vec![]),
         Geometry::MultiPoint(mp) => ("point", mp.0.iter().map(|p| vec![p.0]).collect(), vec![]),
         Geometry::LineString(l) => ("line", vec![l.0.clone()], vec![]),
-        Geometry::MultiLineString(ml) => ("line", ml.0.iter().map(|l| l.0.clone()).collect(), vec![]),
+        Geometry::MultiLineString(ml) => {
+            ("line", ml.0.iter().map(|l| l.0.clone()).collect(), vec![])
+        }
         Geometry::Polygon(p) => polygon_parts(std::slice::from_ref(p)),
         Geometry::MultiPolygon(mp) => polygon_parts(&mp.0),
         other => panic!("unexpected geometry {other:?}"),
@@ -65,7 +74,9 @@ fn parts_of(g: &Geometry<f32>) -> (&'static str, Vec<Vec<Coord<f32>>>, Vec<usize
 }
 
 /// Rings in order, and the number of rings of each polygon.
-fn polygon_parts(polygons: &[geo_types::Polygon<f32>]) -> (&'static str, Vec<Vec<Coord<f32>>>, Vec<usize>) {
+fn polygon_parts(
+    polygons: &[geo_types::Polygon<f32>],
+) -> (&'static str, Vec<Vec<Coord<f32>>>, Vec<usize>) {
     let mut rings = Vec::new();
     let mut sizes = Vec::new();
     for p in polygons {
@@ -100,7 +111,12 @@ fn compare(path: &Path, bytes: &[u8]) {
     assert_eq!(ours.len(), meta.len(), "{name}: layer count");
     for (layer, m) in ours.iter().zip(&meta) {
         assert_eq!(layer.name(), m.name, "{name}: layer name");
-        assert_eq!(layer.feature_count(), m.feature_count, "{name}: {} feature count", m.name);
+        assert_eq!(
+            layer.feature_count(),
+            m.feature_count,
+            "{name}: {} feature count",
+            m.name
+        );
         assert_eq!(layer.extent(), m.extent, "{name}: {} extent", m.name);
         assert_eq!(layer.version(), m.version, "{name}: {} version", m.name);
         let their_features = theirs.get_features(m.layer_index).unwrap();
@@ -111,7 +127,9 @@ fn compare(path: &Path, bytes: &[u8]) {
             let their_props = t.properties.as_ref().unwrap();
             assert_eq!(props.len(), their_props.len(), "{at}: property count");
             for (k, v) in &props {
-                let tv = their_props.get(*k).unwrap_or_else(|| panic!("{at}: {k} missing"));
+                let tv = their_props
+                    .get(*k)
+                    .unwrap_or_else(|| panic!("{at}: {k} missing"));
                 assert!(same_value(v, tv), "{at}: {k}: {v:?} vs {tv:?}");
             }
             let (kind, rings, sizes) = parts_of(&f.to_geometry::<f32>().unwrap());
@@ -127,7 +145,9 @@ fn compare(path: &Path, bytes: &[u8]) {
 
 #[test]
 fn real_tiles_agree_with_mvt_reader() {
-    let Some(root) = shared_fixtures() else { return };
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
     for path in real_tiles(&root) {
         let raw = fs::read(&path).unwrap();
         let bytes = decompress(&raw, DEFAULT_MAX_DECOMPRESSED).unwrap();

@@ -14,7 +14,10 @@ pub fn shared_fixtures() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing: CI needs ../shared beside the project", dir.display());
+        panic!(
+            "{} is missing: CI needs ../shared beside the project",
+            dir.display()
+        );
     }
     eprintln!(
         "\n*** SKIPPED: {} is missing; this test needs ../shared beside the project ***\n",
