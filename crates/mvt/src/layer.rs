@@ -4,7 +4,7 @@ use std::cell::OnceCell;
 
 use crate::error::{Error, ErrorKind, Result, wire};
 use crate::feature::Feature;
-use crate::pbf::{Cursor, WireType, zigzag64};
+use crate::pbf::{Cursor, WireType, decode_varint, zigzag64};
 use crate::value::Value;
 
 /// The default extent when a layer has none (vector_tile.proto: `[default = 4096]`).
@@ -57,13 +57,38 @@ impl<'a> Layer<'a> {
         let mut version: u64 = 1; // proto2 default (vector_tile.proto: [default = 1])
         let mut extent: u64 = u64::from(DEFAULT_EXTENT);
         let (mut feature_count, mut key_count, mut value_count) = (0, 0, 0);
-        let (mut features, mut table_fields) = (0..0, 0..0);
         let mut cursor = Cursor::new(bytes);
         let located = |e: Error, name: Option<&[u8]>| {
             e.in_layer(index, name.and_then(|n| std::str::from_utf8(n).ok()))
         };
-        let mut start = 0;
-        while let Some(key) = cursor.field() {
+        // Where the first field of each kind starts and the last one ends.
+        let (mut first_feature, mut last_feature) = (usize::MAX, 0);
+        let (mut first_table, mut last_table) = (usize::MAX, 0);
+        while let Some(key) = cursor.peek() {
+            let start = cursor.pos();
+            // Features, keys and values (one-byte keys 0x12, 0x1a, 0x22) are nearly all of a
+            // layer's fields: they take a direct path.
+            if matches!(key, 0x12 | 0x1a | 0x22) {
+                cursor.advance(1);
+                cursor
+                    .bytes()
+                    .map_err(|e| located(wire("Layer", e), name))?;
+                if key == 0x12 {
+                    feature_count += 1;
+                    first_feature = first_feature.min(start);
+                    last_feature = cursor.pos();
+                } else {
+                    if key == 0x1a {
+                        key_count += 1;
+                    } else {
+                        value_count += 1;
+                    }
+                    first_table = first_table.min(start);
+                    last_table = cursor.pos();
+                }
+                continue;
+            }
+            let Some(key) = cursor.field() else { break };
             let (field, wire_type) = key.map_err(|e| located(wire("Layer", e), name))?;
             let expected = match field {
                 1..=4 => WireType::Len,
@@ -86,29 +111,32 @@ impl<'a> Layer<'a> {
             }
             let step = match field {
                 1 => cursor.bytes().map(|b| name = Some(b)),
-                2 => cursor.bytes().map(|_| feature_count += 1),
-                3 => cursor.bytes().map(|_| key_count += 1),
-                4 => cursor.bytes().map(|_| value_count += 1),
                 5 => cursor.varint().map(|v| extent = v),
                 15 => cursor.varint().map(|v| version = v),
+                // Features, keys and values with an overlong key encoding: valid protobuf.
+                2..=4 => cursor.bytes().map(|_| {
+                    let end = cursor.pos();
+                    if field == 2 {
+                        feature_count += 1;
+                        first_feature = first_feature.min(start);
+                        last_feature = end;
+                    } else {
+                        *if field == 3 {
+                            &mut key_count
+                        } else {
+                            &mut value_count
+                        } += 1;
+                        first_table = first_table.min(start);
+                        last_table = end;
+                    }
+                }),
                 // spec 4.1: `extensions 16 to max`; unknown fields are skipped.
                 _ => cursor.skip(wire_type),
             };
             step.map_err(|e| located(wire("Layer", e), name))?;
-            let end = cursor.pos();
-            let extend = |range: &mut std::ops::Range<usize>| {
-                if range.start == range.end {
-                    range.start = start;
-                }
-                range.end = end;
-            };
-            match field {
-                2 => extend(&mut features),
-                3 | 4 => extend(&mut table_fields),
-                _ => {}
-            }
-            start = end;
         }
+        let features = first_feature.min(last_feature)..last_feature;
+        let table_fields = first_table.min(last_table)..last_table;
         let name =
             name.ok_or_else(|| Error::new(ErrorKind::MissingLayerName).in_layer(index, None))?;
         let name = std::str::from_utf8(name).map_err(|_| {
@@ -245,74 +273,76 @@ impl<'a> Layer<'a> {
         let mut keys = Vec::with_capacity(self.key_count);
         let mut values = Vec::with_capacity(self.value_count);
         let mut cursor = Cursor::new(&self.bytes[self.table_fields.clone()]);
-        while let Some(key) = cursor.field() {
-            let (field, wire_type) = key.map_err(|e| self.locate(wire("Layer", e)))?;
-            match field {
-                3 => {
-                    let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
-                    let key = std::str::from_utf8(bytes).map_err(|_| {
-                        self.locate(Error::new(ErrorKind::InvalidUtf8 {
-                            what: format!("key {}", keys.len()),
-                        }))
-                    })?;
-                    keys.push(key);
+        while let Some(key) = cursor.peek() {
+            // Keys (0x1a) and values (0x22) directly; anything else through the general path.
+            let field = if key == 0x1a || key == 0x22 {
+                cursor.advance(1);
+                key >> 3
+            } else {
+                let Some(key) = cursor.field() else { break };
+                let (field, wire_type) = key.map_err(|e| self.locate(wire("Layer", e)))?;
+                if !matches!(field, 3 | 4) || wire_type != WireType::Len {
+                    cursor
+                        .skip(wire_type)
+                        .map_err(|e| self.locate(wire("Layer", e)))?;
+                    continue;
                 }
-                4 => {
-                    let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
-                    let value = parse_value(bytes, values.len()).map_err(|e| self.locate(e))?;
-                    values.push(value);
-                }
-                _ => cursor
-                    .skip(wire_type)
-                    .map_err(|e| self.locate(wire("Layer", e)))?,
+                field as u8
+            };
+            let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
+            if field == 4 {
+                push_value(&mut values, bytes).map_err(|e| self.locate(e))?;
+            } else {
+                let key = std::str::from_utf8(bytes).map_err(|_| {
+                    self.locate(Error::new(ErrorKind::InvalidUtf8 {
+                        what: format!("key {}", keys.len()),
+                    }))
+                })?;
+                keys.push(key);
             }
         }
         Ok(Tables { keys, values })
     }
 }
 
-/// Parses one `Value` message (spec 4.1): exactly one of the seven fields. The usual encoding,
-/// one field and nothing else, takes a direct path; anything else goes through the general one,
-/// which also explains what is wrong.
-#[inline]
-fn parse_value(bytes: &[u8], index: usize) -> Result<Value<'_>> {
-    let mut cursor = Cursor::new(bytes);
-    let value = match bytes.first() {
-        Some(0x0a) => {
-            cursor = Cursor::new(&bytes[1..]);
-            cursor
-                .bytes()
-                .ok()
-                .and_then(|s| std::str::from_utf8(s).ok())
-                .map(Value::String)
+/// Parses one `Value` message (spec 4.1: exactly one of the seven fields) onto the end of
+/// `values`. The usual encoding, one field and nothing else, takes a direct path that builds the
+/// value in place; anything else goes through the general parse, which also explains what is
+/// wrong.
+#[inline(always)]
+fn push_value<'a>(values: &mut Vec<Value<'a>>, bytes: &'a [u8]) -> Result<()> {
+    match *bytes {
+        [0x0a, len, ref text @ ..] if usize::from(len) == text.len() => {
+            if let Ok(s) = std::str::from_utf8(text) {
+                values.push(Value::String(s));
+                return Ok(());
+            }
         }
-        Some(0x15) => bytes
-            .get(1..5)
-            .map(|b| Value::Float(f32::from_le_bytes(b.try_into().expect("4 bytes")))),
-        Some(0x19) => bytes
-            .get(1..9)
-            .map(|b| Value::Double(f64::from_le_bytes(b.try_into().expect("8 bytes")))),
-        Some(&tag @ (0x20 | 0x28 | 0x30 | 0x38)) => {
-            cursor = Cursor::new(&bytes[1..]);
-            cursor.varint().ok().map(|v| match tag {
-                0x20 => Value::Int(v as i64),
-                0x28 => Value::UInt(v),
-                0x30 => Value::SInt(zigzag64(v)),
-                _ => Value::Bool(v != 0),
-            })
+        [0x15, a, b, c, d] => {
+            values.push(Value::Float(f32::from_le_bytes([a, b, c, d])));
+            return Ok(());
         }
-        _ => None,
-    };
-    let consumed = match value {
-        Some(Value::Float(_)) => 5,
-        Some(Value::Double(_)) => 9,
-        Some(_) => 1 + cursor.pos(),
-        None => 0,
-    };
-    match value {
-        Some(v) if consumed == bytes.len() => Ok(v),
-        _ => parse_value_slow(bytes, index),
+        [0x19, a, b, c, d, e, f, g, h] => {
+            values.push(Value::Double(f64::from_le_bytes([a, b, c, d, e, f, g, h])));
+            return Ok(());
+        }
+        [tag @ (0x20 | 0x28 | 0x30 | 0x38), ref rest @ ..] => {
+            if let Ok((v, n)) = decode_varint(rest)
+                && n == rest.len()
+            {
+                values.push(match tag {
+                    0x20 => Value::Int(v as i64),
+                    0x28 => Value::UInt(v),
+                    0x30 => Value::SInt(zigzag64(v)),
+                    _ => Value::Bool(v != 0),
+                });
+                return Ok(());
+            }
+        }
+        _ => {}
     }
+    values.push(parse_value_slow(bytes, values.len())?);
+    Ok(())
 }
 
 #[cold]
