@@ -57,16 +57,32 @@ fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> 
 fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), ErrorKind> {
     if let Some(word) = buf.get(*pos..).and_then(|r| r.first_chunk::<8>()) {
         let w = u64::from_le_bytes(*word);
-        let stops = !w & 0x8080_8080_8080_8080;
-        let first = stops.trailing_zeros(); // 7 for a one-byte integer, 15 for two
-        let second = (stops & stops.wrapping_sub(1)).trailing_zeros();
-        if first <= 15 && second - first <= 16 {
-            let len1 = (first + 1) / 8;
-            // Two bytes at most each: the low 7 bits of the first byte, then 7 of the second.
-            let pack = |x: u64| ((x & 0x7f) | ((x >> 1) & 0x3f80)) as u32;
-            let a = pack(w & ((1 << (first + 1)) - 1));
-            let b = pack((w >> (8 * len1)) & ((1 << (second - first)) - 1));
-            *pos += (second as usize + 1) / 8;
+        // Branch on the lengths rather than compute them: the next load's address then does
+        // not wait for this one's bits, and runs of similar deltas predict well.
+        let two = |x: u64| ((x & 0x7f) | ((x >> 1) & 0x3f80)) as u32;
+        let found = if w & 0x80 == 0 {
+            let a = (w & 0x7f) as u32;
+            if w & 0x8000 == 0 {
+                Some((a, ((w >> 8) & 0x7f) as u32, 2))
+            } else if w & 0x80_0000 == 0 {
+                Some((a, two(w >> 8), 3))
+            } else {
+                None
+            }
+        } else if w & 0x8000 == 0 {
+            let a = two(w);
+            if w & 0x80_0000 == 0 {
+                Some((a, ((w >> 16) & 0x7f) as u32, 3))
+            } else if w & 0x8000_0000 == 0 {
+                Some((a, two(w >> 16), 4))
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if let Some((a, b, n)) = found {
+            *pos += n;
             return Ok((zigzag32(a), zigzag32(b)));
         }
     }

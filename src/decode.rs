@@ -1,0 +1,267 @@
+//! `mlytiles decode`: a tile's features as GeoJSON, in lon/lat when the tile id is known.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow};
+use clap::ValueEnum;
+use mlytiles_mvt::{Error, GeomType, Tile, Value};
+use mlytiles_tile::{TileId, TileTransform};
+
+use crate::geojson::{self, Coords};
+use crate::input::{Input, STDOUT};
+use crate::inspect::Discard;
+
+/// Print a tile's features as GeoJSON (lon/lat when the tile's Z/X/Y is known).
+///
+/// Each feature becomes a GeoJSON Feature whose `properties` are the feature's tags, exactly as
+/// the tile holds them (integers are never rounded: ids above 2^53 print digit for digit).
+/// Each also carries the foreign member `"layer"` (its layer's name) and, when the tile gives
+/// the feature one, the protobuf feature id as the GeoJSON `id` (in Mapillary tiles a
+/// tile-local counter; the Mapillary id is the `id` property). A feature of UNKNOWN geometry
+/// type gets `"geometry": null`.
+///
+/// Coordinates are longitude/latitude when the tile's Z/X/Y is known: from --tile, or from a
+/// path ending in Z/X/Y.mvt (also .pbf, .mvt.gz, .pbf.gz). Otherwise they are tile-local
+/// integers (0..extent, y growing south), a note on stderr says so, and the FeatureCollection
+/// has "coordinate_space": "tile-local" (else "lon/lat", with "tile": "Z/X/Y").
+///
+/// Features with a recoverable error are skipped and counted in a warning on stderr (exit code
+/// 0). A fatal error prints nothing on stdout and exits with 1.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mlytiles decode fixtures/sample/14/3251/6257.mvt > sample.geojson
+  mlytiles decode --layer image --format ndjson tile.mvt.gz --tile 14/3251/6257
+  curl -s \"$TILE_URL\" | mlytiles decode - --tile 14/3251/6257 | head")]
+pub struct Args {
+    /// The tile: an .mvt/.pbf file, gzipped or not, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Only this layer (repeat for several). A missing layer is a warning, not an error.
+    #[arg(long, value_name = "NAME")]
+    layer: Vec<String>,
+
+    /// `geojson`: one FeatureCollection (one feature per line inside it); `ndjson`: one
+    /// Feature per line (GeoJSON text sequence without separators), nothing else.
+    #[arg(long, value_enum, default_value_t = Format::Geojson)]
+    format: Format,
+
+    /// The tile's Z/X/Y, for lon/lat coordinates; overrides a tile id in the path.
+    #[arg(long, value_name = "Z/X/Y")]
+    tile: Option<TileId>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A GeoJSON FeatureCollection.
+    Geojson,
+    /// One GeoJSON Feature per line.
+    Ndjson,
+}
+
+/// Runs the command, writing GeoJSON to standard output.
+///
+/// # Errors
+///
+/// The input cannot be read, the tile has a fatal error in a layer to be written (nothing is
+/// written then), or writing fails.
+pub fn run(args: &Args) -> Result<()> {
+    let input = Input::read(&args.file)?;
+    let tile = Tile::new(&input.bytes).with_context(|| input.name.clone())?;
+    let selected = |name: &str| args.layer.is_empty() || args.layer.iter().any(|l| l == name);
+
+    // Find fatal errors before writing anything, so a broken tile never leaves half a
+    // document on stdout. The reader is fast enough that reading twice costs little.
+    if let Some(e) = first_fatal(&tile, &selected) {
+        return Err(anyhow!(e).context(input.name));
+    }
+
+    let tile_id = args.tile.or(input.path_tile);
+    if tile_id.is_none() {
+        note(&format!(
+            "{}: the tile's Z/X/Y is unknown, so coordinates are tile-local (0..extent, y \
+             down); give --tile Z/X/Y or a path ending in Z/X/Y.mvt for lon/lat",
+            input.name
+        ));
+    }
+
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let summary =
+        write_features(&mut out, &tile, tile_id, args.format, &selected).map_err(|e| {
+            if e.is::<io::Error>() {
+                e.context(STDOUT)
+            } else {
+                e.context(input.name.clone())
+            }
+        })?;
+    out.flush().context(STDOUT)?;
+    drop(out);
+
+    for name in &args.layer {
+        if !summary.layer_names.contains(name) {
+            warn(&format!(
+                "{}: no layer named {name:?} (the tile has: {})",
+                input.name,
+                summary.layer_names.join(", ")
+            ));
+        }
+    }
+    for (count, what, first) in [
+        (summary.skipped_layers, "layer", &summary.first_layer_error),
+        (
+            summary.skipped_features,
+            "feature",
+            &summary.first_feature_error,
+        ),
+    ] {
+        if let Some(first) = first {
+            let s = if count == 1 { "" } else { "s" };
+            warn(&format!(
+                "{}: {count} {what}{s} skipped; first: {first}",
+                input.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn note(message: &str) {
+    // stderr may be closed too; there is nowhere left to report that.
+    let _ = writeln!(io::stderr(), "note: {message}");
+}
+
+fn warn(message: &str) {
+    let _ = writeln!(io::stderr(), "warning: {message}");
+}
+
+/// Reads the layers to be written completely and returns the first fatal error. A fatal
+/// error in a layer that is not selected counts only when the layer's name is unreadable (it
+/// might be a selected one) or the tile message itself is broken.
+fn first_fatal(tile: &Tile<'_>, selected: &dyn Fn(&str) -> bool) -> Option<Error> {
+    for layer in tile.layers() {
+        let layer = match layer {
+            Ok(layer) => layer,
+            Err(e) if e.is_fatal() && e.layer_name().is_none_or(selected) => return Some(e),
+            Err(_) => continue,
+        };
+        if !selected(layer.name()) {
+            continue;
+        }
+        if let Err(e) = layer.values() {
+            return Some(e);
+        }
+        for feature in layer.features() {
+            let problem = match feature {
+                Err(e) => Some(e),
+                Ok(f) => f
+                    .properties()
+                    .find_map(Result::err)
+                    .or_else(|| f.decode_geometry(&mut Discard).err()),
+            };
+            if let Some(e) = problem.filter(Error::is_fatal) {
+                return Some(e);
+            }
+        }
+    }
+    None
+}
+
+/// What [`write_features`] wrote and skipped.
+#[derive(Debug, Default)]
+struct Summary {
+    layer_names: Vec<String>,
+    skipped_layers: usize,
+    first_layer_error: Option<Error>,
+    skipped_features: usize,
+    first_feature_error: Option<Error>,
+}
+
+fn write_features<W: Write>(
+    out: &mut W,
+    tile: &Tile<'_>,
+    tile_id: Option<TileId>,
+    format: Format,
+    selected: &dyn Fn(&str) -> bool,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    if format == Format::Geojson {
+        out.write_all(br#"{"type":"FeatureCollection","#)?;
+        match tile_id {
+            Some(t) => write!(out, r#""tile":"{t}","coordinate_space":"lon/lat","#)?,
+            None => out.write_all(br#""coordinate_space":"tile-local","#)?,
+        }
+        out.write_all(br#""features":["#)?;
+    }
+    let mut first = true;
+    let mut properties: Vec<(&str, Value<'_>)> = Vec::new();
+    for layer in tile.layers() {
+        let layer = match layer {
+            Ok(layer) => layer,
+            Err(e) if !e.is_fatal() => {
+                // A repeated layer name (spec 4.1): that layer is skipped.
+                if e.layer_name().is_none_or(selected) {
+                    summary.skipped_layers += 1;
+                    summary.first_layer_error.get_or_insert(e);
+                }
+                continue;
+            }
+            Err(e) if e.layer_name().is_none_or(selected) => return Err(e.into()),
+            Err(_) => continue,
+        };
+        summary.layer_names.push(layer.name().to_owned());
+        if !selected(layer.name()) {
+            continue;
+        }
+        let coords = match tile_id {
+            Some(t) => Coords::LonLat(TileTransform::new(t, layer.extent())?),
+            None => Coords::Local,
+        };
+        for feature in layer.features() {
+            let result = feature.and_then(|f| {
+                properties.clear();
+                for p in f.properties() {
+                    properties.push(p?);
+                }
+                let geometry = match f.geom_type() {
+                    // spec 4.3.4: UNKNOWN geometry has no meaning to convert; check it only.
+                    GeomType::Unknown => f.decode_geometry(&mut Discard).map(|()| None),
+                    _ => f.to_geometry::<i32>().map(Some),
+                }?;
+                Ok((f.id(), geometry))
+            });
+            let (id, geometry) = match result {
+                Ok(ok) => ok,
+                Err(e) if !e.is_fatal() => {
+                    summary.skipped_features += 1;
+                    summary.first_feature_error.get_or_insert(e);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match (format, first) {
+                (Format::Geojson, true) => out.write_all(b"\n")?,
+                (Format::Geojson, false) => out.write_all(b",\n")?,
+                (Format::Ndjson, _) => {}
+            }
+            first = false;
+            geojson::feature(
+                out,
+                id,
+                layer.name(),
+                &properties,
+                geometry.as_ref(),
+                coords,
+            )?;
+            if format == Format::Ndjson {
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    if format == Format::Geojson {
+        out.write_all(b"\n]}\n")?;
+    }
+    Ok(summary)
+}
