@@ -47,7 +47,10 @@ fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> 
         *pos += n;
         return u32::try_from(v).map_err(|_| ErrorKind::GeometryIntegerOverflow(v));
     }
-    read_u32_slow(buf, pos)
+    // `pos` goes by value so it can stay in a register in the decoding loops.
+    let (v, n) = read_u32_slow(buf, *pos)?;
+    *pos += n;
+    Ok(v)
 }
 
 /// Reads the two zigzag parameters of one point. When 8 bytes are left and both integers are
@@ -91,21 +94,22 @@ fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), Err
     Ok((zigzag32(a), zigzag32(b)))
 }
 
+/// A geometry integer of three bytes or more at `pos`: its value and length.
 #[inline(never)]
-fn read_u32_slow(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> {
-    let rest = buf.get(*pos..).unwrap_or(&[]);
+fn read_u32_slow(buf: &[u8], pos: usize) -> std::result::Result<(u32, usize), ErrorKind> {
+    let rest = buf.get(pos..).unwrap_or(&[]);
     match decode_varint(rest) {
-        Ok((v, n)) => {
-            *pos += n;
-            u32::try_from(v).map_err(|_| ErrorKind::GeometryIntegerOverflow(v))
-        }
+        Ok((v, n)) => match u32::try_from(v) {
+            Ok(v) => Ok((v, n)),
+            Err(_) => Err(ErrorKind::GeometryIntegerOverflow(v)),
+        },
         Err(VarintError::Truncated) => Err(ErrorKind::Protobuf {
             message: "Feature",
-            problem: format!("the geometry ends inside an integer at byte {}", *pos),
+            problem: format!("the geometry ends inside an integer at byte {pos}"),
         }),
         Err(VarintError::Overflow) => Err(ErrorKind::Protobuf {
             message: "Feature",
-            problem: format!("geometry varint at byte {} is longer than 64 bits", *pos),
+            problem: format!("geometry varint at byte {pos} is longer than 64 bits"),
         }),
     }
 }
@@ -378,7 +382,9 @@ impl<'l, 'a> Feature<'l, 'a> {
                 LINE_TO => {
                     let allowed = match geom_type {
                         GeomType::Point => false,
-                        GeomType::Unknown => state != State::Start,
+                        // UNKNOWN has no rules of its own (spec 4.3.4.1): only those of
+                        // Commands apply.
+                        GeomType::Unknown => true,
                         _ => state == State::AfterMoveTo || state == State::AfterLineTo,
                     };
                     if !allowed {
@@ -411,7 +417,9 @@ impl<'l, 'a> Feature<'l, 'a> {
                     }
                     let allowed = match geom_type {
                         GeomType::Point => false,
-                        GeomType::Unknown => state != State::Start,
+                        // UNKNOWN has no rules of its own (spec 4.3.4.1): only those of
+                        // Commands apply.
+                        GeomType::Unknown => true,
                         GeomType::LineString => lines_may_close && state == State::AfterLineTo,
                         GeomType::Polygon => state == State::AfterLineTo,
                     };

@@ -103,25 +103,14 @@ impl<'a> Cursor<'a> {
                 self.pos += 2;
                 Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7))
             }
-            _ => self.varint_slow(),
+            _ => {
+                // The cursor is passed by value, not by reference, so it can stay in registers
+                // in the callers' loops: a reference escaping into a call would pin it to memory.
+                let (v, n) = varint_slow(self.buf, self.pos)?;
+                self.pos += n;
+                Ok(v)
+            }
         }
-    }
-
-    #[inline(never)]
-    fn varint_slow(&mut self) -> Result<u64, WireError> {
-        let rest = self.buf.get(self.pos..).unwrap_or_default();
-        if let Some(word) = rest.first_chunk::<8>()
-            && let Some((v, n)) = varint_from_word(u64::from_le_bytes(*word))
-        {
-            self.pos += n;
-            return Ok(v);
-        }
-        let (v, n) = decode_varint(rest).map_err(|e| match e {
-            VarintError::Truncated => WireError::Truncated { at: self.pos },
-            VarintError::Overflow => WireError::VarintOverflow { at: self.pos },
-        })?;
-        self.pos += n;
-        Ok(v)
     }
 
     /// Reads a field key. `None` at the end of the message.
@@ -200,6 +189,21 @@ impl<'a> Cursor<'a> {
             WireType::Fixed32 => self.fixed32().map(drop),
         }
     }
+}
+
+/// A varint of three bytes or more at `pos`: its value and length.
+#[inline(never)]
+fn varint_slow(buf: &[u8], pos: usize) -> Result<(u64, usize), WireError> {
+    let rest = buf.get(pos..).unwrap_or_default();
+    if let Some(word) = rest.first_chunk::<8>()
+        && let Some(found) = varint_from_word(u64::from_le_bytes(*word))
+    {
+        return Ok(found);
+    }
+    decode_varint(rest).map_err(|e| match e {
+        VarintError::Truncated => WireError::Truncated { at: pos },
+        VarintError::Overflow => WireError::VarintOverflow { at: pos },
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

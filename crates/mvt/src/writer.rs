@@ -176,6 +176,11 @@ pub fn validate_commands(geom_type: GeomType, commands: &[u32]) -> Result<(), Wr
         offset,
         reason,
     };
+    // spec 4.2: a feature MUST contain a geometry field, and an empty packed field is not
+    // written at all, so no geometry type may have an empty command stream.
+    if commands.is_empty() {
+        return Err(fail(0, "the geometry has no commands (spec 4.2)"));
+    }
     let mut stage = Stage::Start;
     let (mut x, mut y) = (0i32, 0i32);
     let (mut start_x, mut start_y) = (0i32, 0i32);
@@ -1672,11 +1677,12 @@ mod tests {
             ),
             (GeomType::Polygon, &[9, 6, 12, 18, 10, 12, 24, 44, 15]),
             (GeomType::Polygon, &SPEC_MULTIPOLYGON),
-            (GeomType::Unknown, &[]),
             (GeomType::Unknown, &[15, 15, 1]),
         ] {
             assert_eq!(validate_commands(t, c), Ok(()), "{t} {c:?}");
         }
+        // spec 4.2: every feature has a geometry field; an empty one would not be written.
+        assert!(validate_commands(GeomType::Unknown, &[]).is_err());
 
         let mut layer = LayerBuilder::new("l");
         assert!(
@@ -1893,7 +1899,7 @@ mod tests {
             .add_feature(None, &spec_multipolygon().into(), [("n", Value::Int(-1))])
             .unwrap();
         layer
-            .add_feature_commands(Some(0), GeomType::Unknown, &[], [])
+            .add_feature_commands(Some(0), GeomType::Unknown, &[15], [])
             .unwrap();
         tile.layer("second")
             .add_feature(
@@ -1926,7 +1932,7 @@ mod tests {
                             id: Some(0),
                             tags: vec![],
                             r#type: Some(model::GeomType::Unknown as i32),
-                            geometry: vec![],
+                            geometry: vec![15],
                         },
                     ],
                     keys: ["name", "n", "big", "s", "f", "d", "ok"]
