@@ -1,5 +1,4 @@
 //! Inputs found by the fuzz targets (`fuzz/`), each pinned by a test named after the bug.
-//!
 
 use mlytiles_mvt::{GeomType, LayerBuilder, Tile, TileBuilder, validate_commands};
 
