@@ -486,7 +486,7 @@ fn truncated_tile_is_a_one_line_error_naming_the_file_with_exit_1() {
     std::fs::write(dir.path().join("bad.mvt.gz"), &gz[..gz.len() / 2]).unwrap();
     one_error_line(
         &run(dir.path(), &["decode", "bad.mvt.gz"]),
-        "error: bad.mvt.gz: tile: gzip data is corrupt",
+        "error: bad.mvt.gz: gzip data is corrupt",
     );
 }
 

@@ -86,6 +86,10 @@ impl fmt::Display for Error {
         match &self.0.layer {
             Some((i, Some(name))) => write!(f, "layer {i} {name:?}")?,
             Some((i, None)) => write!(f, "layer {i}")?,
+            // Problems with the bytes as a whole say so themselves.
+            None if matches!(self.0.kind, ErrorKind::Gzipped | ErrorKind::Decompress(_)) => {
+                return write!(f, "{}", self.0.kind);
+            }
             None if self.0.feature.is_none() => f.write_str("tile")?,
             None => {}
         }

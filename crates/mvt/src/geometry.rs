@@ -479,16 +479,36 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// geometries; [`ErrorKind::InteriorRingFirst`] for a hole before any exterior ring;
     /// [`ErrorKind::CoordinateOutOfRange`] when a coordinate does not fit `T`.
     pub fn to_geometry<T: CoordNum>(&self) -> Result<Geometry<T>> {
+        self.build_geometry(|(x, y)| match (T::from(x), T::from(y)) {
+            (Some(x), Some(y)) => Ok(Coord { x, y }),
+            _ => Err(ErrorKind::CoordinateOutOfRange { x, y }),
+        })
+    }
+
+    /// The geometry as a `geo_types` value whose coordinates `transform` makes from tile
+    /// coordinates, for example lon/lat with `mlytiles_tile::TileTransform`. Rings are
+    /// classified in tile coordinates, before the transform, exactly as by
+    /// [`Feature::to_geometry`]. Allocates the result only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Feature::to_geometry`], less the coordinate range check.
+    pub fn to_geometry_with<T: CoordNum>(
+        &self,
+        mut transform: impl FnMut(i32, i32) -> Coord<T>,
+    ) -> Result<Geometry<T>> {
+        self.build_geometry(|(x, y)| Ok(transform(x, y)))
+    }
+
+    fn build_geometry<T: CoordNum>(
+        &self,
+        mut make: impl FnMut((i32, i32)) -> std::result::Result<Coord<T>, ErrorKind>,
+    ) -> Result<Geometry<T>> {
         let mut parts = Parts::default();
         self.decode_geometry(&mut parts)?;
         let fail = |kind| self.locate(Error::new(kind));
-        let coord = |(x, y): (i32, i32)| -> Result<Coord<T>> {
-            match (T::from(x), T::from(y)) {
-                (Some(x), Some(y)) => Ok(Coord { x, y }),
-                _ => Err(fail(ErrorKind::CoordinateOutOfRange { x, y })),
-            }
-        };
-        let ring = |part: &[(i32, i32)], close: bool| -> Result<LineString<T>> {
+        let mut coord = |p: (i32, i32)| -> Result<Coord<T>> { make(p).map_err(fail) };
+        let mut ring = |part: &[(i32, i32)], close: bool| -> Result<LineString<T>> {
             let mut coords = Vec::with_capacity(part.len() + usize::from(close));
             for &p in part {
                 coords.push(coord(p)?);
