@@ -154,3 +154,35 @@ fn real_tiles_agree_with_mvt_reader() {
         compare(&path, &bytes);
     }
 }
+
+/// The one place the two readers disagree on the suite's valid cases: a cursor that overflows
+/// 32 bits (mvt-fixtures 049 and 050). The spec says coordinates are 32-bit and says nothing of
+/// overflow; mlytiles wraps, as two's complement arithmetic does (and as C++ readers do in
+/// practice), mvt-reader replaces any overflowing sum with i32::MAX. Neither is more right; real
+/// tiles never overflow.
+#[test]
+fn cursor_overflow_wraps_here_and_saturates_in_mvt_reader() {
+    let Some(root) = shared_fixtures() else { return };
+    // (case, axis, first vertex, second vertex here, second vertex in mvt-reader)
+    let cases = [
+        ("049", 0, i32::MAX, i32::MIN, i32::MAX), // MAX + 1 wraps to MIN
+        ("050", 1, i32::MIN, i32::MAX, i32::MAX), // MIN - 1 wraps to MAX: equal by chance
+    ];
+    for (case, axis, first, second, theirs_second) in cases {
+        let bytes = fs::read(root.join(format!("mvt-fixtures/fixtures/{case}/tile.mvt"))).unwrap();
+        let tile = Tile::new(&bytes).unwrap();
+        let layer = tile.layers().next().unwrap().unwrap();
+        let ours = layer.features().next().unwrap().unwrap().to_geometry::<i64>().unwrap();
+        let Geometry::LineString(ours) = ours else { panic!("{case}: {ours:?}") };
+        let pick = |c: Coord<i64>| if axis == 0 { c.x } else { c.y };
+        assert_eq!(pick(ours.0[0]), i64::from(first), "{case}: first vertex");
+        assert_eq!(pick(ours.0[1]), i64::from(second), "{case}: second vertex wraps");
+
+        let reader = mvt_reader::Reader::new(bytes.clone()).unwrap();
+        let features = reader.get_features(0).unwrap();
+        let (_, parts, _) = parts_of(&features[0].geometry);
+        let v = parts[0][1];
+        let theirs = if axis == 0 { v.x } else { v.y };
+        assert_eq!(theirs, theirs_second as f32, "{case}: mvt-reader saturates");
+    }
+}
