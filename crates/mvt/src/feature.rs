@@ -38,52 +38,24 @@ impl<'l, 'a> Feature<'l, 'a> {
         let mut cursor = Cursor::new(bytes);
         let general = || Self::parse_general(layer, bytes, index);
         let (mut id, mut tags, mut geom_type) = (None, &[][..], GeomType::Unknown);
-        let mut read_id = |cursor: &mut Cursor<'a>| {
-            if cursor.peek() == Some(0x08) {
-                cursor.advance(1);
-                id = Some(cursor.varint().ok()?);
-            }
-            Some(())
-        };
-        let mut read_tags = |cursor: &mut Cursor<'a>| {
-            if cursor.peek() == Some(0x12) {
-                cursor.advance(1);
-                tags = cursor.bytes().ok()?;
-            }
-            Some(())
-        };
-        let mut read_type = |cursor: &mut Cursor<'a>| {
-            if cursor.peek() == Some(0x18) {
-                cursor.advance(1);
-                geom_type = GeomType::from_u64(cursor.varint().ok()?)?;
-            }
-            Some(())
-        };
-        let read_geometry = |cursor: &mut Cursor<'a>| {
-            if cursor.peek() != Some(0x22) {
-                return None;
-            }
-            cursor.advance(1);
-            cursor.bytes().ok()
-        };
         let geometry = if cursor.peek() == Some(0x18) {
-            read_type(&mut cursor).and_then(|()| {
+            read_type(&mut cursor, &mut geom_type).and_then(|()| {
                 if cursor.peek() == Some(0x22) {
                     let geometry = read_geometry(&mut cursor)?;
-                    read_id(&mut cursor)?;
-                    read_tags(&mut cursor)?;
+                    read_id(&mut cursor, &mut id)?;
+                    read_tags(&mut cursor, &mut tags)?;
                     Some(geometry)
                 } else {
-                    read_tags(&mut cursor)?;
+                    read_tags(&mut cursor, &mut tags)?;
                     let geometry = read_geometry(&mut cursor)?;
-                    read_id(&mut cursor)?;
+                    read_id(&mut cursor, &mut id)?;
                     Some(geometry)
                 }
             })
         } else {
-            read_id(&mut cursor)
-                .and_then(|()| read_tags(&mut cursor))
-                .and_then(|()| read_type(&mut cursor))
+            read_id(&mut cursor, &mut id)
+                .and_then(|()| read_tags(&mut cursor, &mut tags))
+                .and_then(|()| read_type(&mut cursor, &mut geom_type))
                 .and_then(|()| read_geometry(&mut cursor))
         };
         let Some(geometry) = geometry.filter(|_| cursor.is_empty()) else {
@@ -261,6 +233,45 @@ impl<'l, 'a> Feature<'l, 'a> {
     pub(crate) fn locate(&self, e: Error) -> Error {
         self.layer.locate(e.in_feature(self.index))
     }
+}
+
+// The fields of the direct path: each reads its field if it comes next, and gives `None` when
+// the bytes are not what that path expects (the general parse then explains).
+
+#[inline(always)]
+fn read_id(cursor: &mut Cursor<'_>, id: &mut Option<u64>) -> Option<()> {
+    if cursor.peek() == Some(0x08) {
+        cursor.advance(1);
+        *id = Some(cursor.varint().ok()?);
+    }
+    Some(())
+}
+
+#[inline(always)]
+fn read_tags<'a>(cursor: &mut Cursor<'a>, tags: &mut &'a [u8]) -> Option<()> {
+    if cursor.peek() == Some(0x12) {
+        cursor.advance(1);
+        *tags = cursor.bytes().ok()?;
+    }
+    Some(())
+}
+
+#[inline(always)]
+fn read_type(cursor: &mut Cursor<'_>, geom_type: &mut GeomType) -> Option<()> {
+    if cursor.peek() == Some(0x18) {
+        cursor.advance(1);
+        *geom_type = GeomType::from_u64(cursor.varint().ok()?)?;
+    }
+    Some(())
+}
+
+#[inline(always)]
+fn read_geometry<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
+    if cursor.peek() != Some(0x22) {
+        return None;
+    }
+    cursor.advance(1);
+    cursor.bytes().ok()
 }
 
 /// Every varint ends in exactly one byte below 0x80, so this counts the varints in `bytes`.

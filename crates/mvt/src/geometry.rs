@@ -136,6 +136,247 @@ fn check_count(
     Ok(())
 }
 
+/// Where geometry integers come from: the packed bytes of a tile, or the `u32`s a writer was
+/// given. Positions go by value into the slow paths so the decoding loop keeps them in registers.
+pub(crate) trait IntSource {
+    /// Whether integers are left.
+    fn has_more(&self) -> bool;
+    /// The next command integer.
+    fn next_u32(&mut self) -> std::result::Result<u32, ErrorKind>;
+    /// The next two parameter integers, zigzag-decoded.
+    fn next_pair(&mut self) -> std::result::Result<(i32, i32), ErrorKind>;
+    /// Checks that `count` points can still follow, before any is read (spec 4.3.2).
+    fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind>;
+}
+
+/// Geometry integers from the packed varint bytes of a tile.
+struct ByteInts<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl IntSource for ByteInts<'_> {
+    #[inline(always)]
+    fn has_more(&self) -> bool {
+        self.pos < self.buf.len()
+    }
+    #[inline(always)]
+    fn next_u32(&mut self) -> std::result::Result<u32, ErrorKind> {
+        read_u32(self.buf, &mut self.pos)
+    }
+    #[inline(always)]
+    fn next_pair(&mut self) -> std::result::Result<(i32, i32), ErrorKind> {
+        read_pair(self.buf, &mut self.pos)
+    }
+    #[inline(always)]
+    fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind> {
+        check_count(command, count, self.buf, self.pos)
+    }
+}
+
+/// Geometry integers from a slice of `u32`, remembering where the last read started so that an
+/// error can point at the integer it is about.
+pub(crate) struct SliceInts<'a> {
+    ints: &'a [u32],
+    pos: usize,
+    last: &'a std::cell::Cell<usize>,
+}
+
+impl<'a> SliceInts<'a> {
+    /// Reads `ints` from the start; `last` follows the index where each read starts.
+    pub(crate) fn new(ints: &'a [u32], last: &'a std::cell::Cell<usize>) -> Self {
+        SliceInts { ints, pos: 0, last }
+    }
+
+    fn take(&mut self) -> std::result::Result<u32, ErrorKind> {
+        let int = self
+            .ints
+            .get(self.pos)
+            .copied()
+            .ok_or(ErrorKind::IncompleteGeometry {
+                geom_type: "geometry",
+                problem: "inside a command's parameters",
+                rule: "4.3.2",
+            })?;
+        self.pos += 1;
+        Ok(int)
+    }
+}
+
+impl IntSource for SliceInts<'_> {
+    fn has_more(&self) -> bool {
+        self.pos < self.ints.len()
+    }
+    fn next_u32(&mut self) -> std::result::Result<u32, ErrorKind> {
+        self.last.set(self.pos);
+        self.take()
+    }
+    fn next_pair(&mut self) -> std::result::Result<(i32, i32), ErrorKind> {
+        self.last.set(self.pos);
+        Ok((zigzag32(self.take()?), zigzag32(self.take()?)))
+    }
+    fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind> {
+        let needed = 2 * u64::from(count);
+        let left = self.ints.len() - self.pos;
+        if needed > left as u64 {
+            return Err(ErrorKind::CommandCountTooLarge {
+                command,
+                count,
+                needed,
+                left,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a command stream into `sink`, checking every rule of `geom_type` (spec 4.3.3,
+/// 4.3.4) as it goes: the one grammar the reader reads with and the writer checks with.
+/// `version` is the layer's: version 1 lets lines close with ClosePath (count 0 or 1).
+#[inline(always)]
+pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
+    ints: &mut I,
+    geom_type: GeomType,
+    version: u32,
+    sink: &mut S,
+) -> std::result::Result<(), ErrorKind> {
+    let rule = rule_of(geom_type);
+    let lines_may_close = version == 1;
+    let (mut x, mut y) = (0i32, 0i32);
+    let mut state = State::Start;
+    // LineTo points in the current part (rings need two or more).
+    let mut part_points: u32 = 0;
+    let unexpected = |command: &'static str, state: State| ErrorKind::UnexpectedCommand {
+        command,
+        place: state.place(),
+        geom_type: geom_type.name(),
+        rule,
+    };
+    let bad_count = |command: &'static str, count: u32| ErrorKind::BadCommandCount {
+        command,
+        count,
+        geom_type: geom_type.name(),
+        rule,
+    };
+    while ints.has_more() {
+        let int = ints.next_u32()?;
+        let (id, count) = (int & 7, int >> 3);
+        match id {
+            MOVE_TO => {
+                match geom_type {
+                    GeomType::Point if state != State::Start => {
+                        return Err(unexpected("MoveTo", state));
+                    }
+                    GeomType::LineString
+                        if state == State::AfterMoveTo
+                            || (state == State::AfterClosePath && !lines_may_close) =>
+                    {
+                        return Err(unexpected("MoveTo", state));
+                    }
+                    GeomType::Polygon
+                        if state == State::AfterMoveTo || state == State::AfterLineTo =>
+                    {
+                        return Err(unexpected("MoveTo", state));
+                    }
+                    _ => {}
+                }
+                let single = matches!(geom_type, GeomType::LineString | GeomType::Polygon);
+                if count == 0 || (single && count != 1) {
+                    return Err(bad_count("MoveTo", count));
+                }
+                ints.check_count("MoveTo", count)?;
+                for _ in 0..count {
+                    let (dx, dy) = ints.next_pair()?;
+                    // Cursor overflow (mvt-fixtures 049, 050) wraps, as 32-bit integers do.
+                    x = x.wrapping_add(dx);
+                    y = y.wrapping_add(dy);
+                    sink.move_to(x, y);
+                }
+                state = State::AfterMoveTo;
+                part_points = 0;
+            }
+            LINE_TO => {
+                let allowed = match geom_type {
+                    GeomType::Point => false,
+                    // UNKNOWN has no rules of its own (spec 4.3.4.1): only those of
+                    // Commands apply.
+                    GeomType::Unknown => true,
+                    _ => state == State::AfterMoveTo || state == State::AfterLineTo,
+                };
+                if !allowed {
+                    return Err(unexpected("LineTo", state));
+                }
+                if count == 0 {
+                    return Err(bad_count("LineTo", count));
+                }
+                ints.check_count("LineTo", count)?;
+                for _ in 0..count {
+                    let (dx, dy) = ints.next_pair()?;
+                    // spec 4.3.3.2, a rule of the command, so UNKNOWN too.
+                    if dx == 0 && dy == 0 {
+                        return Err(ErrorKind::ZeroLengthSegment { x, y });
+                    }
+                    x = x.wrapping_add(dx);
+                    y = y.wrapping_add(dy);
+                    sink.line_to(x, y);
+                }
+                part_points += count;
+                state = State::AfterLineTo;
+            }
+            CLOSE_PATH => {
+                if !close_count_ok(count, version) {
+                    return Err(ErrorKind::BadCommandCount {
+                        command: "ClosePath",
+                        count,
+                        geom_type: geom_type.name(),
+                        rule: "4.3.3.3",
+                    });
+                }
+                let allowed = match geom_type {
+                    GeomType::Point => false,
+                    // UNKNOWN has no rules of its own (spec 4.3.4.1): only those of
+                    // Commands apply.
+                    GeomType::Unknown => true,
+                    GeomType::LineString => lines_may_close && state == State::AfterLineTo,
+                    GeomType::Polygon => state == State::AfterLineTo,
+                };
+                if !allowed {
+                    return Err(unexpected("ClosePath", state));
+                }
+                if geom_type == GeomType::Polygon && part_points < 2 {
+                    // A ring is MoveTo(1) and LineTo points adding up to 2 or more.
+                    return Err(bad_count("LineTo", part_points));
+                }
+                sink.close_path();
+                state = State::AfterClosePath;
+            }
+            other => return Err(ErrorKind::UnknownCommand(other)),
+        }
+    }
+    let complete = match geom_type {
+        GeomType::Unknown => true,
+        GeomType::Point => state == State::AfterMoveTo,
+        GeomType::LineString => {
+            state == State::AfterLineTo || (lines_may_close && state == State::AfterClosePath)
+        }
+        GeomType::Polygon => state == State::AfterClosePath,
+    };
+    if !complete {
+        let problem = match state {
+            State::Start => "with no commands",
+            State::AfterMoveTo if geom_type != GeomType::Point => "after a MoveTo",
+            State::AfterLineTo => "with a ring that is not closed",
+            _ => "mid-part",
+        };
+        return Err(ErrorKind::IncompleteGeometry {
+            geom_type: geom_type.name(),
+            problem,
+            rule,
+        });
+    }
+    Ok(())
+}
+
 /// spec 4.3.3.3: a ClosePath count MUST be 1. Version 1 did not say so, and version 1 tiles
 /// exist with a count of 0 (mvt-fixtures 061), so those are accepted in version 1 layers.
 #[inline]
@@ -321,146 +562,11 @@ impl<'l, 'a> Feature<'l, 'a> {
 
     #[inline(always)]
     fn decode_into<S: GeometrySink>(&self, sink: &mut S) -> std::result::Result<(), ErrorKind> {
-        let buf = self.geometry;
-        let geom_type = self.geom_type();
-        let rule = rule_of(geom_type);
-        let lines_may_close = self.layer.version() == 1;
-        let mut pos = 0;
-        let (mut x, mut y) = (0i32, 0i32);
-        let mut state = State::Start;
-        // LineTo points in the current part (rings need two or more).
-        let mut part_points: u32 = 0;
-        let unexpected = |command: &'static str, state: State| ErrorKind::UnexpectedCommand {
-            command,
-            place: state.place(),
-            geom_type: geom_type.name(),
-            rule,
+        let mut ints = ByteInts {
+            buf: self.geometry,
+            pos: 0,
         };
-        let bad_count = |command: &'static str, count: u32| ErrorKind::BadCommandCount {
-            command,
-            count,
-            geom_type: geom_type.name(),
-            rule,
-        };
-        while pos < buf.len() {
-            let int = read_u32(buf, &mut pos)?;
-            let (id, count) = (int & 7, int >> 3);
-            match id {
-                MOVE_TO => {
-                    match geom_type {
-                        GeomType::Point if state != State::Start => {
-                            return Err(unexpected("MoveTo", state));
-                        }
-                        GeomType::LineString
-                            if state == State::AfterMoveTo
-                                || (state == State::AfterClosePath && !lines_may_close) =>
-                        {
-                            return Err(unexpected("MoveTo", state));
-                        }
-                        GeomType::Polygon
-                            if state == State::AfterMoveTo || state == State::AfterLineTo =>
-                        {
-                            return Err(unexpected("MoveTo", state));
-                        }
-                        _ => {}
-                    }
-                    let single = matches!(geom_type, GeomType::LineString | GeomType::Polygon);
-                    if count == 0 || (single && count != 1) {
-                        return Err(bad_count("MoveTo", count));
-                    }
-                    check_count("MoveTo", count, buf, pos)?;
-                    for _ in 0..count {
-                        let (dx, dy) = read_pair(buf, &mut pos)?;
-                        // Cursor overflow (mvt-fixtures 049, 050) wraps, as 32-bit integers do.
-                        x = x.wrapping_add(dx);
-                        y = y.wrapping_add(dy);
-                        sink.move_to(x, y);
-                    }
-                    state = State::AfterMoveTo;
-                    part_points = 0;
-                }
-                LINE_TO => {
-                    let allowed = match geom_type {
-                        GeomType::Point => false,
-                        // UNKNOWN has no rules of its own (spec 4.3.4.1): only those of
-                        // Commands apply.
-                        GeomType::Unknown => true,
-                        _ => state == State::AfterMoveTo || state == State::AfterLineTo,
-                    };
-                    if !allowed {
-                        return Err(unexpected("LineTo", state));
-                    }
-                    if count == 0 {
-                        return Err(bad_count("LineTo", count));
-                    }
-                    check_count("LineTo", count, buf, pos)?;
-                    for _ in 0..count {
-                        let (dx, dy) = read_pair(buf, &mut pos)?;
-                        if dx == 0 && dy == 0 && geom_type != GeomType::Unknown {
-                            return Err(ErrorKind::ZeroLengthSegment { x, y });
-                        }
-                        x = x.wrapping_add(dx);
-                        y = y.wrapping_add(dy);
-                        sink.line_to(x, y);
-                    }
-                    part_points += count;
-                    state = State::AfterLineTo;
-                }
-                CLOSE_PATH => {
-                    if !close_count_ok(count, self.layer.version()) {
-                        return Err(ErrorKind::BadCommandCount {
-                            command: "ClosePath",
-                            count,
-                            geom_type: geom_type.name(),
-                            rule: "4.3.3.3",
-                        });
-                    }
-                    let allowed = match geom_type {
-                        GeomType::Point => false,
-                        // UNKNOWN has no rules of its own (spec 4.3.4.1): only those of
-                        // Commands apply.
-                        GeomType::Unknown => true,
-                        GeomType::LineString => lines_may_close && state == State::AfterLineTo,
-                        GeomType::Polygon => state == State::AfterLineTo,
-                    };
-                    if !allowed {
-                        return Err(unexpected("ClosePath", state));
-                    }
-                    if geom_type == GeomType::Polygon && part_points < 2 {
-                        return Err(ErrorKind::IncompleteGeometry {
-                            geom_type: geom_type.name(),
-                            problem: "a ring with fewer than three points",
-                            rule,
-                        });
-                    }
-                    sink.close_path();
-                    state = State::AfterClosePath;
-                }
-                other => return Err(ErrorKind::UnknownCommand(other)),
-            }
-        }
-        let complete = match geom_type {
-            GeomType::Unknown => true,
-            GeomType::Point => state == State::AfterMoveTo,
-            GeomType::LineString => {
-                state == State::AfterLineTo || (lines_may_close && state == State::AfterClosePath)
-            }
-            GeomType::Polygon => state == State::AfterClosePath,
-        };
-        if !complete {
-            let problem = match state {
-                State::Start => "with no commands",
-                State::AfterMoveTo if geom_type != GeomType::Point => "after a MoveTo",
-                State::AfterLineTo => "with a ring that is not closed",
-                _ => "mid-part",
-            };
-            return Err(ErrorKind::IncompleteGeometry {
-                geom_type: geom_type.name(),
-                problem,
-                rule,
-            });
-        }
-        Ok(())
+        decode_commands(&mut ints, self.geom_type(), self.layer.version(), sink)
     }
 
     /// The geometry as a `geo_types` value in tile coordinates (x right, y down), converted to
@@ -586,10 +692,15 @@ pub fn ring_area2(ring: &[(i32, i32)]) -> i128 {
     for i in 0..n {
         let (x0, y0) = ring[i];
         let (x1, y1) = ring[(i + 1) % n];
-        sum +=
-            i128::from(i64::from(x0) * i64::from(y1)) - i128::from(i64::from(x1) * i64::from(y0));
+        sum += cross(x0, y0, x1, y1);
     }
     sum
+}
+
+/// `x0 * y1 - x1 * y0`, exactly: one term of the surveyor's formula.
+#[inline]
+pub(crate) fn cross(x0: i32, y0: i32, x1: i32, y1: i32) -> i128 {
+    i128::from(i64::from(x0) * i64::from(y1)) - i128::from(i64::from(x1) * i64::from(y0))
 }
 
 /// Collects decoded geometry into flat vectors for [`Feature::to_geometry`].

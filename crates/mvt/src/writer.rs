@@ -22,8 +22,13 @@ use std::collections::hash_map::Entry;
 use geo_types::{Coord, Geometry, Polygon};
 use prost::Message;
 
+use std::cell::Cell;
+
+use crate::error::ErrorKind;
 use crate::geom_type::{GeomType, GeometrySink};
+use crate::geometry::{SliceInts, cross, decode_commands};
 use crate::model;
+use crate::pbf::zigzag32;
 use crate::value::Value;
 
 // spec 4.3.3: command ids.
@@ -43,11 +48,6 @@ fn zigzag(d: i32) -> u32 {
     ((d << 1) ^ (d >> 31)) as u32
 }
 
-/// The inverse of [`zigzag`].
-fn unzigzag(z: u32) -> i32 {
-    ((z >> 1) as i32) ^ -((z & 1) as i32)
-}
-
 /// Twice the signed area of a ring by the surveyor's formula, in tile coordinates (spec
 /// 4.3.4.4). Exact: each product fits in an `i64`, the sum is kept in an `i128`.
 fn twice_signed_area(ring: &[Coord<i32>]) -> i128 {
@@ -57,11 +57,6 @@ fn twice_signed_area(ring: &[Coord<i32>]) -> i128 {
         sum += cross(a.x, a.y, b.x, b.y);
     }
     sum
-}
-
-/// `x0 * y1 - x1 * y0`, exactly.
-fn cross(x0: i32, y0: i32, x1: i32, y1: i32) -> i128 {
-    i128::from(i64::from(x0) * i64::from(y1)) - i128::from(i64::from(x1) * i64::from(y0))
 }
 
 /// Errors from building a tile.
@@ -124,7 +119,7 @@ pub enum WriteError {
         /// early).
         offset: usize,
         /// What is wrong, citing the spec.
-        reason: &'static str,
+        reason: String,
     },
     /// A feature lists the same property key twice.
     #[error(
@@ -150,175 +145,93 @@ pub enum WriteError {
     },
 }
 
-/// Checks a command stream against the rules of a geometry type (spec 4.3.3 and 4.3.4).
+/// Checks a command stream against the rules of a geometry type (spec 4.3.3 and 4.3.4), with
+/// the reader's own grammar, so that what the writer takes the reader reads back. On top of
+/// what the reader accepts, a writer must not produce:
 ///
-/// * Every type: command ids are 1, 2 or 7, MoveTo and LineTo carry their parameter pairs,
-///   ClosePath has a count of 1 (spec 4.3.3.3) and no LineTo segment has `dX = dY = 0`
-///   (spec 4.3.3.2). [`GeomType::Unknown`] is checked for this only; an empty stream is
-///   allowed for it.
-/// * `Point`: a single MoveTo with a count of at least 1 (spec 4.3.4.2).
-/// * `LineString`: one or more parts of MoveTo(1) then LineTo(n >= 1) (spec 4.3.4.3).
-/// * `Polygon`: one or more rings of MoveTo(1), LineTo(n >= 2), ClosePath (spec 4.3.4.4); the
-///   last vertex of a ring does not repeat its first, no ring has zero area, and the first
-///   ring is an exterior ring (positive area by the surveyor's formula in tile coordinates).
+/// * an empty stream (spec 4.2: a feature has a geometry field; an empty packed field would not
+///   be written at all);
+/// * for `Polygon`: a ring whose last vertex repeats its first (ClosePath closes it), a ring of
+///   zero area, or a first ring that is not exterior (negative area by the surveyor's formula in
+///   tile coordinates) (spec 4.3.4.4).
 ///
 /// Self-intersections and the nesting of interior rings are not checked.
 pub fn validate_commands(geom_type: GeomType, commands: &[u32]) -> Result<(), WriteError> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Stage {
-        Start,
-        Moved,
-        Lined,
-        Closed,
-    }
-    let fail = |offset: usize, reason: &'static str| WriteError::InvalidCommands {
+    let fail = |offset: usize, reason: String| WriteError::InvalidCommands {
         geom_type,
         offset,
         reason,
     };
-    // spec 4.2: a feature MUST contain a geometry field, and an empty packed field is not
-    // written at all, so no geometry type may have an empty command stream.
     if commands.is_empty() {
-        return Err(fail(0, "the geometry has no commands (spec 4.2)"));
+        return Err(fail(0, "the geometry has no commands (spec 4.2)".into()));
     }
-    let mut stage = Stage::Start;
-    let (mut x, mut y) = (0i32, 0i32);
-    let (mut start_x, mut start_y) = (0i32, 0i32);
-    let mut area: i128 = 0;
-    let mut rings = 0usize;
-    let mut i = 0;
-    while i < commands.len() {
-        let at = i;
-        let id = commands[i] & 0x7;
-        let count = commands[i] >> 3;
-        i += 1;
-        match id {
-            MOVE_TO | LINE_TO => {
-                if ((commands.len() - i) / 2) < count as usize {
-                    return Err(fail(
-                        at,
-                        "the command's parameters run past the end of the geometry (spec 4.3.2)",
-                    ));
-                }
-            }
-            CLOSE_PATH => {
-                if count != 1 {
-                    return Err(fail(
-                        at,
-                        "a ClosePath command must have a count of 1 (spec 4.3.3.3)",
-                    ));
-                }
-            }
-            _ => {
-                return Err(fail(
-                    at,
-                    "unknown command id; only MoveTo (1), LineTo (2) and ClosePath (7) exist (spec 4.3.3)",
-                ));
-            }
-        }
-        // The grammar of the geometry type (spec 4.3.4).
-        match (geom_type, id) {
-            (GeomType::Unknown, _) => {}
-            (GeomType::Point, MOVE_TO) if stage == Stage::Start && count > 0 => {
-                stage = Stage::Moved;
-            }
-            (GeomType::Point, _) => {
-                return Err(fail(
-                    at,
-                    "a point geometry is a single MoveTo with a count of at least 1 (spec 4.3.4.2)",
-                ));
-            }
-            (GeomType::LineString, MOVE_TO)
-                if matches!(stage, Stage::Start | Stage::Lined) && count == 1 =>
-            {
-                stage = Stage::Moved;
-            }
-            (GeomType::LineString, LINE_TO) if stage == Stage::Moved && count > 0 => {
-                stage = Stage::Lined;
-            }
-            (GeomType::LineString, _) => {
-                return Err(fail(
-                    at,
-                    "a linestring part is a MoveTo with a count of 1, then a LineTo with a count of at least 1 (spec 4.3.4.3)",
-                ));
-            }
-            (GeomType::Polygon, MOVE_TO)
-                if matches!(stage, Stage::Start | Stage::Closed) && count == 1 =>
-            {
-                stage = Stage::Moved;
-            }
-            (GeomType::Polygon, LINE_TO) if stage == Stage::Moved && count >= 2 => {
-                stage = Stage::Lined;
-            }
-            (GeomType::Polygon, CLOSE_PATH) if stage == Stage::Lined => {
-                // spec 4.3.4.4: the cursor before ClosePath must not repeat the first point.
-                if (x, y) == (start_x, start_y) {
-                    return Err(fail(
-                        at,
-                        "the ring's last vertex repeats its first; ClosePath closes the ring by itself (spec 4.3.4.4)",
-                    ));
-                }
-                area += cross(x, y, start_x, start_y);
-                if area == 0 {
-                    return Err(fail(
-                        at,
-                        "the ring has zero area, so it is neither exterior nor interior (spec 4.3.4.4)",
-                    ));
-                }
-                if rings == 0 && area < 0 {
-                    return Err(fail(
-                        at,
-                        "the polygon's first ring has negative area; it must be an exterior ring, with positive area (spec 4.3.4.4)",
-                    ));
-                }
-                rings += 1;
-                stage = Stage::Closed;
-            }
-            (GeomType::Polygon, _) => {
-                return Err(fail(
-                    at,
-                    "a polygon ring is a MoveTo with a count of 1, a LineTo with a count of at least 2, then a ClosePath (spec 4.3.4.4)",
-                ));
-            }
-        }
-        if id != CLOSE_PATH {
-            // spec 4.3.3.3: ClosePath has no parameters; the others have `count` pairs.
-            for _ in 0..count {
-                let dx = unzigzag(commands[i]);
-                let dy = unzigzag(commands[i + 1]);
-                if id == LINE_TO && dx == 0 && dy == 0 {
-                    return Err(fail(i, "a LineTo segment has dX = dY = 0 (spec 4.3.3.2)"));
-                }
-                let (nx, ny) = (x.wrapping_add(dx), y.wrapping_add(dy));
-                if id == MOVE_TO {
-                    (start_x, start_y) = (nx, ny);
-                    area = 0;
-                } else {
-                    area += cross(x, y, nx, ny);
-                }
-                (x, y) = (nx, ny);
-                i += 2;
-            }
-        }
+    let last = Cell::new(0);
+    let mut rings = RingCheck {
+        last: &last,
+        start: (0, 0),
+        at: (0, 0),
+        area: 0,
+        rings: 0,
+        problem: None,
+    };
+    let mut ints = SliceInts::new(commands, &last);
+    // Version 2: what a writer writes.
+    if let Err(kind) = decode_commands(&mut ints, geom_type, 2, &mut rings) {
+        // A stream that stops early is wrong at its end, anything else where the read began.
+        let offset = match kind {
+            ErrorKind::IncompleteGeometry { .. } => commands.len(),
+            _ => last.get(),
+        };
+        return Err(fail(offset, kind.to_string()));
     }
-    let end = commands.len();
-    match (geom_type, stage) {
-        (GeomType::Unknown, _)
-        | (GeomType::Point, Stage::Moved)
-        | (GeomType::LineString, Stage::Lined)
-        | (GeomType::Polygon, Stage::Closed) => Ok(()),
-        (GeomType::Point, _) => Err(fail(
-            end,
-            "a point geometry needs one MoveTo (spec 4.3.4.2)",
-        )),
-        (GeomType::LineString, _) => Err(fail(
-            end,
-            "the geometry ends before its first or last part has a LineTo (spec 4.3.4.3)",
-        )),
-        (GeomType::Polygon, _) => Err(fail(
-            end,
-            "the geometry ends before its first or last ring has its ClosePath (spec 4.3.4.4)",
-        )),
+    match rings.problem {
+        Some((offset, reason)) if geom_type == GeomType::Polygon => {
+            Err(fail(offset, reason.into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Watches the rings the decoder hands over for what a writer must not produce (see
+/// [`validate_commands`]), noting the first problem and the index of its ClosePath.
+struct RingCheck<'a> {
+    last: &'a Cell<usize>,
+    start: (i32, i32),
+    at: (i32, i32),
+    area: i128,
+    rings: usize,
+    problem: Option<(usize, &'static str)>,
+}
+
+impl GeometrySink for RingCheck<'_> {
+    fn move_to(&mut self, x: i32, y: i32) {
+        (self.start, self.at, self.area) = ((x, y), (x, y), 0);
+    }
+
+    fn line_to(&mut self, x: i32, y: i32) {
+        self.area += cross(self.at.0, self.at.1, x, y);
+        self.at = (x, y);
+    }
+
+    fn close_path(&mut self) {
+        let area = self.area + cross(self.at.0, self.at.1, self.start.0, self.start.1);
+        let problem = if self.at == self.start {
+            Some(
+                "the ring's last vertex repeats its first; ClosePath closes the ring by itself (spec 4.3.4.4)",
+            )
+        } else if area == 0 {
+            Some("the ring has zero area, so it is neither exterior nor interior (spec 4.3.4.4)")
+        } else if self.rings == 0 && area < 0 {
+            Some(
+                "the polygon's first ring has negative area; it must be an exterior ring, with positive area (spec 4.3.4.4)",
+            )
+        } else {
+            None
+        };
+        if let (None, Some(p)) = (self.problem, problem) {
+            self.problem = Some((self.last.get(), p));
+        }
+        self.rings += 1;
     }
 }
 
@@ -383,8 +296,8 @@ impl Stream {
         // spec 4.3.4.4: the cursor before ClosePath must not repeat the ring's first point;
         // ClosePath draws that segment itself, so a LineTo back to the start is taken back.
         if self.open == LINE_TO && (self.x, self.y) == (self.start_x, self.start_y) {
-            let dy = self.commands.pop().map_or(0, unzigzag);
-            let dx = self.commands.pop().map_or(0, unzigzag);
+            let dy = self.commands.pop().map_or(0, zigzag32);
+            let dx = self.commands.pop().map_or(0, zigzag32);
             self.x = self.x.wrapping_sub(dx);
             self.y = self.y.wrapping_sub(dy);
             self.commands[self.header] -= 1 << 3;
@@ -1278,8 +1191,8 @@ mod tests {
                 continue;
             }
             for _ in 0..count {
-                x = x.wrapping_add(unzigzag(commands[i]));
-                y = y.wrapping_add(unzigzag(commands[i + 1]));
+                x = x.wrapping_add(zigzag32(commands[i]));
+                y = y.wrapping_add(zigzag32(commands[i + 1]));
                 i += 2;
                 if id == MOVE_TO {
                     parts.push((vec![(x, y)], false));
@@ -1340,7 +1253,7 @@ mod tests {
         assert_eq!(zigzag(i32::MAX), u32::MAX - 1);
         assert_eq!(zigzag(i32::MIN), u32::MAX);
         for d in [0, 1, -1, 12345, -98765, i32::MAX, i32::MIN] {
-            assert_eq!(unzigzag(zigzag(d)), d);
+            assert_eq!(zigzag32(zigzag(d)), d);
         }
         assert_eq!(command(MOVE_TO, 1), 9);
         assert_eq!(command(LINE_TO, 3), 26);
@@ -1662,8 +1575,9 @@ mod tests {
             ),
             10
         );
-        // A ring with a LineTo(1); a zero-area ring; a missing ClosePath.
-        assert_eq!(bad(GeomType::Polygon, &[9, 0, 0, 10, 20, 0, 15]), 3);
+        // A ring with a LineTo(1) (found at its ClosePath: LineTo points may come in several
+        // commands); a zero-area ring; a missing ClosePath.
+        assert_eq!(bad(GeomType::Polygon, &[9, 0, 0, 10, 20, 0, 15]), 6);
         assert_eq!(bad(GeomType::Polygon, &[9, 0, 0, 18, 20, 0, 20, 0, 15]), 8);
         assert_eq!(bad(GeomType::Polygon, &[9, 6, 12, 18, 10, 12, 24, 44]), 8);
 
@@ -1677,7 +1591,7 @@ mod tests {
             ),
             (GeomType::Polygon, &[9, 6, 12, 18, 10, 12, 24, 44, 15]),
             (GeomType::Polygon, &SPEC_MULTIPOLYGON),
-            (GeomType::Unknown, &[15, 15, 1]),
+            (GeomType::Unknown, &[15, 15, 9, 2, 2]),
         ] {
             assert_eq!(validate_commands(t, c), Ok(()), "{t} {c:?}");
         }

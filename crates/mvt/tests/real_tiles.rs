@@ -162,7 +162,9 @@ fn real_tiles_agree_with_mvt_reader() {
 /// tiles never overflow.
 #[test]
 fn cursor_overflow_wraps_here_and_saturates_in_mvt_reader() {
-    let Some(root) = shared_fixtures() else { return };
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
     // (case, axis, first vertex, second vertex here, second vertex in mvt-reader)
     let cases = [
         ("049", 0, i32::MAX, i32::MIN, i32::MAX), // MAX + 1 wraps to MIN
@@ -172,11 +174,23 @@ fn cursor_overflow_wraps_here_and_saturates_in_mvt_reader() {
         let bytes = fs::read(root.join(format!("mvt-fixtures/fixtures/{case}/tile.mvt"))).unwrap();
         let tile = Tile::new(&bytes).unwrap();
         let layer = tile.layers().next().unwrap().unwrap();
-        let ours = layer.features().next().unwrap().unwrap().to_geometry::<i64>().unwrap();
-        let Geometry::LineString(ours) = ours else { panic!("{case}: {ours:?}") };
+        let ours = layer
+            .features()
+            .next()
+            .unwrap()
+            .unwrap()
+            .to_geometry::<i64>()
+            .unwrap();
+        let Geometry::LineString(ours) = ours else {
+            panic!("{case}: {ours:?}")
+        };
         let pick = |c: Coord<i64>| if axis == 0 { c.x } else { c.y };
         assert_eq!(pick(ours.0[0]), i64::from(first), "{case}: first vertex");
-        assert_eq!(pick(ours.0[1]), i64::from(second), "{case}: second vertex wraps");
+        assert_eq!(
+            pick(ours.0[1]),
+            i64::from(second),
+            "{case}: second vertex wraps"
+        );
 
         let reader = mvt_reader::Reader::new(bytes.clone()).unwrap();
         let features = reader.get_features(0).unwrap();
