@@ -193,6 +193,7 @@ impl<'l, 'a> Feature<'l, 'a> {
             keys: &[],
             values: &[],
             cursor: Cursor::new(self.tags),
+            window: tags_window(self.tags, self.layer.bytes()),
             pending: None,
             layer: self.layer,
             index: self.index,
@@ -274,6 +275,41 @@ fn read_geometry<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
     cursor.bytes().ok()
 }
 
+/// The tags and the rest of the layer after them, found by the tags' place in the layer's bytes
+/// (they are a part of them). Tags that are not (the empty default) get themselves.
+fn tags_window<'a>(tags: &'a [u8], layer: &'a [u8]) -> &'a [u8] {
+    (tags.as_ptr() as usize)
+        .checked_sub(layer.as_ptr() as usize)
+        .and_then(|offset| layer.get(offset..))
+        .filter(|w| w.as_ptr() == tags.as_ptr() && w.len() >= tags.len())
+        .unwrap_or(tags)
+}
+
+/// Decodes a tag pair from the start of the little-endian `word`: a one-byte key index (layers
+/// rarely have more than 127 keys) and a value index of up to three bytes. Their values and the
+/// bytes they took; `None` for anything longer (the byte-wise path takes those).
+#[inline(always)]
+fn two_varints(word: u64) -> Option<(u64, u64, usize)> {
+    if word & 0x80 != 0 {
+        return None;
+    }
+    let key = word & 0x7f;
+    let v = word >> 8;
+    if v & 0x80 == 0 {
+        Some((key, v & 0x7f, 2))
+    } else if v & 0x8000 == 0 {
+        Some((key, (v & 0x7f) | ((v >> 1) & 0x3f80), 3))
+    } else if v & 0x80_0000 == 0 {
+        Some((
+            key,
+            (v & 0x7f) | ((v >> 1) & 0x3f80) | ((v >> 2) & 0x1f_c000),
+            4,
+        ))
+    } else {
+        None
+    }
+}
+
 /// Every varint ends in exactly one byte below 0x80, so this counts the varints in `bytes`.
 fn count_varints(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b < 0x80).count()
@@ -307,6 +343,9 @@ pub struct Properties<'l, 'a> {
     keys: &'l [&'a str],
     values: &'l [Value<'a>],
     cursor: Cursor<'a>,
+    /// The tags and the layer bytes after them, so that a tag pair can be read with one 8-byte
+    /// load even at the end of the tags.
+    window: &'a [u8],
     /// An error to yield once the tags are done (or instead of them).
     pending: Option<Error>,
     layer: &'l Layer<'a>,
@@ -321,6 +360,17 @@ impl<'l, 'a> Iterator for Properties<'l, 'a> {
         if self.cursor.is_empty() {
             return self.pending.take().map(Err);
         }
+        let pos = self.cursor.pos();
+        let pair = self
+            .window
+            .get(pos..)
+            .and_then(|w| w.first_chunk::<8>())
+            .and_then(|w| two_varints(u64::from_le_bytes(*w)))
+            .filter(|&(_, _, n)| n <= self.cursor.remaining());
+        if let Some((k, v, n)) = pair {
+            self.cursor.advance(n);
+            return Some(self.resolve(k, v));
+        }
         let (Ok(k), Ok(v)) = (self.cursor.varint(), self.cursor.varint()) else {
             let ints = count_varints(self.cursor.all());
             return Some(Err(self.fail(if ints % 2 == 1 {
@@ -332,17 +382,7 @@ impl<'l, 'a> Iterator for Properties<'l, 'a> {
                 }
             })));
         };
-        match (self.keys.get(k as usize), self.values.get(v as usize)) {
-            (Some(key), Some(value)) => Some(Ok((*key, *value))),
-            (None, _) => Some(Err(self.fail(ErrorKind::KeyIndexOutOfRange {
-                index: k,
-                len: self.keys.len(),
-            }))),
-            (_, None) => Some(Err(self.fail(ErrorKind::ValueIndexOutOfRange {
-                index: v,
-                len: self.values.len(),
-            }))),
-        }
+        Some(self.resolve(k, v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -353,7 +393,22 @@ impl<'l, 'a> Iterator for Properties<'l, 'a> {
     }
 }
 
-impl Properties<'_, '_> {
+impl<'a> Properties<'_, 'a> {
+    #[inline(always)]
+    fn resolve(&mut self, k: u64, v: u64) -> Result<(&'a str, Value<'a>)> {
+        match (self.keys.get(k as usize), self.values.get(v as usize)) {
+            (Some(key), Some(value)) => Ok((*key, *value)),
+            (None, _) => Err(self.fail(ErrorKind::KeyIndexOutOfRange {
+                index: k,
+                len: self.keys.len(),
+            })),
+            (_, None) => Err(self.fail(ErrorKind::ValueIndexOutOfRange {
+                index: v,
+                len: self.values.len(),
+            })),
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn fail(&mut self, kind: ErrorKind) -> Error {

@@ -4,7 +4,7 @@ use std::cell::OnceCell;
 
 use crate::error::{Error, ErrorKind, Result, wire};
 use crate::feature::Feature;
-use crate::pbf::{Cursor, WireType, decode_varint, zigzag64};
+use crate::pbf::{Cursor, WireType, decode_varint, varint_from_word, zigzag64};
 use crate::value::Value;
 
 /// The default extent when a layer has none (vector_tile.proto: `[default = 4096]`).
@@ -291,7 +291,9 @@ impl<'a> Layer<'a> {
             };
             let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
             if field == 4 {
-                push_value(&mut values, bytes).map_err(|e| self.locate(e))?;
+                // The value and whatever follows it, so its integer can be read in one load.
+                let window = &cursor.all()[cursor.pos() - bytes.len()..];
+                push_value(&mut values, bytes, window).map_err(|e| self.locate(e))?;
             } else {
                 let key = std::str::from_utf8(bytes).map_err(|_| {
                     self.locate(Error::new(ErrorKind::InvalidUtf8 {
@@ -309,8 +311,11 @@ impl<'a> Layer<'a> {
 /// `values`. The usual encoding, one field and nothing else, takes a direct path that builds the
 /// value in place; anything else goes through the general parse, which also explains what is
 /// wrong.
+///
+/// `window` starts where `bytes` does and may run on past it: an integer value is then decoded
+/// from one 8-byte load (its length is checked against the message's all the same).
 #[inline(always)]
-fn push_value<'a>(values: &mut Vec<Value<'a>>, bytes: &'a [u8]) -> Result<()> {
+fn push_value<'a>(values: &mut Vec<Value<'a>>, bytes: &'a [u8], window: &[u8]) -> Result<()> {
     match *bytes {
         [0x0a, len, ref text @ ..] if usize::from(len) == text.len() => {
             if let Ok(s) = std::str::from_utf8(text) {
@@ -327,7 +332,11 @@ fn push_value<'a>(values: &mut Vec<Value<'a>>, bytes: &'a [u8]) -> Result<()> {
             return Ok(());
         }
         [tag @ (0x20 | 0x28 | 0x30 | 0x38), ref rest @ ..] => {
-            if let Ok((v, n)) = decode_varint(rest)
+            let decoded = match window.get(1..).and_then(|w| w.first_chunk::<8>()) {
+                Some(word) => varint_from_word(u64::from_le_bytes(*word)).ok_or(()),
+                None => decode_varint(rest).map_err(drop),
+            };
+            if let Ok((v, n)) = decoded
                 && n == rest.len()
             {
                 values.push(match tag {

@@ -546,8 +546,7 @@ fn streaming_allocates_only_the_tables_per_layer() {
     let table_bytes: usize = layers
         .iter()
         .map(|l| {
-            l.keys().unwrap().len() * size_of::<&str>()
-                + l.values().unwrap().len() * size_of::<Value>()
+            std::mem::size_of_val(l.keys().unwrap()) + std::mem::size_of_val(l.values().unwrap())
         })
         .sum();
     // With the tables parsed, walking every feature again allocates nothing at all.
