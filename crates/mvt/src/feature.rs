@@ -3,7 +3,7 @@
 use crate::error::{Error, ErrorKind, Result, wire};
 use crate::geom_type::GeomType;
 use crate::layer::Layer;
-use crate::pbf::{Cursor, WireType};
+use crate::pbf::{Cursor, WireType, run_on};
 use crate::value::Value;
 
 /// One feature of a layer: a cheap view (two slices and a few integers) into the layer's bytes.
@@ -193,7 +193,7 @@ impl<'l, 'a> Feature<'l, 'a> {
             keys: &[],
             values: &[],
             cursor: Cursor::new(self.tags),
-            window: tags_window(self.tags, self.layer.bytes()),
+            window: run_on(self.tags, self.layer.bytes()),
             pending: None,
             layer: self.layer,
             index: self.index,
@@ -273,16 +273,6 @@ fn read_geometry<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
     }
     cursor.advance(1);
     cursor.bytes().ok()
-}
-
-/// The tags and the rest of the layer after them, found by the tags' place in the layer's bytes
-/// (they are a part of them). Tags that are not (the empty default) get themselves.
-fn tags_window<'a>(tags: &'a [u8], layer: &'a [u8]) -> &'a [u8] {
-    (tags.as_ptr() as usize)
-        .checked_sub(layer.as_ptr() as usize)
-        .and_then(|offset| layer.get(offset..))
-        .filter(|w| w.as_ptr() == tags.as_ptr() && w.len() >= tags.len())
-        .unwrap_or(tags)
 }
 
 /// Decodes a tag pair from the start of the little-endian `word`: a one-byte key index (layers
