@@ -1,0 +1,1 @@
+//! mlytiles-filter (in progress).

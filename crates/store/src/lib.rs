@@ -1,0 +1,1 @@
+//! mlytiles-store (in progress).
