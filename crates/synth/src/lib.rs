@@ -1,0 +1,1 @@
+//! mlytiles-synth (in progress).
