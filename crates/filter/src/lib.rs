@@ -1,1 +1,23 @@
-//! mlytiles-filter (in progress).
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod compiled;
+mod error;
+mod filter;
+mod records;
+mod report;
+
+pub use chrono;
+pub use compiled::CompiledFilter;
+pub use error::{Error, Result};
+pub use filter::{
+    Area, ClassPattern, CompassRange, DateRange, Filter, ImageType, LookingAt, Organizations,
+    Predicate, TimeBound, TimeUnit, parse_ids,
+};
+pub use geo;
+pub use records::{
+    Image, ImageLayer, Key, LayerKind, MapFeature, MapFeatureLayer, Overview, OverviewLayer,
+    Record, RecordReader, Sequence, SequenceLayer, normalize_angle,
+};
+pub use report::{Found, Mismatch, TypeReport};
