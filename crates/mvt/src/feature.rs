@@ -174,9 +174,11 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// The tags as raw `(key index, value index)` pairs, without touching the layer's tables:
     /// the cheapest way to test a property whose indices were looked up once per layer
     /// ([`Layer::key_index`]). Indices are not checked against the tables here.
+    #[inline]
     pub fn tags(&self) -> Tags<'a> {
         Tags {
             cursor: Cursor::new(self.tags),
+            window: run_on(self.tags, self.layer.bytes()),
         }
     }
 
@@ -309,13 +311,27 @@ fn count_varints(bytes: &[u8]) -> usize {
 #[derive(Debug, Clone)]
 pub struct Tags<'a> {
     cursor: Cursor<'a>,
+    /// The tags and the layer bytes after them, for one-load pairs (see [`Properties`]).
+    window: &'a [u8],
 }
 
 impl Iterator for Tags<'_> {
     type Item = (u32, u32);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<(u32, u32)> {
+        let pos = self.cursor.pos();
+        if let Some((k, v, n)) = self
+            .window
+            .get(pos..)
+            .and_then(|w| w.first_chunk::<8>())
+            .and_then(|w| two_varints(u64::from_le_bytes(*w)))
+            .filter(|&(_, _, n)| n <= self.cursor.remaining())
+        {
+            self.cursor.advance(n);
+            // Both fit in 24 bits.
+            return Some((k as u32, v as u32));
+        }
         // A lone trailing integer ends the iteration (properties() reports it). A value above
         // u32 maps to u32::MAX, which no table reaches.
         let k = self.cursor.varint().ok()?;
