@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod decode;
+mod detection;
 mod geojson;
 mod input;
 mod inspect;
@@ -39,6 +40,7 @@ struct Cli {
 enum Command {
     Inspect(inspect::Args),
     Decode(decode::Args),
+    Detection(detection::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Detection(args) => detection::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -835,3 +835,72 @@ fn real_mapillary_tile_decodes_inside_its_tile() {
     );
     assert_eq!(image["keys"]["id"], serde_json::json!(["int"]));
 }
+
+/// A detection's `geometry` as the Graph API gives it: base64 of a tile whose `mpy-or` layer
+/// holds the square x 1024..2048, y 512..1536 (of 4096).
+fn detection_text() -> String {
+    use base64::Engine as _;
+    let ring: Vec<(i32, i32)> = vec![
+        (1024, 512),
+        (2048, 512),
+        (2048, 1536),
+        (1024, 1536),
+        (1024, 512),
+    ];
+    let polygon = geo_types::Polygon::new(ring.into(), vec![]);
+    let mut layer = mlytiles_mvt::LayerBuilder::new("mpy-or");
+    layer.add_feature(None, &polygon.into(), []).unwrap();
+    let mut tile = mlytiles_mvt::TileBuilder::new();
+    tile.add_layer(layer).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(tile.to_bytes())
+}
+
+fn corners(run: &Run) -> Vec<(f64, f64)> {
+    let json: Json = serde_json::from_str(&run.stdout).expect("GeoJSON");
+    assert_eq!(json["type"], "Feature");
+    assert_eq!(json["geometry"]["type"], "MultiPolygon");
+    json["geometry"]["coordinates"][0][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn detection_prints_the_outline_in_normalised_image_coordinates_or_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = detection_text();
+    let normalised = run(dir.path(), &["detection", &text]).ok();
+    let c = corners(&normalised);
+    assert!(
+        c.contains(&(0.25, 0.125)) && c.contains(&(0.5, 0.375)),
+        "{c:?}"
+    );
+    assert!(normalised.stdout.contains("\"normalized\""));
+
+    let pixels = run_with_stdin(
+        dir.path(),
+        &["detection", "-", "--width", "4000", "--height", "3000"],
+        text.as_bytes(),
+    )
+    .ok();
+    let c = corners(&pixels);
+    assert!(
+        c.contains(&(1000.0, 375.0)) && c.contains(&(2000.0, 1125.0)),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn detection_of_bad_input_is_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = run(dir.path(), &["detection", "%%%"]);
+    one_error_line(&bad, "error: the detection geometry is not valid base64");
+    // --width needs --height: a usage error.
+    let usage = run(
+        dir.path(),
+        &["detection", &detection_text(), "--width", "10"],
+    );
+    assert_eq!(usage.code, 2, "{usage:?}");
+}

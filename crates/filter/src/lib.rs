@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod compiled;
+pub mod detection;
 mod error;
 mod filter;
 mod records;
