@@ -1,0 +1,122 @@
+//! The bundled sample area: `fixtures/cache/`, one MBTiles store per tileset, written from
+//! `mlytiles_synth::generate(&SampleSpec::default())`. This test regenerates the sample and
+//! checks that the committed stores hold exactly its tiles, byte for byte, and its metadata.
+//!
+//! After a deliberate change to the generator, rewrite the stores with
+//! `BLESS=1 cargo test --test sample_pyramid`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mlytiles_store::{
+    BBox, MbTiles, TileId, TileRecord, TileStatus, TileStore, TilesetMetadata, chrono,
+};
+use mlytiles_synth::{Sample, SampleSpec, TILESETS, generate};
+
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache")
+}
+
+/// The layers and fields of each tileset, for the `json` metadata entry (MBTiles 1.3).
+fn vector_layers(tileset: &str) -> &'static str {
+    match tileset {
+        "mly_map_feature_point" => {
+            r#"{"vector_layers":[{"id":"point","minzoom":14,"maxzoom":14,"fields":{"id":"Number","value":"String","first_seen_at":"Number","last_seen_at":"Number"}}]}"#
+        }
+        "mly_map_feature_traffic_sign" => {
+            r#"{"vector_layers":[{"id":"traffic_sign","minzoom":14,"maxzoom":14,"fields":{"id":"Number","value":"String","first_seen_at":"Number","last_seen_at":"Number"}}]}"#
+        }
+        _ => {
+            r#"{"vector_layers":[{"id":"overview","minzoom":0,"maxzoom":5,"fields":{"captured_at":"Number","creator_id":"Number","id":"Number","sequence_id":"String","is_pano":"Boolean"}},{"id":"sequence","minzoom":6,"maxzoom":14,"fields":{"captured_at":"Number","creator_id":"Number","id":"String","image_id":"Number","is_pano":"Boolean","organization_id":"Number"}},{"id":"image","minzoom":14,"maxzoom":14,"fields":{"captured_at":"Number","compass_angle":"Number","creator_id":"Number","id":"Number","is_pano":"Boolean","organization_id":"Number","sequence_id":"String"}}]}"#
+        }
+    }
+}
+
+fn metadata(sample: &Sample, tileset: &str) -> Vec<(String, String)> {
+    let tiles = sample.tileset(tileset).expect("a tileset of the sample");
+    let (mut w, mut s, mut e, mut n) = (180.0f64, 90.0f64, -180.0f64, -90.0f64);
+    for t in &sample.area {
+        let b = t.bounds();
+        (w, s, e, n) = (w.min(b.west()), s.min(b.south()), e.max(b.east()), n.max(b.north()));
+    }
+    TilesetMetadata {
+        name: tileset.to_string(),
+        bounds: Some(BBox::new(w, s, e, n).expect("the area's bounds")),
+        minzoom: tiles.keys().map(TileId::z).min(),
+        maxzoom: tiles.keys().map(TileId::z).max(),
+        json: Some(vector_layers(tileset).to_string()),
+        description: Some(format!(
+            "mlytiles' synthetic sample in the schema of Mapillary's {tileset} tileset \
+             (mlytiles-synth, default spec, seed {})",
+            sample.spec.seed
+        )),
+        attribution: Some("synthetic sample data in Mapillary's schema".to_string()),
+        ..TilesetMetadata::default()
+    }
+    .to_pairs()
+}
+
+/// Writes one store from scratch, then leaves it in rollback-journal mode and vacuumed, so
+/// readers of the committed file never need to create WAL files beside it.
+fn write_store(path: &Path, sample: &Sample, tileset: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let store = MbTiles::open(path).expect("create the store");
+    let pairs = metadata(sample, tileset);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    store.set_metadata(&pairs).expect("metadata");
+    let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01");
+    for (tile, bytes) in sample.tileset(tileset).expect("tileset") {
+        store.put(*tile, &TileRecord::data(bytes.clone(), at)).expect("put");
+    }
+    drop(store);
+    let db = mlytiles_store::rusqlite::Connection::open(path).expect("reopen");
+    db.pragma_update(None, "journal_mode", "DELETE").expect("journal mode");
+    db.execute_batch("VACUUM").expect("vacuum");
+}
+
+#[test]
+fn the_bundled_sample_is_what_the_generator_makes() {
+    let sample = generate(&SampleSpec::default()).expect("the default spec is valid");
+    let dir = cache_dir();
+    let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
+    if bless {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut total = 0u64;
+    for tileset in TILESETS {
+        let path = dir.join(format!("{tileset}.mbtiles"));
+        if bless {
+            write_store(&path, &sample, tileset);
+        }
+        let store = MbTiles::open_read_only(&path).unwrap_or_else(|e| {
+            panic!("{e}: regenerate the sample with BLESS=1 cargo test --test sample_pyramid")
+        });
+        let mut stored = BTreeMap::new();
+        for z in 0..=14 {
+            for (tile, status) in store.list(z, None).unwrap() {
+                assert_eq!(status, TileStatus::Data, "{tileset} {tile}");
+                let tile_bytes = store.get(tile).unwrap().unwrap();
+                stored.insert(tile, tile_bytes.uncompressed().unwrap().into_owned());
+            }
+        }
+        let expected = sample.tileset(tileset).unwrap();
+        assert_eq!(
+            stored.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{tileset}: the stored tiles differ from the generated ones; if the generator \
+             changed on purpose, run BLESS=1 cargo test --test sample_pyramid"
+        );
+        for (tile, bytes) in expected {
+            assert!(stored[tile] == *bytes, "{tileset} {tile}: bytes differ (BLESS=1 to rewrite)");
+        }
+        let mut want = metadata(&sample, tileset);
+        want.sort();
+        assert_eq!(store.metadata().unwrap(), want, "{tileset}: metadata");
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        total += std::fs::metadata(&path).unwrap().len();
+    }
+    // "A few MB at most."
+    assert!(total < 4_000_000, "the sample stores take {total} bytes");
+}
