@@ -37,7 +37,12 @@ fn metadata(sample: &Sample, tileset: &str) -> Vec<(String, String)> {
     let (mut w, mut s, mut e, mut n) = (180.0f64, 90.0f64, -180.0f64, -90.0f64);
     for t in &sample.area {
         let b = t.bounds();
-        (w, s, e, n) = (w.min(b.west()), s.min(b.south()), e.max(b.east()), n.max(b.north()));
+        (w, s, e, n) = (
+            w.min(b.west()),
+            s.min(b.south()),
+            e.max(b.east()),
+            n.max(b.north()),
+        );
     }
     TilesetMetadata {
         name: tileset.to_string(),
@@ -64,15 +69,21 @@ fn write_store(path: &Path, sample: &Sample, tileset: &str) {
     }
     let store = MbTiles::open(path).expect("create the store");
     let pairs = metadata(sample, tileset);
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     store.set_metadata(&pairs).expect("metadata");
     let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01");
     for (tile, bytes) in sample.tileset(tileset).expect("tileset") {
-        store.put(*tile, &TileRecord::data(bytes.clone(), at)).expect("put");
+        store
+            .put(*tile, &TileRecord::data(bytes.clone(), at))
+            .expect("put");
     }
     drop(store);
     let db = mlytiles_store::rusqlite::Connection::open(path).expect("reopen");
-    db.pragma_update(None, "journal_mode", "DELETE").expect("journal mode");
+    db.pragma_update(None, "journal_mode", "DELETE")
+        .expect("journal mode");
     db.execute_batch("VACUUM").expect("vacuum");
 }
 
@@ -109,7 +120,10 @@ fn the_bundled_sample_is_what_the_generator_makes() {
              changed on purpose, run BLESS=1 cargo test --test sample_pyramid"
         );
         for (tile, bytes) in expected {
-            assert!(stored[tile] == *bytes, "{tileset} {tile}: bytes differ (BLESS=1 to rewrite)");
+            assert!(
+                stored[tile] == *bytes,
+                "{tileset} {tile}: bytes differ (BLESS=1 to rewrite)"
+            );
         }
         let mut want = metadata(&sample, tileset);
         want.sort();
@@ -119,4 +133,24 @@ fn the_bundled_sample_is_what_the_generator_makes() {
     }
     // "A few MB at most."
     assert!(total < 4_000_000, "the sample stores take {total} bytes");
+}
+
+/// Regenerating the stores gives the same files, byte for byte: SQLite (bundled, so one
+/// version) writes the same pages for the same writes, and the tiles are gzipped without
+/// timestamps.
+#[test]
+fn regenerating_the_sample_gives_the_same_files() {
+    let sample = generate(&SampleSpec::default()).expect("the default spec is valid");
+    let tmp = tempfile::tempdir().unwrap();
+    for tileset in TILESETS {
+        let name = format!("{tileset}.mbtiles");
+        write_store(&tmp.path().join(&name), &sample, tileset);
+        let fresh = std::fs::read(tmp.path().join(&name)).unwrap();
+        let committed = std::fs::read(cache_dir().join(&name)).unwrap();
+        assert!(
+            fresh == committed,
+            "{name}: a fresh store differs from the committed one \
+             (BLESS=1 cargo test --test sample_pyramid rewrites it)"
+        );
+    }
 }
