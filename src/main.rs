@@ -9,6 +9,7 @@
 
 mod decode;
 mod detection;
+mod filter;
 mod geojson;
 mod input;
 mod inspect;
@@ -28,7 +29,8 @@ Exit codes: 0 success (warnings on stderr), 1 bad input data or I/O error, 2 usa
 
 Examples:
   mlytiles inspect fixtures/sample/14/3251/6257.mvt
-  mlytiles decode fixtures/sample/14/3251/6257.mvt --layer image --format ndjson"
+  mlytiles decode fixtures/sample/14/3251/6257.mvt --layer image --format ndjson
+  mlytiles filter fixtures/sample/14/3251/6257.mvt --layer image --pano only --since 2021-06-12"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +43,7 @@ enum Command {
     Inspect(inspect::Args),
     Decode(decode::Args),
     Detection(detection::Args),
+    Filter(Box<filter::Args>),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Detection(args) => detection::run(args),
+        Command::Filter(args) => filter::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

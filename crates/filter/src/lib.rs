@@ -5,6 +5,7 @@
 mod compiled;
 pub mod detection;
 mod error;
+pub mod export;
 mod filter;
 mod records;
 mod report;

@@ -1,0 +1,440 @@
+//! The exports: GeoJSON, GeoJSON lines, CSV and MVT, on built tiles and on the real tiles.
+
+mod common;
+
+use common::real_tiles;
+use mlytiles_filter::chrono::{TimeZone, Utc};
+use mlytiles_filter::export::{
+    CSV_HEADER, Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter,
+    IdFormat, MvtExporter, lon_lat_geometry, select,
+};
+use mlytiles_filter::{Filter, ImageType, LayerKind, TypeReport};
+use mlytiles_mvt::geo_types::{Geometry, LineString, MultiLineString, Point};
+use mlytiles_mvt::{Tile, TileBuilder, Value};
+use mlytiles_tile::{TileId, TileTransform};
+use serde_json::Value as Json;
+
+const BIG: u64 = 9_007_199_254_740_993; // 2^53 + 1: a float64 rounds it to 2^53
+
+fn tile_id(s: &str) -> TileId {
+    s.parse().unwrap()
+}
+
+/// An image layer: (id, is_pano, captured_at) at distinct points.
+fn image_tile(images: &[(u64, bool, i64)]) -> Vec<u8> {
+    let mut b = TileBuilder::new();
+    let layer = b.layer("image");
+    for (i, &(id, pano, t)) in images.iter().enumerate() {
+        let p = Geometry::Point(Point::new(100 + i as i32 * 10, 200));
+        layer
+            .add_feature(
+                Some(i as u64),
+                &p,
+                [
+                    ("id", Value::UInt(id)),
+                    ("is_pano", Value::Bool(pano)),
+                    ("captured_at", Value::Int(t)),
+                    ("sequence_id", Value::String("seq,\"quoted\"")),
+                ],
+            )
+            .unwrap();
+    }
+    b.to_bytes()
+}
+
+/// Exports every layer of each (tile id, bytes) through `exporter`; returns the counts.
+fn export_tiles(
+    tiles: &[(TileId, Vec<u8>)],
+    filter: &Filter,
+    exporter: &mut dyn Exporter,
+) -> Result<Counts, ExportError> {
+    let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let mut report = TypeReport::new();
+    let mut total = Counts::default();
+    exporter.begin()?;
+    for (id, bytes) in tiles {
+        let tile = Tile::new(bytes).unwrap();
+        for layer in tile.layers() {
+            let layer = layer.unwrap();
+            let transform = TileTransform::new(*id, layer.extent()).unwrap();
+            total += select(
+                &layer,
+                Some(*id),
+                filter,
+                now,
+                &mut report,
+                |kind, record, f| {
+                    exporter.feature(kind, &record, &lon_lat_geometry(f, &transform).unwrap())
+                },
+            )?;
+        }
+    }
+    exporter.finish()?;
+    Ok(total)
+}
+
+fn geojson(tiles: &[(TileId, Vec<u8>)], filter: &Filter, options: ExportOptions) -> (Counts, Json) {
+    let mut e = GeoJsonExporter::collection(Vec::new(), options);
+    let counts = export_tiles(tiles, filter, &mut e).unwrap();
+    let text = String::from_utf8(e.into_inner()).unwrap();
+    (counts, serde_json::from_str(&text).expect("valid JSON"))
+}
+
+#[test]
+fn geojson_collection_parses_and_keeps_ids_exact() {
+    let t = tile_id("14/3251/6257");
+    let bytes = image_tile(&[(BIG, true, 1), (u64::MAX, false, 2), (7, true, 3)]);
+    let pano = Filter {
+        image_type: ImageType::Pano,
+        ..Filter::default()
+    };
+    let (counts, doc) = geojson(&[(t, bytes.clone())], &pano, ExportOptions::default());
+    assert_eq!((counts.read, counts.kept), (3, 2));
+    assert_eq!(doc["type"], "FeatureCollection");
+    let features = doc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2);
+    assert_eq!(features[0]["properties"]["id"], "9007199254740993");
+    assert_eq!(features[0]["layer"], "image");
+    assert_eq!(features[0]["properties"]["sequence_id"], "seq,\"quoted\"");
+    assert_eq!(features[0]["geometry"]["type"], "Point");
+    // lon/lat of the tile: inside its bounds.
+    let b = t.bounds();
+    let c = &features[0]["geometry"]["coordinates"];
+    let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    assert!(b.contains(lon, lat), "{lon},{lat} outside {b:?}");
+
+    // Numbers, still digit for digit.
+    let numbers = ExportOptions {
+        ids: IdFormat::Number,
+        ..ExportOptions::default()
+    };
+    let mut e = GeoJsonExporter::collection(Vec::new(), numbers);
+    export_tiles(&[(t, bytes)], &Filter::default(), &mut e).unwrap();
+    let text = String::from_utf8(e.into_inner()).unwrap();
+    assert!(text.contains("\"id\":9007199254740993"), "{text}");
+    assert!(text.contains("\"id\":18446744073709551615"), "{text}");
+    let doc: Json = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        doc["features"][1]["properties"]["id"].as_u64(),
+        Some(u64::MAX)
+    );
+}
+
+#[test]
+fn geojson_lines_are_one_feature_each() {
+    let t = tile_id("14/3251/6257");
+    let bytes = image_tile(&[(1, true, 1), (2, false, 2)]);
+    let mut e = GeoJsonExporter::lines(Vec::new(), ExportOptions::default());
+    export_tiles(&[(t, bytes)], &Filter::default(), &mut e).unwrap();
+    let text = String::from_utf8(e.into_inner()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for (line, id) in lines.iter().zip(["1", "2"]) {
+        let f: Json = serde_json::from_str(line).unwrap();
+        assert_eq!(f["type"], "Feature");
+        assert_eq!(f["properties"]["id"], id);
+    }
+}
+
+/// Two neighbouring tiles each holding a part of sequence `S`, clipped at their shared edge,
+/// and a sequence `T` whose two parts in one tile do not meet.
+fn split_sequence_tiles() -> Vec<(TileId, Vec<u8>)> {
+    let seq = |b: &mut TileBuilder, id: &str, g: Geometry<i32>| {
+        b.layer("sequence")
+            .add_feature(
+                None,
+                &g,
+                [
+                    ("id", Value::String(id)),
+                    ("captured_at", Value::Int(1_600_000_000_000)),
+                    ("image_id", Value::UInt(BIG)),
+                ],
+            )
+            .unwrap();
+    };
+    let mut west = TileBuilder::new();
+    seq(
+        &mut west,
+        "S",
+        LineString::from(vec![(3000, 2000), (3500, 2050), (4096, 2100)]).into(),
+    );
+    seq(
+        &mut west,
+        "T",
+        MultiLineString(vec![
+            LineString::from(vec![(10, 10), (20, 20)]),
+            LineString::from(vec![(100, 100), (200, 200)]),
+        ])
+        .into(),
+    );
+    let mut east = TileBuilder::new();
+    seq(
+        &mut east,
+        "S",
+        LineString::from(vec![(0, 2100), (800, 2200), (1000, 2300)]).into(),
+    );
+    // The east tile arrives first: joining must not depend on the order.
+    vec![
+        (tile_id("14/3252/6257"), east.to_bytes()),
+        (tile_id("14/3251/6257"), west.to_bytes()),
+    ]
+}
+
+#[test]
+fn sequence_parts_meeting_at_a_tile_edge_merge_into_one_line() {
+    let (counts, doc) = geojson(
+        &split_sequence_tiles(),
+        &Filter::default(),
+        ExportOptions::default(),
+    );
+    assert_eq!(counts.kept, 3);
+    let features = doc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2, "{doc:#}");
+    let s = &features[0];
+    assert_eq!(s["properties"]["id"], "S");
+    assert_eq!(s["properties"]["image_id"], "9007199254740993");
+    assert_eq!(s["geometry"]["type"], "LineString");
+    let coords = s["geometry"]["coordinates"].as_array().unwrap();
+    assert_eq!(coords.len(), 5, "3 + 3 vertices, the shared one once");
+    let west = tile_id("14/3251/6257").bounds();
+    let east = tile_id("14/3252/6257").bounds();
+    assert!(west.contains(
+        coords[0][0].as_f64().unwrap(),
+        coords[0][1].as_f64().unwrap()
+    ));
+    assert!(east.contains(
+        coords[4][0].as_f64().unwrap(),
+        coords[4][1].as_f64().unwrap()
+    ));
+    // Longitudes grow along the line (west part first).
+    let lons: Vec<f64> = coords.iter().map(|c| c[0].as_f64().unwrap()).collect();
+    assert!(lons.windows(2).all(|w| w[0] < w[1]), "{lons:?}");
+
+    let t = &features[1];
+    assert_eq!(t["properties"]["id"], "T");
+    assert_eq!(t["geometry"]["type"], "MultiLineString");
+    assert_eq!(t["geometry"]["coordinates"].as_array().unwrap().len(), 2);
+
+    // Without merging, each part is written as it arrives.
+    let parts = ExportOptions {
+        merge_sequences: false,
+        ..ExportOptions::default()
+    };
+    let (_, doc) = geojson(&split_sequence_tiles(), &Filter::default(), parts);
+    assert_eq!(doc["features"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn csv_rows_are_points_and_lines_are_refused() {
+    let t = tile_id("14/3251/6257");
+    let bytes = image_tile(&[(BIG, true, 1_600_000_000_000), (2, false, 0)]);
+    let mut e = CsvExporter::new(Vec::new());
+    export_tiles(&[(t, bytes)], &Filter::default(), &mut e).unwrap();
+    assert_eq!(e.written(), 2);
+    let text = String::from_utf8(e.into_inner()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], CSV_HEADER);
+    assert!(
+        lines[1].starts_with("image,-108.")
+            && lines[1].contains(",9007199254740993,1600000000000,")
+            && lines[1].contains(",\"seq,\"\"quoted\"\"\","),
+        "{}",
+        lines[1]
+    );
+    // captured_at 0 (unknown) is an empty cell.
+    assert!(lines[2].contains(",2,,"), "{}", lines[2]);
+
+    let mut e = CsvExporter::new(Vec::new());
+    let err = export_tiles(&split_sequence_tiles(), &Filter::default(), &mut e).unwrap_err();
+    assert!(matches!(
+        err,
+        ExportError::NotPoints {
+            layer: LayerKind::Sequence,
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("export it as GeoJSON"), "{err}");
+}
+
+#[test]
+fn mvt_export_holds_only_the_kept_features() {
+    let bytes = image_tile(&[(BIG, true, 1), (2, false, 2), (3, true, 3)]);
+    let mut with_sequences = split_sequence_tiles().remove(1).1;
+    with_sequences.extend_from_slice(&bytes); // a tile is a sequence of layers
+    let tile = Tile::new(&with_sequences).unwrap();
+    let pano = Filter {
+        image_type: ImageType::Pano,
+        ..Filter::default()
+    };
+    let now = Utc::now();
+    let mut report = TypeReport::new();
+    let mut m = MvtExporter::new();
+    let layer = tile.layer("image").unwrap().unwrap();
+    let counts = select(&layer, None, &pano, now, &mut report, |_, _, f| m.add(f)).unwrap();
+    assert_eq!(counts.kept, 2);
+    let out = m.to_bytes();
+    let back = Tile::new(&out).unwrap();
+    assert_eq!(back.layer_count().unwrap(), 1, "only the image layer");
+    let images = back.layer("image").unwrap().unwrap();
+    assert_eq!(images.extent(), layer.extent());
+    assert_eq!(images.version(), layer.version());
+    let ids: Vec<u64> = images
+        .features()
+        .map(|f| f.unwrap().get("id").unwrap().unwrap().as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [BIG, 3]);
+    for f in images.features() {
+        let f = f.unwrap();
+        assert_eq!(f.get("is_pano").unwrap(), Some(Value::Bool(true)));
+        assert!(matches!(
+            f.to_geometry::<i32>().unwrap(),
+            Geometry::Point(_)
+        ));
+    }
+}
+
+#[test]
+fn real_tiles_export_in_every_format() {
+    let flat = Filter {
+        image_type: ImageType::Flat,
+        ..Filter::default()
+    };
+    for (name, id, bytes) in real_tiles() {
+        let Some(id) = id else { continue };
+        let tiles = [(id, bytes.clone())];
+        let (counts, doc) = geojson(&tiles, &flat, ExportOptions::default());
+        // Each sequence id once after merging; images as kept.
+        let features = doc["features"].as_array().unwrap();
+        let images = features.iter().filter(|f| f["layer"] == "image").count() as u64;
+        let tile = Tile::new(&bytes).unwrap();
+        let image_layer = tile.layer("image").unwrap().unwrap();
+        let mut report = TypeReport::new();
+        let kept_images = select(
+            &image_layer,
+            Some(id),
+            &flat,
+            Utc::now(),
+            &mut report,
+            |_, _, _| Ok(()),
+        )
+        .unwrap()
+        .kept;
+        assert_eq!(images, kept_images, "{name}");
+        assert!(counts.kept >= images, "{name}");
+        let mut seen = std::collections::HashSet::new();
+        for f in features.iter().filter(|f| f["layer"] == "sequence") {
+            assert!(seen.insert(f["properties"]["id"].as_str().unwrap().to_owned()));
+        }
+
+        // GeoJSON lines: one parsable feature per line, as many as in the collection.
+        let mut e = GeoJsonExporter::lines(Vec::new(), ExportOptions::default());
+        export_tiles(&tiles, &flat, &mut e).unwrap();
+        let text = String::from_utf8(e.into_inner()).unwrap();
+        assert_eq!(text.lines().count(), features.len(), "{name}");
+        for line in text.lines() {
+            serde_json::from_str::<Json>(line).unwrap();
+        }
+
+        // CSV of the image layer: a row per kept image, each with 14 cells.
+        let image_only = [(id, {
+            let mut m = MvtExporter::new();
+            for f in image_layer.features() {
+                m.add(&f.unwrap()).unwrap();
+            }
+            m.to_bytes()
+        })];
+        let mut e = CsvExporter::new(Vec::new());
+        export_tiles(&image_only, &flat, &mut e).unwrap();
+        assert_eq!(e.written(), kept_images, "{name}");
+        let text = String::from_utf8(e.into_inner()).unwrap();
+        assert_eq!(text.lines().count() as u64, kept_images + 1);
+        for line in text.lines() {
+            assert_eq!(line.split(',').count(), 14, "{name}: {line}");
+        }
+
+        // MVT: only kept features, properties as in the source.
+        let mut m = MvtExporter::new();
+        select(
+            &image_layer,
+            Some(id),
+            &flat,
+            Utc::now(),
+            &mut report,
+            |_, _, f| m.add(f),
+        )
+        .unwrap();
+        let out = m.to_bytes();
+        let back = Tile::new(&out).unwrap();
+        let layer = back.layer("image").unwrap();
+        let n = layer.map_or(0, |l| l.features().count()) as u64;
+        assert_eq!(n, kept_images, "{name}");
+        if let Some(l) = back.layer("image").unwrap() {
+            for f in l.features() {
+                assert_eq!(f.unwrap().get("is_pano").unwrap(), Some(Value::Bool(false)));
+            }
+        }
+    }
+}
+
+#[test]
+fn real_neighbouring_tiles_merge_sequences() {
+    let tiles: Vec<(TileId, Vec<u8>)> = real_tiles()
+        .into_iter()
+        .filter(|(name, _, _)| name.starts_with("josm_"))
+        .map(|(_, id, b)| (id.unwrap(), b))
+        .collect();
+    if tiles.is_empty() {
+        return;
+    }
+    let only_sequences = Filter::default();
+    let mut parts = 0;
+    let mut ids = std::collections::HashSet::new();
+    for (_, bytes) in &tiles {
+        let tile = Tile::new(bytes).unwrap();
+        if let Some(l) = tile.layer("sequence").unwrap() {
+            for f in l.features() {
+                parts += 1;
+                ids.insert(
+                    f.unwrap()
+                        .get("id")
+                        .unwrap()
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+        }
+    }
+    let (_, doc) = geojson(&tiles, &only_sequences, ExportOptions::default());
+    let sequences: Vec<&Json> = doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["layer"] == "sequence")
+        .collect();
+    assert_eq!(sequences.len(), ids.len(), "one feature per sequence id");
+    assert!(ids.len() < parts, "the three tiles share sequences");
+}
+
+// Not a test of the output, but of the example point geometry helper on a known vertex.
+#[test]
+fn lon_lat_of_the_tile_corner() {
+    let mut b = TileBuilder::new();
+    b.layer("image")
+        .add_feature(
+            None,
+            &Geometry::Point(Point::new(0, 0)),
+            [("id", Value::UInt(1))],
+        )
+        .unwrap();
+    let bytes = b.to_bytes();
+    let tile = Tile::new(&bytes).unwrap();
+    let layer = tile.layer("image").unwrap().unwrap();
+    let f = layer.features().next().unwrap().unwrap();
+    let t = tile_id("14/3251/6257");
+    let g = lon_lat_geometry(&f, &TileTransform::new(t, 4096).unwrap()).unwrap();
+    let Geometry::Point(p) = g else { panic!() };
+    let b = t.bounds();
+    assert!((p.x() - b.west()).abs() < 1e-12 && (p.y() - b.north()).abs() < 1e-12);
+}

@@ -1,0 +1,561 @@
+//! `mlytiles filter`: the features of tiles, folders or stores that match a filter, written as
+//! GeoJSON, GeoJSON lines, CSV or MVT.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::ValueEnum;
+use mlytiles_filter::chrono::{DateTime, Utc};
+use mlytiles_filter::export::{
+    Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter, IdFormat,
+    MvtExporter, lon_lat_geometry, select,
+};
+use mlytiles_filter::{
+    Area, ClassPattern, CompassRange, DateRange, Filter, ImageType, LayerKind, LookingAt,
+    Organizations, TypeReport, parse_ids,
+};
+use mlytiles_mvt::Tile;
+use mlytiles_store::{FolderStore, MbTiles, TileStatus, TileStore};
+use mlytiles_tile::{BBox, TileId, TileTransform};
+
+use crate::input::{Input, STDOUT};
+
+/// Write the features that match a filter, from tile files, tile folders or MBTiles stores.
+///
+/// Inputs: an .mvt/.pbf file (gzipped or not, `-` for standard input; its Z/X/Y from --tile or
+/// from a path ending in Z/X/Y.mvt), a folder laid out Z/X/Y.mvt, or an .mbtiles file. Of a
+/// folder or store, the tiles of one zoom are read: --zoom, by default the deepest zoom that
+/// holds tiles; --bbox and --tiles restrict them further.
+///
+/// Every filter flag must hold (AND). Without --layer, the layers read are those every given
+/// filter applies to (with --class, only point and traffic_sign). Coordinates are lon/lat.
+/// Sequences clipped across tiles are merged by id into one line (a MultiLineString where
+/// parts do not meet). Ids are JSON strings unless --ids number.
+///
+/// A one-line summary goes to stderr: features read and kept, and values of unexpected type.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mlytiles filter fixtures/sample/14/3251/6257.mvt --layer image --pano only
+  mlytiles filter cache/mly1_public.mbtiles --bbox -108.56,39.06,-108.54,39.08 --since 2023-01-01 --format ndjson
+  mlytiles filter tiles/ --last 30months --org none --format csv -o images.csv
+  mlytiles filter cache/mly_map_feature_traffic_sign.mbtiles --class 'regulatory--*' --seen-between 2022..2024
+  mlytiles filter 14/3251/6257.mvt --compass 350..10 --format mvt -o north.mvt")]
+pub struct Args {
+    /// Tile files, tile folders (Z/X/Y.mvt) or .mbtiles stores; `-` reads one tile from stdin.
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<PathBuf>,
+
+    /// The Z/X/Y of a lone tile file (overrides a tile id in its path).
+    #[arg(long, value_name = "Z/X/Y")]
+    tile: Option<TileId>,
+
+    /// Of folders and stores, only these tiles (comma-separated, or repeat the flag).
+    #[arg(long, value_name = "Z/X/Y,...", value_delimiter = ',')]
+    tiles: Vec<TileId>,
+
+    /// Of folders and stores, the zoom to read (default: the deepest zoom that holds tiles).
+    #[arg(long, value_name = "Z")]
+    zoom: Option<u8>,
+
+    /// Only this layer (repeat for several): overview, sequence, image, point, traffic_sign.
+    #[arg(long, value_name = "NAME", value_parser = parse_layer)]
+    layer: Vec<LayerKind>,
+
+    /// Captured at or after this date or datetime (UTC), e.g. `2023-01-01`.
+    #[arg(long, value_name = "DATE", conflicts_with = "last", value_parser = parse_bound)]
+    since: Option<String>,
+
+    /// Captured at or before this date or datetime (UTC; a whole day, month or year is
+    /// included), e.g. `2023-12-31`.
+    #[arg(long, value_name = "DATE", value_parser = parse_bound)]
+    until: Option<String>,
+
+    /// Captured within this window before now, e.g. `30months`, `2y`, `6w`, `10d`.
+    #[arg(long, value_name = "SPAN", value_parser = parse_bound)]
+    last: Option<String>,
+
+    /// Panoramas: `only`, `exclude` or `all`.
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pano: Option<Pano>,
+
+    /// Organization ids, comma-separated; `none` for features without one (`none,123`).
+    #[arg(long, value_name = "IDS")]
+    org: Option<Organizations>,
+
+    /// Creator ids, comma-separated.
+    #[arg(long, value_name = "IDS", value_parser = parse_id_list)]
+    creator: Option<Vec<u64>>,
+
+    /// Sequence keys, comma-separated (or repeat the flag).
+    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
+    sequence: Vec<String>,
+
+    /// Compass range in degrees, clockwise, wrapping through north: `350..10`.
+    #[arg(long, value_name = "FROM..TO")]
+    compass: Option<CompassRange>,
+
+    /// Only within this box, W,S,E,N in degrees; also restricts the tiles read.
+    #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
+    bbox: Option<BBox>,
+
+    /// Only within the polygons of this GeoJSON file (Polygon, MultiPolygon, Feature or
+    /// FeatureCollection).
+    #[arg(long, value_name = "FILE.geojson", conflicts_with_all = ["bbox", "near"])]
+    within: Option<PathBuf>,
+
+    /// Only within --radius of this point, LON,LAT.
+    #[arg(
+        long,
+        value_name = "LON,LAT",
+        requires = "radius",
+        conflicts_with = "bbox",
+        allow_hyphen_values = true
+    )]
+    near: Option<String>,
+
+    /// The radius for --near, in metres (`200`, `200m`, `1.5km`).
+    #[arg(long, value_name = "METRES", requires = "near")]
+    radius: Option<String>,
+
+    /// Only images looking at this point: LON,LAT or LON,LAT,TOLERANCE_DEGREES.
+    #[arg(long, value_name = "LON,LAT", allow_hyphen_values = true)]
+    looking_at: Option<LookingAt>,
+
+    /// Map feature classes: exact, prefix `regulatory--*` or wildcard (repeat for several).
+    #[arg(long, value_name = "PATTERN")]
+    class: Vec<ClassPattern>,
+
+    /// Map features seen (first..last seen) at some time in this range, e.g. `2022..2024`.
+    #[arg(long, value_name = "A..B")]
+    seen_between: Option<DateRange>,
+
+    /// Output format. `geojson`: one FeatureCollection; `ndjson`: one Feature per line; `csv`:
+    /// one row per point (the sequence layer is left out unless named, which is an error);
+    /// `mvt`: the kept features re-encoded as a tile (one input tile only).
+    #[arg(long, value_enum, default_value_t = Format::Geojson)]
+    format: Format,
+
+    /// How ids are written in JSON: `string` (safe for JavaScript) or `number` (exact digits).
+    #[arg(long, value_enum, default_value_t = Ids::String)]
+    ids: Ids,
+
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// `--pano` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Pano {
+    /// Panoramas only.
+    Only,
+    /// No panoramas.
+    Exclude,
+    /// Every image.
+    All,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A GeoJSON FeatureCollection.
+    Geojson,
+    /// One GeoJSON Feature per line.
+    Ndjson,
+    /// CSV, one row per point.
+    Csv,
+    /// A vector tile.
+    Mvt,
+}
+
+/// `--ids` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ids {
+    /// `"id":"9007199254740993"`.
+    String,
+    /// `"id":9007199254740993`.
+    Number,
+}
+
+fn parse_layer(s: &str) -> std::result::Result<LayerKind, String> {
+    s.parse::<LayerKind>().map_err(|e| e.to_string())
+}
+
+/// Checks a date or span (one bound) by parsing it as a range; keeps the text.
+fn parse_bound(s: &str) -> std::result::Result<String, String> {
+    if s.contains("..") {
+        return Err(format!(
+            "{s:?} is a range; give one date such as `2023-01-01` (or use --since and --until)"
+        ));
+    }
+    s.parse::<DateRange>()
+        .map(|_| s.trim().to_owned())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_id_list(s: &str) -> std::result::Result<Vec<u64>, String> {
+    parse_ids(s).map_err(|e| e.to_string())
+}
+
+impl Args {
+    /// The filter the flags describe.
+    fn filter(&self) -> Result<Filter> {
+        let captured = self.captured()?;
+        let image_type = match self.pano {
+            None | Some(Pano::All) => ImageType::All,
+            Some(Pano::Only) => ImageType::Pano,
+            Some(Pano::Exclude) => ImageType::Flat,
+        };
+        let area = if let Some(b) = self.bbox {
+            Some(Area::BBox(b))
+        } else if let Some(path) = &self.within {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--within {}", path.display()))?;
+            Some(
+                Area::from_geojson(&text)
+                    .with_context(|| format!("--within {}", path.display()))?,
+            )
+        } else if let (Some(near), Some(radius)) = (&self.near, &self.radius) {
+            Some(Area::parse_radius(&format!("{near},{radius}")).context("--near/--radius")?)
+        } else {
+            None
+        };
+        Ok(Filter {
+            captured,
+            image_type,
+            organizations: self.org.clone(),
+            creators: self.creator.clone().unwrap_or_default(),
+            sequences: self.sequence.clone(),
+            compass: self.compass,
+            area,
+            looking_at: self.looking_at,
+            classes: self.class.clone(),
+            seen: self.seen_between,
+        })
+    }
+
+    /// --since / --last and --until as one range.
+    fn captured(&self) -> Result<Option<DateRange>> {
+        let start = self.since.as_deref().or(self.last.as_deref());
+        let text = match (start, &self.until) {
+            (None, None) => return Ok(None),
+            (Some(s), None) => format!("{s}.."),
+            (None, Some(u)) => format!("..{u}"),
+            (Some(s), Some(u)) => format!("{s}..{u}"),
+        };
+        // A span alone (`30months`) is a window up to now; with `..` it is one bound.
+        Ok(Some(text.parse().context("--since/--last/--until")?))
+    }
+}
+
+/// Where tiles come from.
+enum Source {
+    /// One tile's bytes.
+    File(Input),
+    /// A folder or MBTiles store, with its name.
+    Store(String, Box<dyn TileStore>),
+}
+
+fn open(path: &Path) -> Result<Source> {
+    let name = path.display().to_string();
+    if path.is_dir() {
+        let store = FolderStore::open(path).with_context(|| name.clone())?;
+        return Ok(Source::Store(name, Box::new(store)));
+    }
+    if path.extension().is_some_and(|e| e == "mbtiles") {
+        let store = MbTiles::open_read_only(path).with_context(|| name.clone())?;
+        return Ok(Source::Store(name, Box::new(store)));
+    }
+    Ok(Source::File(Input::read(path)?))
+}
+
+/// The tiles of a store to read.
+fn store_tiles(args: &Args, name: &str, store: &dyn TileStore) -> Result<Vec<TileId>> {
+    if !args.tiles.is_empty() {
+        return Ok(args.tiles.clone());
+    }
+    let zoom = match args.zoom {
+        Some(z) => z,
+        None => {
+            let mut deepest = None;
+            for z in (0..=mlytiles_tile::MAX_ZOOM).rev() {
+                let listed = store.list(z, None).with_context(|| name.to_owned())?;
+                if listed.iter().any(|(_, s)| *s == TileStatus::Data) {
+                    deepest = Some(z);
+                    break;
+                }
+            }
+            match deepest {
+                Some(z) => z,
+                None => return Ok(Vec::new()),
+            }
+        }
+    };
+    Ok(store
+        .list(zoom, args.bbox)
+        .with_context(|| name.to_owned())?
+        .into_iter()
+        .filter(|(_, s)| *s == TileStatus::Data)
+        .map(|(t, _)| t)
+        .collect())
+}
+
+/// What was read and kept, per layer.
+#[derive(Default)]
+struct Summary {
+    tiles: u64,
+    layers: BTreeMap<LayerKind, Counts>,
+    report: TypeReport,
+}
+
+impl Summary {
+    fn line(&self) -> String {
+        let total = self.layers.values().fold(Counts::default(), |mut a, c| {
+            a += *c;
+            a
+        });
+        let tiles = format!(
+            "{} tile{}",
+            self.tiles,
+            if self.tiles == 1 { "" } else { "s" }
+        );
+        let mut line = if self.layers.len() == 1 {
+            let (kind, _) = self.layers.iter().next().expect("one layer");
+            format!(
+                "read {} {kind} features from {tiles}, kept {}",
+                total.read, total.kept
+            )
+        } else {
+            let per = |f: fn(&Counts) -> u64| {
+                self.layers
+                    .iter()
+                    .map(|(k, c)| format!("{k} {}", f(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut s = format!("read {} features from {tiles}", total.read);
+            if !self.layers.is_empty() {
+                s += &format!(" ({})", per(|c| c.read));
+            }
+            s += &format!(", kept {}", total.kept);
+            if !self.layers.is_empty() {
+                s += &format!(" ({})", per(|c| c.kept));
+            }
+            s
+        };
+        if total.skipped > 0 {
+            line += &format!(
+                "; skipped {} features with a recoverable error",
+                total.skipped
+            );
+        }
+        if self.report.is_empty() {
+            line += "; no type mismatches";
+        } else {
+            let list: Vec<String> = self
+                .report
+                .iter()
+                .map(|m| format!("{}.{}: {} {}", m.layer, m.key, m.count, m.found))
+                .collect();
+            line += &format!("; type mismatches: {}", list.join(", "));
+        }
+        line
+    }
+}
+
+/// The writer of kept features.
+enum Sink {
+    Text(Box<dyn Exporter>),
+    Mvt(MvtExporter),
+}
+
+/// Runs the command.
+///
+/// # Errors
+///
+/// Bad flag values (showing the accepted form), unreadable inputs, a filter that does not
+/// apply to a named layer, I/O errors.
+pub fn run(args: &Args) -> Result<()> {
+    let filter = args.filter()?;
+    let now = Utc::now();
+
+    // The layers to read.
+    let explicit = !args.layer.is_empty();
+    let kinds: Vec<LayerKind> = if explicit {
+        for &kind in &args.layer {
+            filter.check_layer(kind)?;
+            if args.format == Format::Csv && kind == LayerKind::Sequence {
+                bail!(
+                    "--format csv writes points, and the sequence layer holds lines: use \
+                     --format geojson or ndjson for it"
+                );
+            }
+        }
+        args.layer.clone()
+    } else {
+        filter
+            .layers()
+            .into_iter()
+            .filter(|k| !(args.format == Format::Csv && *k == LayerKind::Sequence))
+            .collect()
+    };
+
+    let sources: Vec<Source> = args.inputs.iter().map(|p| open(p)).collect::<Result<_>>()?;
+    if args.format == Format::Mvt && !(sources.len() == 1 && matches!(sources[0], Source::File(_)))
+    {
+        bail!("--format mvt writes one tile: give exactly one tile file as input");
+    }
+    if args.tile.is_some()
+        && sources
+            .iter()
+            .filter(|s| matches!(s, Source::File(_)))
+            .count()
+            != 1
+    {
+        bail!("--tile places a lone tile file: give exactly one tile file with it");
+    }
+
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 16,
+            File::create(path).with_context(|| path.display().to_string())?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    };
+    let out_name = args
+        .output
+        .as_ref()
+        .map_or_else(|| STDOUT.to_owned(), |p| format!("writing {}", p.display()));
+    let options = ExportOptions {
+        ids: match args.ids {
+            Ids::String => IdFormat::String,
+            Ids::Number => IdFormat::Number,
+        },
+        ..ExportOptions::default()
+    };
+    let mut sink = match args.format {
+        Format::Geojson => Sink::Text(Box::new(GeoJsonExporter::collection(out, options))),
+        Format::Ndjson => Sink::Text(Box::new(GeoJsonExporter::lines(out, options))),
+        Format::Csv => Sink::Text(Box::new(CsvExporter::new(out))),
+        Format::Mvt => Sink::Mvt(MvtExporter::new()),
+    };
+    if let Sink::Text(e) = &mut sink {
+        e.begin().context(out_name.clone())?;
+    }
+
+    let mut summary = Summary::default();
+    for source in sources {
+        match source {
+            Source::File(input) => {
+                let tile_id = args.tile.or(input.path_tile);
+                if tile_id.is_none() && args.format != Format::Mvt {
+                    bail!(
+                        "{}: the tile's Z/X/Y is unknown; give --tile Z/X/Y or a path ending \
+                         in Z/X/Y.mvt, for lon/lat coordinates",
+                        input.name
+                    );
+                }
+                filter_tile(
+                    &input.bytes,
+                    tile_id,
+                    &input.name,
+                    &kinds,
+                    &filter,
+                    now,
+                    &mut sink,
+                    &mut summary,
+                )?;
+            }
+            Source::Store(name, store) => {
+                for tile in store_tiles(args, &name, store.as_ref())? {
+                    let Some(stored) = store.get(tile).with_context(|| name.clone())? else {
+                        continue;
+                    };
+                    if stored.info.status != TileStatus::Data {
+                        continue;
+                    }
+                    let bytes = stored.uncompressed().with_context(|| name.clone())?;
+                    filter_tile(
+                        &bytes,
+                        Some(tile),
+                        &format!("{name}: {tile}"),
+                        &kinds,
+                        &filter,
+                        now,
+                        &mut sink,
+                        &mut summary,
+                    )?;
+                }
+            }
+        }
+    }
+
+    match sink {
+        Sink::Text(mut e) => e.finish().context(out_name)?,
+        Sink::Mvt(m) => {
+            let bytes = m.to_bytes();
+            let mut out: Box<dyn Write> = match &args.output {
+                Some(path) => {
+                    Box::new(File::create(path).with_context(|| path.display().to_string())?)
+                }
+                None => Box::new(io::stdout().lock()),
+            };
+            out.write_all(&bytes).context(out_name.clone())?;
+            out.flush().context(out_name)?;
+        }
+    }
+    let _ = writeln!(io::stderr(), "{}", summary.line());
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn filter_tile(
+    bytes: &[u8],
+    tile_id: Option<TileId>,
+    name: &str,
+    kinds: &[LayerKind],
+    filter: &Filter,
+    now: DateTime<Utc>,
+    sink: &mut Sink,
+    summary: &mut Summary,
+) -> Result<()> {
+    let tile = Tile::new(bytes).with_context(|| name.to_owned())?;
+    summary.tiles += 1;
+    for layer in tile.layers() {
+        let layer = layer.with_context(|| name.to_owned())?;
+        let Some(kind) = LayerKind::from_name(layer.name()) else {
+            continue;
+        };
+        if !kinds.contains(&kind) {
+            continue;
+        }
+        let transform = tile_id
+            .map(|t| TileTransform::new(t, layer.extent()))
+            .transpose()
+            .with_context(|| format!("{name}: layer {:?}", layer.name()))?;
+        let counts = select(
+            &layer,
+            tile_id,
+            filter,
+            now,
+            &mut summary.report,
+            |kind, record, feature| match sink {
+                Sink::Text(e) => {
+                    let t = transform.as_ref().expect("text formats need the tile id");
+                    e.feature(kind, &record, &lon_lat_geometry(feature, t)?)
+                }
+                Sink::Mvt(m) => m.add(feature),
+            },
+        )
+        .map_err(|e| match e {
+            ExportError::Io(io) => anyhow!(io).context(STDOUT),
+            other => anyhow!(other).context(name.to_owned()),
+        })?;
+        *summary.layers.entry(kind).or_default() += counts;
+    }
+    Ok(())
+}
