@@ -723,8 +723,7 @@ organization_id,sequence_id,image_id,is_pano,value,first_seen_at,last_seen_at";
 /// with an arbitrary vertex. Unknown fields are empty cells; ids are written digit for digit.
 #[derive(Debug)]
 pub struct CsvExporter<W: Write> {
-    out: W,
-    row: Vec<u8>,
+    out: csv::Writer<W>,
     written: u64,
 }
 
@@ -732,8 +731,9 @@ impl<W: Write> CsvExporter<W> {
     /// A CSV writer.
     pub fn new(out: W) -> Self {
         CsvExporter {
-            out,
-            row: Vec::new(),
+            out: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(out),
             written: 0,
         }
     }
@@ -743,9 +743,15 @@ impl<W: Write> CsvExporter<W> {
         self.written
     }
 
-    /// The writer back.
-    pub fn into_inner(self) -> W {
+    /// The writer back, flushed.
+    ///
+    /// # Errors
+    ///
+    /// The error of the last flush.
+    pub fn into_inner(self) -> ExportResult<W> {
         self.out
+            .into_inner()
+            .map_err(|e| ExportError::Io(e.into_error()))
     }
 }
 
@@ -766,20 +772,11 @@ fn csv_column(name: &str) -> usize {
     }
 }
 
-fn csv_cell<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
-    if s.contains([',', '"', '\n', '\r']) {
-        w.write_all(b"\"")?;
-        w.write_all(s.replace('"', "\"\"").as_bytes())?;
-        w.write_all(b"\"")
-    } else {
-        w.write_all(s.as_bytes())
-    }
-}
-
 impl<W: Write> Exporter for CsvExporter<W> {
     fn begin(&mut self) -> ExportResult<()> {
-        self.out.write_all(CSV_HEADER.as_bytes())?;
-        self.out.write_all(b"\n")?;
+        self.out
+            .write_record(CSV_HEADER.split(','))
+            .map_err(csv_error)?;
         Ok(())
     }
 
@@ -820,18 +817,15 @@ impl<W: Write> Exporter for CsvExporter<W> {
             };
             Ok(())
         })?;
+        let (mut lon, mut lat) = (Vec::new(), Vec::new());
         for p in points {
-            self.row.clear();
-            write!(self.row, "{layer},")?;
-            json_float(&mut self.row, p.x())?;
-            self.row.push(b',');
-            json_float(&mut self.row, p.y())?;
-            for cell in &cells {
-                self.row.push(b',');
-                csv_cell(&mut self.row, cell)?;
-            }
-            self.row.push(b'\n');
-            self.out.write_all(&self.row)?;
+            lon.clear();
+            lat.clear();
+            json_float(&mut lon, p.x())?;
+            json_float(&mut lat, p.y())?;
+            let head = [layer.name().as_bytes(), &lon, &lat];
+            let row = head.into_iter().chain(cells.iter().map(String::as_bytes));
+            self.out.write_record(row).map_err(csv_error)?;
             self.written += 1;
         }
         Ok(())
@@ -841,6 +835,11 @@ impl<W: Write> Exporter for CsvExporter<W> {
         self.out.flush()?;
         Ok(())
     }
+}
+
+/// The csv crate's errors while writing are I/O errors underneath.
+fn csv_error(e: csv::Error) -> ExportError {
+    ExportError::Io(e.into())
 }
 
 // ---------------------------------------------------------------------------------------

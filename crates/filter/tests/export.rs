@@ -231,7 +231,7 @@ fn csv_rows_are_points_and_lines_are_refused() {
     let mut e = CsvExporter::new(Vec::new());
     export_tiles(&[(t, bytes)], &Filter::default(), &mut e).unwrap();
     assert_eq!(e.written(), 2);
-    let text = String::from_utf8(e.into_inner()).unwrap();
+    let text = String::from_utf8(e.into_inner().unwrap()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], CSV_HEADER);
     assert!(
@@ -346,7 +346,7 @@ fn real_tiles_export_in_every_format() {
         let mut e = CsvExporter::new(Vec::new());
         export_tiles(&image_only, &flat, &mut e).unwrap();
         assert_eq!(e.written(), kept_images, "{name}");
-        let text = String::from_utf8(e.into_inner()).unwrap();
+        let text = String::from_utf8(e.into_inner().unwrap()).unwrap();
         assert_eq!(text.lines().count() as u64, kept_images + 1);
         for line in text.lines() {
             assert_eq!(line.split(',').count(), 14, "{name}: {line}");
