@@ -123,8 +123,18 @@ fn check_count(
     buf: &[u8],
     pos: usize,
 ) -> std::result::Result<(), ErrorKind> {
+    count_fits(command, count, buf.len() - pos)
+}
+
+/// Checks that `count` points (two integers each) fit in `left` integers (or bytes, one at
+/// least per integer).
+#[inline(always)]
+fn count_fits(
+    command: &'static str,
+    count: u32,
+    left: usize,
+) -> std::result::Result<(), ErrorKind> {
     let needed = 2 * u64::from(count);
-    let left = buf.len() - pos;
     if needed > left as u64 {
         return Err(ErrorKind::CommandCountTooLarge {
             command,
@@ -216,17 +226,7 @@ impl IntSource for SliceInts<'_> {
         Ok((zigzag32(self.take()?), zigzag32(self.take()?)))
     }
     fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind> {
-        let needed = 2 * u64::from(count);
-        let left = self.ints.len() - self.pos;
-        if needed > left as u64 {
-            return Err(ErrorKind::CommandCountTooLarge {
-                command,
-                count,
-                needed,
-                left,
-            });
-        }
-        Ok(())
+        count_fits(command, count, self.ints.len() - self.pos)
     }
 }
 
