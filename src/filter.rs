@@ -2,7 +2,6 @@
 //! GeoJSON, GeoJSON lines, CSV or MVT.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -419,13 +418,19 @@ pub fn run(args: &Args) -> Result<()> {
         bail!("--tile places a lone tile file: give exactly one tile file with it");
     }
 
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::with_capacity(
-            1 << 16,
-            File::create(path).with_context(|| path.display().to_string())?,
-        )),
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    // An output file is written beside its final place and renamed there only when all went
+    // well: a failed run leaves no half-written file (and an older one stays as it was).
+    let staged = match &args.output {
+        Some(path) => Some(stage(path)?),
+        None => None,
     };
+    let open_output = || -> Result<Box<dyn Write>> {
+        Ok(match &staged {
+            Some(tmp) => Box::new(BufWriter::with_capacity(1 << 16, tmp.reopen()?)),
+            None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        })
+    };
+    let out = open_output()?;
     let out_name = args
         .output
         .as_ref()
@@ -498,18 +503,30 @@ pub fn run(args: &Args) -> Result<()> {
         Sink::Text(mut e) => e.finish().context(out_name)?,
         Sink::Mvt(m) => {
             let bytes = m.to_bytes();
-            let mut out: Box<dyn Write> = match &args.output {
-                Some(path) => {
-                    Box::new(File::create(path).with_context(|| path.display().to_string())?)
-                }
-                None => Box::new(io::stdout().lock()),
-            };
+            let mut out = open_output()?;
             out.write_all(&bytes).context(out_name.clone())?;
             out.flush().context(out_name)?;
         }
     }
+    if let (Some(tmp), Some(path)) = (staged, &args.output) {
+        tmp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| path.display().to_string())?;
+    }
     let _ = writeln!(io::stderr(), "{}", summary.line());
     Ok(())
+}
+
+/// A temporary file in the output's folder, to be renamed over the output at the end.
+fn stage(path: &std::path::Path) -> Result<tempfile::NamedTempFile> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".mlytiles-")
+        .tempfile_in(dir)
+        .with_context(|| path.display().to_string())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -367,3 +367,58 @@ fn spatial_flags_select_by_place() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--radius"), "{}", r.stderr);
 }
+
+/// Output files are renamed into place only at the end: a run that fails half-way leaves no
+/// partial file, and an older file of that name stays as it was.
+#[test]
+fn a_failed_run_leaves_no_partial_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A store whose second tile is broken: the first tile's features are exported, then the
+    // run fails on the second.
+    let tiles = dir.path().join("tiles/14/3251");
+    std::fs::create_dir_all(&tiles).unwrap();
+    std::fs::write(tiles.join("6257.mvt"), sample_bytes()).unwrap();
+    let mut broken = sample_bytes();
+    broken.truncate(broken.len() / 2);
+    std::fs::write(tiles.join("6258.mvt"), broken).unwrap();
+
+    let failed = run(
+        dir.path(),
+        &["tiles", "--layer", "image", "-o", "out.geojson"],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.starts_with("error: "), "{}", failed.stderr);
+    assert!(
+        !dir.path().join("out.geojson").exists(),
+        "a partial file was left"
+    );
+
+    std::fs::write(dir.path().join("out.geojson"), "older").unwrap();
+    let failed = run(
+        dir.path(),
+        &["tiles", "--layer", "image", "-o", "out.geojson"],
+    );
+    assert_eq!(failed.code, 1);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.geojson")).unwrap(),
+        "older"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".mlytiles-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // And a run that succeeds writes the file.
+    std::fs::remove_file(tiles.join("6258.mvt")).unwrap();
+    run(
+        dir.path(),
+        &["tiles", "--layer", "image", "-o", "out.geojson"],
+    )
+    .ok();
+    let doc: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.geojson")).unwrap())
+            .unwrap();
+    assert!(!doc["features"].as_array().unwrap().is_empty());
+}
