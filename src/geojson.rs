@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use mlytiles_mvt::Value;
-use mlytiles_mvt::geo_types::{Coord, Geometry, LineString, Polygon};
+use mlytiles_mvt::geo_types::{Coord, Geometry};
 use mlytiles_tile::TileTransform;
 
 /// How tile coordinates are written.
@@ -20,15 +20,7 @@ pub enum Coords {
     LonLat(TileTransform),
 }
 
-/// Writes a string as a JSON string.
-pub fn string<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, s).map_err(io::Error::from)
-}
-
-/// Writes a float as a JSON number (shortest round-trip form), or `null` if it is NaN or infinite.
-pub fn float<W: Write>(w: &mut W, x: f64) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, &x).map_err(io::Error::from)
-}
+pub use mlytiles_filter::geojson::{float, string};
 
 /// Writes a property value: integers exactly, floats as numbers (`null` when not finite),
 /// booleans and strings as themselves.
@@ -77,82 +69,10 @@ pub fn feature<W: Write>(
     w.write_all(b"}")
 }
 
-/// Writes a geometry object. Every geo-types variant has a GeoJSON form: `Line` is written as
-/// a LineString, `Rect` and `Triangle` as Polygons.
+/// Writes a geometry object (see [`mlytiles_filter::geojson::geometry`]), its tile
+/// coordinates as they are or in lon/lat.
 pub fn geometry<W: Write>(w: &mut W, g: &Geometry<i32>, coords: Coords) -> io::Result<()> {
-    let open = |w: &mut W, kind: &str| write!(w, r#"{{"type":"{kind}","coordinates":"#);
-    match g {
-        Geometry::Point(p) => {
-            open(w, "Point")?;
-            coord(w, p.0, coords)?;
-        }
-        Geometry::MultiPoint(mp) => {
-            open(w, "MultiPoint")?;
-            list(w, &mp.0, |w, p| coord(w, p.0, coords))?;
-        }
-        Geometry::Line(l) => {
-            open(w, "LineString")?;
-            list(w, &[l.start, l.end], |w, c| coord(w, *c, coords))?;
-        }
-        Geometry::LineString(l) => {
-            open(w, "LineString")?;
-            line(w, l, coords)?;
-        }
-        Geometry::MultiLineString(ml) => {
-            open(w, "MultiLineString")?;
-            list(w, &ml.0, |w, l| line(w, l, coords))?;
-        }
-        Geometry::Polygon(p) => {
-            open(w, "Polygon")?;
-            polygon(w, p, coords)?;
-        }
-        Geometry::MultiPolygon(mp) => {
-            open(w, "MultiPolygon")?;
-            list(w, &mp.0, |w, p| polygon(w, p, coords))?;
-        }
-        Geometry::Rect(r) => {
-            open(w, "Polygon")?;
-            polygon(w, &r.to_polygon(), coords)?;
-        }
-        Geometry::Triangle(t) => {
-            open(w, "Polygon")?;
-            polygon(w, &t.to_polygon(), coords)?;
-        }
-        Geometry::GeometryCollection(gc) => {
-            w.write_all(br#"{"type":"GeometryCollection","geometries":"#)?;
-            list(w, &gc.0, |w, g| geometry(w, g, coords))?;
-        }
-    }
-    w.write_all(b"}")
-}
-
-fn list<W: Write, T>(
-    w: &mut W,
-    items: &[T],
-    mut each: impl FnMut(&mut W, &T) -> io::Result<()>,
-) -> io::Result<()> {
-    w.write_all(b"[")?;
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        each(w, item)?;
-    }
-    w.write_all(b"]")
-}
-
-fn line<W: Write>(w: &mut W, l: &LineString<i32>, coords: Coords) -> io::Result<()> {
-    list(w, &l.0, |w, c| coord(w, *c, coords))
-}
-
-fn polygon<W: Write>(w: &mut W, p: &Polygon<i32>, coords: Coords) -> io::Result<()> {
-    w.write_all(b"[")?;
-    line(w, p.exterior(), coords)?;
-    for ring in p.interiors() {
-        w.write_all(b",")?;
-        line(w, ring, coords)?;
-    }
-    w.write_all(b"]")
+    mlytiles_filter::geojson::geometry(w, g, &mut |w, c| coord(w, c, coords))
 }
 
 fn coord<W: Write>(w: &mut W, c: Coord<i32>, coords: Coords) -> io::Result<()> {
@@ -237,7 +157,7 @@ mod tests {
         let p: Geometry<i32> = Point::new(0, 0).into();
         assert_eq!(
             text(|w| geometry(w, &p, Coords::LonLat(tr))),
-            r#"{"type":"Point","coordinates":[0.0,0.0]}"#
+            r#"{"type":"Point","coordinates":[0,0]}"#
         );
     }
 }

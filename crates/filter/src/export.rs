@@ -59,12 +59,13 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
-use geo_types::{Coord, Geometry, LineString, MultiLineString, Polygon};
+use geo_types::{Coord, Geometry, LineString, MultiLineString};
 use mlytiles_mvt::{Feature, GeometryEncoder, Layer, Severity, TileBuilder, Value, WriteError};
 use mlytiles_tile::{TileId, TileTransform};
 
 use crate::compiled::CompiledFilter;
 use crate::filter::Filter;
+use crate::geojson;
 use crate::records::{LayerKind, Record, RecordReader, Sequence};
 use crate::report::TypeReport;
 
@@ -321,40 +322,6 @@ fn fields<'a>(
 // ---------------------------------------------------------------------------------------
 // JSON
 
-fn json_string<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
-    w.write_all(b"\"")?;
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0..=0x1f => None,
-            _ => continue,
-        };
-        w.write_all(&bytes[start..i])?;
-        match esc {
-            Some(e) => w.write_all(e)?,
-            None => write!(w, "\\u{b:04x}")?,
-        }
-        start = i + 1;
-    }
-    w.write_all(&bytes[start..])?;
-    w.write_all(b"\"")
-}
-
-/// A finite number as JSON (Rust's shortest round-trip form); `null` otherwise.
-fn json_float<W: Write>(w: &mut W, x: f64) -> io::Result<()> {
-    if x.is_finite() {
-        write!(w, "{x}")
-    } else {
-        w.write_all(b"null")
-    }
-}
-
 fn json_field<W: Write>(w: &mut W, v: Field<'_>, ids: IdFormat) -> io::Result<()> {
     match v {
         Field::Id(id) => match ids {
@@ -362,69 +329,10 @@ fn json_field<W: Write>(w: &mut W, v: Field<'_>, ids: IdFormat) -> io::Result<()
             IdFormat::Number => write!(w, "{id}"),
         },
         Field::Ms(t) => write!(w, "{t}"),
-        Field::Float(x) => json_float(w, x),
-        Field::Str(s) => json_string(w, s),
+        Field::Float(x) => geojson::float(w, x),
+        Field::Str(s) => geojson::string(w, s),
         Field::Bool(b) => write!(w, "{b}"),
     }
-}
-
-fn json_coord<W: Write>(w: &mut W, c: Coord<f64>) -> io::Result<()> {
-    w.write_all(b"[")?;
-    json_float(w, c.x)?;
-    w.write_all(b",")?;
-    json_float(w, c.y)?;
-    w.write_all(b"]")
-}
-
-fn json_list<W: Write, T>(
-    w: &mut W,
-    items: impl IntoIterator<Item = T>,
-    mut each: impl FnMut(&mut W, T) -> io::Result<()>,
-) -> io::Result<()> {
-    w.write_all(b"[")?;
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        each(w, item)?;
-    }
-    w.write_all(b"]")
-}
-
-fn json_line<W: Write>(w: &mut W, l: &LineString<f64>) -> io::Result<()> {
-    json_list(w, l.0.iter().copied(), json_coord)
-}
-
-fn json_polygon<W: Write>(w: &mut W, p: &Polygon<f64>) -> io::Result<()> {
-    json_list(
-        w,
-        std::iter::once(p.exterior()).chain(p.interiors()),
-        json_line,
-    )
-}
-
-/// A GeoJSON geometry object; `null` for types GeoJSON features of tiles do not use.
-fn json_geometry<W: Write>(w: &mut W, g: &Geometry<f64>) -> io::Result<()> {
-    let kind = match g {
-        Geometry::Point(_) => "Point",
-        Geometry::MultiPoint(_) => "MultiPoint",
-        Geometry::LineString(_) => "LineString",
-        Geometry::MultiLineString(_) => "MultiLineString",
-        Geometry::Polygon(_) => "Polygon",
-        Geometry::MultiPolygon(_) => "MultiPolygon",
-        _ => return w.write_all(b"null"),
-    };
-    write!(w, "{{\"type\":\"{kind}\",\"coordinates\":")?;
-    match g {
-        Geometry::Point(p) => json_coord(w, p.0)?,
-        Geometry::MultiPoint(m) => json_list(w, m.0.iter().map(|p| p.0), json_coord)?,
-        Geometry::LineString(l) => json_line(w, l)?,
-        Geometry::MultiLineString(m) => json_list(w, &m.0, json_line)?,
-        Geometry::Polygon(p) => json_polygon(w, p)?,
-        Geometry::MultiPolygon(m) => json_list(w, &m.0, json_polygon)?,
-        _ => unreachable!("returned above"),
-    }
-    w.write_all(b"}")
 }
 
 /// One GeoJSON Feature: the record's known fields as properties, the layer name as the
@@ -450,7 +358,7 @@ fn json_feature<W: Write>(
         json_field(w, v, ids)
     })?;
     w.write_all(b"},\"geometry\":")?;
-    json_geometry(w, geometry)?;
+    geojson::geometry(w, geometry, &mut geojson::position)?;
     w.write_all(b"}")
 }
 
@@ -821,8 +729,8 @@ impl<W: Write> Exporter for CsvExporter<W> {
         for p in points {
             lon.clear();
             lat.clear();
-            json_float(&mut lon, p.x())?;
-            json_float(&mut lat, p.y())?;
+            geojson::float(&mut lon, p.x())?;
+            geojson::float(&mut lat, p.y())?;
             let head = [layer.name().as_bytes(), &lon, &lat];
             let row = head.into_iter().chain(cells.iter().map(String::as_bytes));
             self.out.write_record(row).map_err(csv_error)?;

@@ -7,6 +7,7 @@ pub mod detection;
 mod error;
 pub mod export;
 mod filter;
+pub mod geojson;
 mod records;
 mod report;
 
