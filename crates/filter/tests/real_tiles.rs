@@ -5,13 +5,13 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{naive_matches, real_tiles};
-use mlytiles_filter::chrono::{TimeZone, Utc};
+use mlytiles_filter::chrono::{DateTime, TimeZone, Utc};
 use mlytiles_filter::{
     Area, CompiledFilter, Filter, Found, ImageLayer, ImageType, Key, LayerKind, LookingAt,
     SequenceLayer, TypeReport, normalize_angle,
 };
-use mlytiles_mvt::{Tile, ValueType};
-use mlytiles_tile::TileTransform;
+use mlytiles_mvt::{Layer, Tile, ValueType};
+use mlytiles_tile::{TileId, TileTransform};
 
 fn by_name_u64(f: &mlytiles_mvt::Feature<'_, '_>, key: &str) -> Option<u64> {
     f.get(key).unwrap().and_then(|v| v.as_u64())
@@ -370,6 +370,15 @@ fn compiled_filters_select_what_the_naive_filter_selects() {
     }
 }
 
+/// How many features of `layer` the compiled `filter` keeps.
+fn matching(filter: &Filter, layer: &Layer<'_>, tile: Option<TileId>, now: DateTime<Utc>) -> usize {
+    let compiled = CompiledFilter::for_layer(filter, layer, tile, now).unwrap();
+    layer
+        .features()
+        .filter(|f| compiled.matches(f.as_ref().unwrap()))
+        .count()
+}
+
 #[test]
 fn josm_empty_strings_count_as_unknown_in_filters() {
     let now = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap();
@@ -379,13 +388,7 @@ fn josm_empty_strings_count_as_unknown_in_filters() {
         }
         let tile = Tile::new(&bytes).unwrap();
         let layer = tile.layer("image").unwrap().unwrap();
-        let count = |filter: &Filter| {
-            let c = CompiledFilter::for_layer(filter, &layer, tile_id, now).unwrap();
-            layer
-                .features()
-                .filter(|f| c.matches(f.as_ref().unwrap()))
-                .count()
-        };
+        let count = |filter: &Filter| matching(filter, &layer, tile_id, now);
         // "" is no organization: `none` selects every image; dates and types select none.
         let none = Filter {
             organizations: Some("none".parse().unwrap()),
@@ -414,13 +417,7 @@ fn surfaceai_known_counts() {
         }
         let tile = Tile::new(&bytes).unwrap();
         let layer = tile.layer("image").unwrap().unwrap();
-        let count = |filter: &Filter| {
-            let c = CompiledFilter::for_layer(filter, &layer, tile_id, now).unwrap();
-            layer
-                .features()
-                .filter(|f| c.matches(f.as_ref().unwrap()))
-                .count()
-        };
+        let count = |filter: &Filter| matching(filter, &layer, tile_id, now);
         assert_eq!(count(&Filter::default()), 360);
         // The whole tile, as a bbox, holds every image.
         let b = tile_id.unwrap().bounds();

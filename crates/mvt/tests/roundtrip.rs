@@ -11,7 +11,7 @@ use geo_types::{
 };
 use mlytiles_mvt::{
     DEFAULT_MAX_DECOMPRESSED, GeometryEncoder, LayerBuilder, Tile, TileBuilder, Value, decompress,
-    ring_area2,
+    model, ring_area2,
 };
 use proptest::prelude::*;
 
@@ -30,41 +30,25 @@ fn value_key(v: &Value) -> (u8, u64, Option<String>) {
     }
 }
 
-#[derive(Debug, Clone)]
-enum OwnedValue {
-    String(String),
-    Float(f32),
-    Double(f64),
-    Int(i64),
-    UInt(u64),
-    SInt(i64),
-    Bool(bool),
-}
-
-impl OwnedValue {
-    fn as_value(&self) -> Value<'_> {
-        match self {
-            OwnedValue::String(s) => Value::String(s),
-            OwnedValue::Float(f) => Value::Float(*f),
-            OwnedValue::Double(d) => Value::Double(*d),
-            OwnedValue::Int(i) => Value::Int(*i),
-            OwnedValue::UInt(u) => Value::UInt(*u),
-            OwnedValue::SInt(s) => Value::SInt(*s),
-            OwnedValue::Bool(b) => Value::Bool(*b),
-        }
-    }
-}
-
-fn any_value() -> impl Strategy<Value = OwnedValue> {
+/// Any value, owned as the crate's prost model holds it.
+fn any_value() -> impl Strategy<Value = model::Value> {
     prop_oneof![
-        "[a-z0-9 éß-]{0,12}".prop_map(OwnedValue::String),
-        any::<f32>().prop_map(OwnedValue::Float),
-        any::<f64>().prop_map(OwnedValue::Double),
-        any::<i64>().prop_map(OwnedValue::Int),
-        any::<u64>().prop_map(OwnedValue::UInt),
-        any::<i64>().prop_map(OwnedValue::SInt),
-        any::<bool>().prop_map(OwnedValue::Bool),
+        "[a-z0-9 éß-]{0,12}".prop_map(|s| model::Value {
+            string_value: Some(s),
+            ..Default::default()
+        }),
+        any::<f32>().prop_map(|v| Value::Float(v).into()),
+        any::<f64>().prop_map(|v| Value::Double(v).into()),
+        any::<i64>().prop_map(|v| Value::Int(v).into()),
+        any::<u64>().prop_map(|v| Value::UInt(v).into()),
+        any::<i64>().prop_map(|v| Value::SInt(v).into()),
+        any::<bool>().prop_map(|v| Value::Bool(v).into()),
     ]
+}
+
+/// The borrowed value of a generated one (each has exactly one field set).
+fn borrowed(v: &model::Value) -> Value<'_> {
+    v.to_value().expect("one field set")
 }
 
 /// Points reached by non-zero steps, so no two consecutive points are equal.
@@ -145,7 +129,7 @@ fn geometry() -> impl Strategy<Value = Geometry<i32>> {
 struct FeatureSpec {
     id: Option<u64>,
     geometry: Geometry<i32>,
-    properties: Vec<(String, OwnedValue)>,
+    properties: Vec<(String, model::Value)>,
 }
 
 fn feature() -> impl Strategy<Value = FeatureSpec> {
@@ -205,7 +189,7 @@ proptest! {
         let mut layer = LayerBuilder::new(name.clone()).extent(extent);
         for f in &features {
             layer
-                .add_feature(f.id, &f.geometry, f.properties.iter().map(|(k, v)| (k.as_str(), v.as_value())))
+                .add_feature(f.id, &f.geometry, f.properties.iter().map(|(k, v)| (k.as_str(), borrowed(v))))
                 .unwrap();
         }
         let mut tile = TileBuilder::new();
@@ -227,7 +211,7 @@ proptest! {
             let want_props: Vec<_> = want
                 .properties
                 .iter()
-                .map(|(k, v)| (k.clone(), value_key(&v.as_value())))
+                .map(|(k, v)| (k.clone(), value_key(&borrowed(v))))
                 .collect();
             prop_assert_eq!(props, want_props);
             prop_assert_eq!(got.to_geometry::<i32>().unwrap(), expected(&want.geometry));
