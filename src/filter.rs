@@ -12,14 +12,12 @@ use mlytiles_filter::export::{
     Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter, IdFormat,
     MvtExporter, lon_lat_geometry, select,
 };
-use mlytiles_filter::{
-    Area, ClassPattern, CompassRange, DateRange, Filter, ImageType, LayerKind, LookingAt,
-    Organizations, TypeReport, parse_ids,
-};
+use mlytiles_filter::{Filter, LayerKind, TypeReport};
 use mlytiles_mvt::Tile;
 use mlytiles_store::{FolderStore, MbTiles, TileStatus, TileStore};
-use mlytiles_tile::{BBox, TileId, TileTransform};
+use mlytiles_tile::{TileId, TileTransform};
 
+use crate::filter_args::FilterArgs;
 use crate::input::{Input, STDOUT};
 
 /// Write the features that match a filter, from tile files, tile folders or MBTiles stores.
@@ -64,73 +62,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME", value_parser = parse_layer)]
     layer: Vec<LayerKind>,
 
-    /// Captured at or after this date or datetime (UTC), e.g. `2023-01-01`.
-    #[arg(long, value_name = "DATE", conflicts_with = "last", value_parser = parse_bound)]
-    since: Option<String>,
-
-    /// Captured at or before this date or datetime (UTC; a whole day, month or year is
-    /// included), e.g. `2023-12-31`.
-    #[arg(long, value_name = "DATE", value_parser = parse_bound)]
-    until: Option<String>,
-
-    /// Captured within this window before now, e.g. `30months`, `2y`, `6w`, `10d`.
-    #[arg(long, value_name = "SPAN", value_parser = parse_bound)]
-    last: Option<String>,
-
-    /// Panoramas: `only`, `exclude` or `all`.
-    #[arg(long, value_enum, value_name = "WHICH")]
-    pano: Option<Pano>,
-
-    /// Organization ids, comma-separated; `none` for features without one (`none,123`).
-    #[arg(long, value_name = "IDS")]
-    org: Option<Organizations>,
-
-    /// Creator ids, comma-separated.
-    #[arg(long, value_name = "IDS", value_parser = parse_id_list)]
-    creator: Option<Vec<u64>>,
-
-    /// Sequence keys, comma-separated (or repeat the flag).
-    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
-    sequence: Vec<String>,
-
-    /// Compass range in degrees, clockwise, wrapping through north: `350..10`.
-    #[arg(long, value_name = "FROM..TO")]
-    compass: Option<CompassRange>,
-
-    /// Only within this box, W,S,E,N in degrees; also restricts the tiles read.
-    #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
-    bbox: Option<BBox>,
-
-    /// Only within the polygons of this GeoJSON file (Polygon, MultiPolygon, Feature or
-    /// FeatureCollection).
-    #[arg(long, value_name = "FILE.geojson", conflicts_with_all = ["bbox", "near"])]
-    within: Option<PathBuf>,
-
-    /// Only within --radius of this point, LON,LAT.
-    #[arg(
-        long,
-        value_name = "LON,LAT",
-        requires = "radius",
-        conflicts_with = "bbox",
-        allow_hyphen_values = true
-    )]
-    near: Option<String>,
-
-    /// The radius for --near, in metres (`200`, `200m`, `1.5km`).
-    #[arg(long, value_name = "METRES", requires = "near")]
-    radius: Option<String>,
-
-    /// Only images looking at this point: LON,LAT or LON,LAT,TOLERANCE_DEGREES.
-    #[arg(long, value_name = "LON,LAT", allow_hyphen_values = true)]
-    looking_at: Option<LookingAt>,
-
-    /// Map feature classes: exact, prefix `regulatory--*` or wildcard (repeat for several).
-    #[arg(long, value_name = "PATTERN")]
-    class: Vec<ClassPattern>,
-
-    /// Map features seen (first..last seen) at some time in this range, e.g. `2022..2024`.
-    #[arg(long, value_name = "A..B")]
-    seen_between: Option<DateRange>,
+    #[command(flatten)]
+    filter: FilterArgs,
 
     /// Output format. `geojson`: one FeatureCollection; `ndjson`: one Feature per line; `csv`:
     /// one row per point (the sequence layer is left out unless named, which is an error);
@@ -145,17 +78,6 @@ pub struct Args {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-}
-
-/// `--pano` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Pano {
-    /// Panoramas only.
-    Only,
-    /// No panoramas.
-    Exclude,
-    /// Every image.
-    All,
 }
 
 /// Output formats.
@@ -182,73 +104,6 @@ pub enum Ids {
 
 fn parse_layer(s: &str) -> std::result::Result<LayerKind, String> {
     s.parse::<LayerKind>().map_err(|e| e.to_string())
-}
-
-/// Checks a date or span (one bound) by parsing it as a range; keeps the text.
-fn parse_bound(s: &str) -> std::result::Result<String, String> {
-    if s.contains("..") {
-        return Err(format!(
-            "{s:?} is a range; give one date such as `2023-01-01` (or use --since and --until)"
-        ));
-    }
-    s.parse::<DateRange>()
-        .map(|_| s.trim().to_owned())
-        .map_err(|e| e.to_string())
-}
-
-fn parse_id_list(s: &str) -> std::result::Result<Vec<u64>, String> {
-    parse_ids(s).map_err(|e| e.to_string())
-}
-
-impl Args {
-    /// The filter the flags describe.
-    fn filter(&self) -> Result<Filter> {
-        let captured = self.captured()?;
-        let image_type = match self.pano {
-            None | Some(Pano::All) => ImageType::All,
-            Some(Pano::Only) => ImageType::Pano,
-            Some(Pano::Exclude) => ImageType::Flat,
-        };
-        let area = if let Some(b) = self.bbox {
-            Some(Area::BBox(b))
-        } else if let Some(path) = &self.within {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--within {}", path.display()))?;
-            Some(
-                Area::from_geojson(&text)
-                    .with_context(|| format!("--within {}", path.display()))?,
-            )
-        } else if let (Some(near), Some(radius)) = (&self.near, &self.radius) {
-            Some(Area::parse_radius(&format!("{near},{radius}")).context("--near/--radius")?)
-        } else {
-            None
-        };
-        Ok(Filter {
-            captured,
-            image_type,
-            organizations: self.org.clone(),
-            creators: self.creator.clone().unwrap_or_default(),
-            sequences: self.sequence.clone(),
-            compass: self.compass,
-            area,
-            looking_at: self.looking_at,
-            classes: self.class.clone(),
-            seen: self.seen_between,
-        })
-    }
-
-    /// --since / --last and --until as one range.
-    fn captured(&self) -> Result<Option<DateRange>> {
-        let start = self.since.as_deref().or(self.last.as_deref());
-        let text = match (start, &self.until) {
-            (None, None) => return Ok(None),
-            (Some(s), None) => format!("{s}.."),
-            (None, Some(u)) => format!("..{u}"),
-            (Some(s), Some(u)) => format!("{s}..{u}"),
-        };
-        // A span alone (`30months`) is a window up to now; with `..` it is one bound.
-        Ok(Some(text.parse().context("--since/--last/--until")?))
-    }
 }
 
 /// Where tiles come from.
@@ -295,7 +150,7 @@ fn store_tiles(args: &Args, name: &str, store: &dyn TileStore) -> Result<Vec<Til
         }
     };
     Ok(store
-        .list(zoom, args.bbox)
+        .list(zoom, args.filter.bbox)
         .with_context(|| name.to_owned())?
         .into_iter()
         .filter(|(_, s)| *s == TileStatus::Data)
@@ -379,7 +234,7 @@ enum Sink {
 /// Bad flag values (showing the accepted form), unreadable inputs, a filter that does not
 /// apply to a named layer, I/O errors.
 pub fn run(args: &Args) -> Result<()> {
-    let filter = args.filter()?;
+    let filter = args.filter.to_filter()?;
     let now = Utc::now();
 
     // The layers to read.

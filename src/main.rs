@@ -10,6 +10,7 @@
 mod decode;
 mod detection;
 mod filter;
+mod filter_args;
 mod geojson;
 mod input;
 mod inspect;

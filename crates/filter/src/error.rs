@@ -55,6 +55,24 @@ pub enum Error {
         /// The name of the layer it was given.
         found: String,
     },
+    /// A filter parameter name that [`FilterParams::set`](crate::FilterParams::set) does not
+    /// know.
+    #[error(
+        "unknown filter parameter {0:?}: expected one of since, until, last, pano, org, creator, sequence, compass, bbox, near, radius, looking-at, class, seen-between"
+    )]
+    UnknownParameter(String),
+    /// A filter parameter's value did not parse.
+    #[error("{name}: {source}")]
+    Parameter {
+        /// The parameter, such as `"since"`.
+        name: &'static str,
+        /// What is wrong with its value.
+        source: Box<Error>,
+    },
+    /// Two filter parameters that cannot be given together, or one given without the other
+    /// it needs.
+    #[error("{0}")]
+    ConflictingParameters(&'static str),
     /// The relative date window reaches outside the dates the filter can represent.
     #[error("the date window {0:?} reaches outside the representable range")]
     DateOutOfRange(String),

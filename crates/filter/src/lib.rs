@@ -8,6 +8,7 @@ mod error;
 pub mod export;
 mod filter;
 pub mod geojson;
+mod params;
 mod records;
 mod report;
 
@@ -19,6 +20,7 @@ pub use filter::{
     Predicate, TimeBound, TimeUnit, parse_ids,
 };
 pub use geo;
+pub use params::{FilterParams, PARAMETER_NAMES, Pano, check_bound};
 pub use records::{
     Image, ImageLayer, Key, LayerKind, MapFeature, MapFeatureLayer, Overview, OverviewLayer,
     Record, RecordReader, Sequence, SequenceLayer, normalize_angle,
