@@ -12,7 +12,7 @@ use mlytiles_filter::export::{
     Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter, IdFormat,
     MvtExporter, lon_lat_geometry, select,
 };
-use mlytiles_filter::{Filter, LayerKind, TypeReport};
+use mlytiles_filter::{Area, Filter, LayerKind, TypeReport};
 use mlytiles_mvt::Tile;
 use mlytiles_store::{FolderStore, MbTiles, TileStatus, TileStore};
 use mlytiles_tile::{TileId, TileTransform};
@@ -128,7 +128,12 @@ fn open(path: &Path) -> Result<Source> {
 }
 
 /// The tiles of a store to read.
-fn store_tiles(args: &Args, name: &str, store: &dyn TileStore) -> Result<Vec<TileId>> {
+fn store_tiles(
+    args: &Args,
+    filter: &Filter,
+    name: &str,
+    store: &dyn TileStore,
+) -> Result<Vec<TileId>> {
     if !args.tiles.is_empty() {
         return Ok(args.tiles.clone());
     }
@@ -150,7 +155,7 @@ fn store_tiles(args: &Args, name: &str, store: &dyn TileStore) -> Result<Vec<Til
         }
     };
     Ok(store
-        .list(zoom, args.filter.bbox)
+        .list(zoom, filter.area.as_ref().and_then(Area::bounds))
         .with_context(|| name.to_owned())?
         .into_iter()
         .filter(|(_, s)| *s == TileStatus::Data)
@@ -331,7 +336,7 @@ pub fn run(args: &Args) -> Result<()> {
                 )?;
             }
             Source::Store(name, store) => {
-                for tile in store_tiles(args, &name, store.as_ref())? {
+                for tile in store_tiles(args, &filter, &name, store.as_ref())? {
                     let Some(stored) = store.get(tile).with_context(|| name.clone())? else {
                         continue;
                     };

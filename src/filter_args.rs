@@ -55,11 +55,11 @@ pub struct FilterArgs {
     pub bbox: Option<BBox>,
 
     /// Only within the polygons of this GeoJSON file (Polygon, MultiPolygon, Feature or
-    /// FeatureCollection).
+    /// FeatureCollection); also restricts the tiles read to the polygons' box.
     #[arg(long, value_name = "FILE.geojson", conflicts_with_all = ["bbox", "near"])]
     pub within: Option<PathBuf>,
 
-    /// Only within --radius of this point, LON,LAT.
+    /// Only within --radius of this point, LON,LAT; also restricts the tiles read.
     #[arg(
         long,
         value_name = "LON,LAT",

@@ -303,6 +303,45 @@ fn folder_and_mbtiles_stores_with_bbox_and_tile_lists() {
         let want = count_images(|f| f.get("is_pano").unwrap() == Some(Value::Bool(true)));
         assert_eq!(r.features().len(), want);
 
+        // --near and --within read only the tiles their area reaches.
+        let (cx, cy) = (
+            (first.west() + first.east()) / 2.0,
+            (first.south() + first.north()) / 2.0,
+        );
+        let near = format!("{cx},{cy}");
+        let r = run(
+            dir.path(),
+            &[
+                store, "--layer", "image", "--near", &near, "--radius", "100m",
+            ],
+        )
+        .ok();
+        assert!(r.stderr.contains("from 1 tile,"), "{}", r.stderr);
+        let area = dir.path().join("inner.geojson");
+        std::fs::write(
+            &area,
+            format!(
+                r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#,
+                w = first.west() + 1e-4,
+                s = first.south() + 1e-4,
+                e = first.east() - 1e-4,
+                n = first.north() - 1e-4
+            ),
+        )
+        .unwrap();
+        let r = run(
+            dir.path(),
+            &[
+                store,
+                "--layer",
+                "image",
+                "--within",
+                area.to_str().unwrap(),
+            ],
+        )
+        .ok();
+        assert!(r.stderr.contains("from 1 tile,"), "{}", r.stderr);
+
         // Sequences of both tiles, merged by id: one feature per id.
         let r = run(dir.path(), &[store, "--layer", "sequence"]).ok();
         assert_eq!(r.features().len(), 5, "{store}");

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use geo::{
-    Bearing, Coord, Distance, Haversine, Intersects, LineString, MultiLineString, MultiPolygon,
-    Point, Polygon,
+    Bearing, BoundingRect, Coord, Distance, Haversine, Intersects, LineString, MultiLineString,
+    MultiPolygon, Point, Polygon,
 };
 use mlytiles_tile::BBox;
 
@@ -746,6 +746,49 @@ impl Area {
             return Err(err("it holds no polygon".into()));
         }
         Ok(Area::Polygon(MultiPolygon(polys)))
+    }
+
+    /// A box holding the whole area, for choosing which tiles to read; `None` for an empty
+    /// polygon.
+    ///
+    /// A radius reaching a pole spans every longitude; one crossing the antimeridian gives a
+    /// box that does too (west > east).
+    pub fn bounds(&self) -> Option<BBox> {
+        match self {
+            Area::BBox(b) => Some(*b),
+            Area::Polygon(mp) => {
+                let r = mp.bounding_rect()?;
+                BBox::new(r.min().x, r.min().y, r.max().x, r.max().y).ok()
+            }
+            Area::Radius { lon, lat, metres } => {
+                // On the sphere Haversine measures on: the angle the radius spans, and the
+                // widest longitude offset a circle of that angle reaches at latitude `lat`.
+                let angle = metres / EARTH_RADIUS;
+                let margin = 1e-9;
+                let dlat = angle.to_degrees() + margin;
+                let (south, north) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
+                let ratio = angle.sin() / lat.to_radians().cos();
+                if angle >= std::f64::consts::FRAC_PI_2
+                    || ratio.is_nan()
+                    || ratio >= 1.0
+                    || north >= 90.0
+                    || south <= -90.0
+                {
+                    return BBox::new(-180.0, south, 180.0, north).ok();
+                }
+                let dlon = ratio.asin().to_degrees() + margin;
+                let wrap = |x: f64| {
+                    if x < -180.0 {
+                        x + 360.0
+                    } else if x > 180.0 {
+                        x - 360.0
+                    } else {
+                        x
+                    }
+                };
+                BBox::new(wrap(lon - dlon), south, wrap(lon + dlon), north).ok()
+            }
+        }
     }
 
     /// Whether the point lies in the area (borders included).

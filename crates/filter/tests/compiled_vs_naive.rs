@@ -243,3 +243,26 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `Area::bounds` of a radius holds every point the radius holds: points on the circle in
+    /// any direction, near the poles and across the antimeridian too.
+    #[test]
+    fn radius_bounds_hold_the_circle(
+        lon in -180.0f64..180.0,
+        lat in -89.9f64..89.9,
+        metres in 0.0f64..3_000_000.0,
+        bearing in 0.0f64..360.0,
+        fraction in 0.0f64..0.999,
+    ) {
+        use geo::{Destination, Haversine, Point};
+        let area = mlytiles_filter::Area::Radius { lon, lat, metres };
+        let bounds = area.bounds().expect("a radius has bounds");
+        let p = Haversine.destination(Point::new(lon, lat), bearing, metres * fraction);
+        prop_assume!(area.contains_point(p.x(), p.y()));
+        prop_assert!(
+            bounds.contains(p.x(), p.y()),
+            "{:?} outside {:?}", (p.x(), p.y()), bounds
+        );
+    }
+}
