@@ -7,13 +7,17 @@
 
 #![forbid(unsafe_code)]
 
+mod cache_cmd;
 mod decode;
 mod detection;
+mod fetch;
 mod filter;
 mod filter_args;
 mod geojson;
 mod input;
 mod inspect;
+mod render;
+mod serve;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -45,6 +49,10 @@ enum Command {
     Decode(decode::Args),
     Detection(detection::Args),
     Filter(Box<filter::Args>),
+    Render(Box<render::Args>),
+    Fetch(Box<fetch::Args>),
+    Cache(cache_cmd::Args),
+    Serve(Box<serve::Args>),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +63,10 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Detection(args) => detection::run(args),
         Command::Filter(args) => filter::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Fetch(args) => fetch::run(args),
+        Command::Cache(args) => cache_cmd::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

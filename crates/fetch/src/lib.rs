@@ -1,0 +1,3 @@
+//! mlytiles-fetch (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

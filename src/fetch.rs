@@ -1,0 +1,9 @@
+//! `mlytiles fetch` (being built; see the issue).
+
+/// (being built)
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: &Args) -> anyhow::Result<()> {
+    anyhow::bail!("not built yet")
+}
