@@ -1,0 +1,421 @@
+//! Drawing one vector tile's coverage layers into a canvas.
+
+use mlytiles_filter::{CompiledFilter, Filter, LayerKind, Predicate};
+use mlytiles_mvt::{GeometrySink, Layer, Tile, Value};
+use mlytiles_tile::TileId;
+
+use crate::raster::{Canvas, Clip, DENSITY_CLASS, Stamps};
+use crate::style::{MARKER_CLASSES, marker_class};
+use crate::{Error, RenderStats, Result, Style};
+
+/// How the data tile's coordinates map to canvas pixels, and what to clip to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    /// The stored tile the bytes belong to.
+    pub data_tile: TileId,
+    /// The tile being drawn (the data tile or a descendant).
+    pub target: TileId,
+    /// The target tile's side in canvas pixels.
+    pub side: f64,
+    /// Where the target's top-left corner is on the canvas.
+    pub origin: (f64, f64),
+    /// Lines are clipped to this (the target tile's square on the canvas).
+    pub line_clip: Clip,
+    /// Points are drawn inside this (the whole canvas for mosaics, so they cross edges).
+    pub point_clip: Clip,
+}
+
+impl Placement {
+    /// The affine map from layer coordinates (`extent` units) to canvas pixels.
+    fn transform(&self, extent: u32) -> (f32, f32, f32) {
+        let dz = self.target.z() - self.data_tile.z();
+        let n = f64::from(1u32 << dz);
+        let e = f64::from(extent.max(1));
+        let sub_x = f64::from(self.target.x() - (self.data_tile.x() << dz));
+        let sub_y = f64::from(self.target.y() - (self.data_tile.y() << dz));
+        // canvas = origin + (coord - sub * e / n) * side * n / e
+        let k = self.side * n / e;
+        let ox = self.origin.0 - sub_x * self.side;
+        let oy = self.origin.1 - sub_y * self.side;
+        (k as f32, ox as f32, oy as f32)
+    }
+}
+
+/// Sizes at a zoom, in pixels of a 512 px tile (`scale` multiplies them).
+pub(crate) fn line_radius(z: u8) -> f32 {
+    match z {
+        0..=9 => 0.55,
+        10..=12 => 0.7,
+        13..=14 => 1.0,
+        15..=16 => 1.4,
+        17..=18 => 2.0,
+        _ => 2.6,
+    }
+}
+
+/// The image dot radius at a zoom (z14 and deeper; overview points use [`overview_radius`]).
+pub(crate) fn dot_radius(z: u8) -> f32 {
+    match z {
+        0..=14 => 1.3,
+        15..=16 => 1.9,
+        17..=18 => 2.8,
+        _ => 3.8,
+    }
+}
+
+pub(crate) fn overview_radius(z: u8) -> f32 {
+    if z <= 2 { 0.8 } else { 1.1 }
+}
+
+/// Pre-rendered stamps for one zoom and scale.
+#[derive(Debug, Clone)]
+pub(crate) struct Brushes {
+    pub line_r: f32,
+    pub dot: Stamps,
+    pub overview: Stamps,
+    pub marker: Stamps,
+}
+
+impl Brushes {
+    pub fn new(z: u8, scale: f32) -> Brushes {
+        Brushes {
+            line_r: line_radius(z) * scale,
+            dot: Stamps::disc(dot_radius(z) * scale),
+            overview: Stamps::disc(overview_radius(z) * scale),
+            marker: Stamps::disc((if z >= 16 { 4.0 } else { 3.0 }) * scale),
+        }
+    }
+}
+
+/// Everything a draw needs besides the canvas.
+pub(crate) struct Pass<'a> {
+    pub style: Style,
+    pub filter: Option<&'a Filter>,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub brushes: &'a Brushes,
+    /// Index of the first marker plane (after the style's classes).
+    pub marker_base: usize,
+}
+
+/// The filter with only the predicates that apply to `kind`: a filter on panoramas does not
+/// hide traffic signs, and a class filter does not hide coverage.
+pub(crate) fn restrict(filter: &Filter, kind: LayerKind) -> Filter {
+    let mut f = filter.clone();
+    for p in filter.predicates() {
+        if p.applies_to().contains(&kind) {
+            continue;
+        }
+        match p {
+            Predicate::Captured => f.captured = None,
+            Predicate::ImageType => f.image_type = Default::default(),
+            Predicate::Organizations => f.organizations = None,
+            Predicate::Creators => f.creators.clear(),
+            Predicate::Sequences => f.sequences.clear(),
+            Predicate::Compass => f.compass = None,
+            Predicate::Area => f.area = None,
+            Predicate::LookingAt => f.looking_at = None,
+            Predicate::Classes => f.classes.clear(),
+            Predicate::Seen => f.seen = None,
+            _ => {}
+        }
+    }
+    f
+}
+
+/// Which coverage layers a zoom draws.
+fn coverage_layers(data_z: u8) -> &'static [&'static str] {
+    match data_z {
+        0..=5 => &["overview"],
+        6..=13 => &["sequence"],
+        _ => &["sequence", "image"],
+    }
+}
+
+/// Draws the coverage layers of `bytes` (uncompressed) into `canvas`.
+pub(crate) fn draw_coverage(
+    canvas: &mut Canvas,
+    bytes: &[u8],
+    at: &Placement,
+    pass: &Pass<'_>,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let tile = Tile::new(bytes).map_err(|source| Error::Tile {
+        tile: at.data_tile,
+        source,
+    })?;
+    for name in coverage_layers(at.data_tile.z()) {
+        let layer = tile.layer(name).map_err(|source| Error::Tile {
+            tile: at.data_tile,
+            source,
+        })?;
+        if let Some(layer) = layer {
+            draw_layer(canvas, &layer, at, pass, stats)?;
+        }
+    }
+    Ok(())
+}
+
+/// Draws map features (`point` or `traffic_sign` layer) of `bytes` as markers.
+pub(crate) fn draw_markers(
+    canvas: &mut Canvas,
+    bytes: &[u8],
+    at: &Placement,
+    pass: &Pass<'_>,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let tile = Tile::new(bytes).map_err(|source| Error::Tile {
+        tile: at.data_tile,
+        source,
+    })?;
+    for layer in tile.layers() {
+        let layer = layer.map_err(|source| Error::Tile {
+            tile: at.data_tile,
+            source,
+        })?;
+        if matches!(layer.name(), "point" | "traffic_sign") {
+            draw_layer(canvas, &layer, at, pass, stats)?;
+        }
+    }
+    Ok(())
+}
+
+/// Per value index, the class a feature with that value under the style's key gets.
+struct Classifier {
+    key: Option<u32>,
+    table: Vec<u8>,
+    default: u8,
+}
+
+impl Classifier {
+    fn new(
+        layer: &Layer<'_>,
+        kind: LayerKind,
+        pass: &Pass<'_>,
+        tile: TileId,
+    ) -> Result<Classifier> {
+        let err = |source| Error::Tile { tile, source };
+        let none = Classifier {
+            key: None,
+            table: Vec::new(),
+            default: 0,
+        };
+        if kind.is_map_feature() {
+            let key = layer.key_index("value").map_err(err)?;
+            let values = layer.values().map_err(err)?;
+            let table = values
+                .iter()
+                .map(|v| (pass.marker_base + marker_class(v.as_str().unwrap_or(""))) as u8)
+                .collect();
+            return Ok(Classifier {
+                key,
+                table,
+                default: (pass.marker_base + MARKER_CLASSES.len()) as u8,
+            });
+        }
+        let (key_name, default): (&str, u8) = match pass.style {
+            Style::Mapillary | Style::Classic => return Ok(none),
+            Style::Density => {
+                return Ok(Classifier {
+                    default: DENSITY_CLASS as u8,
+                    ..none
+                });
+            }
+            Style::Age => ("captured_at", 0),
+            Style::Pano => ("is_pano", 0),
+            Style::Organization(_) => ("organization_id", 0),
+            Style::Creator(_) => ("creator_id", 0),
+        };
+        let Some(key) = layer.key_index(key_name).map_err(err)? else {
+            return Ok(Classifier { default, ..none });
+        };
+        let now_ms = pass.now.timestamp_millis();
+        const YEAR_MS: i64 = 365 * 24 * 3600 * 1000 + 6 * 3600 * 1000;
+        let values = layer.values().map_err(err)?;
+        let id_of = |v: &Value<'_>| match v {
+            Value::String(s) => s.parse::<u64>().ok(),
+            other => other.as_u64(),
+        };
+        let table = values
+            .iter()
+            .map(|v| match pass.style {
+                Style::Age => match v.as_i64().filter(|&t| t > 0) {
+                    None => 0,
+                    Some(t) if now_ms - t > 4 * YEAR_MS => 1,
+                    Some(t) if now_ms - t > YEAR_MS => 2,
+                    Some(_) => 3,
+                },
+                Style::Pano => u8::from(v.as_bool() == Some(true)),
+                Style::Organization(id) | Style::Creator(id) => u8::from(id_of(v) == Some(id)),
+                _ => 0,
+            })
+            .collect();
+        Ok(Classifier {
+            key: Some(key),
+            table,
+            default,
+        })
+    }
+
+    #[inline]
+    fn class_of(&self, feature: &mlytiles_mvt::Feature<'_, '_>) -> usize {
+        let Some(key) = self.key else {
+            return usize::from(self.default);
+        };
+        for (k, v) in feature.tags() {
+            if k == key {
+                return usize::from(self.table.get(v as usize).copied().unwrap_or(self.default));
+            }
+        }
+        usize::from(self.default)
+    }
+}
+
+struct LineSink<'c> {
+    canvas: &'c mut Canvas,
+    class: usize,
+    k: f32,
+    ox: f32,
+    oy: f32,
+    r: f32,
+    clip: Clip,
+    start: (f32, f32),
+    last: (f32, f32),
+}
+
+impl LineSink<'_> {
+    #[inline(always)]
+    fn px(&self, x: i32, y: i32) -> (f32, f32) {
+        (self.ox + x as f32 * self.k, self.oy + y as f32 * self.k)
+    }
+}
+
+impl GeometrySink for LineSink<'_> {
+    fn move_to(&mut self, x: i32, y: i32) {
+        let p = self.px(x, y);
+        self.start = p;
+        self.last = p;
+        // A single-point part still shows as a dot (a capsule of length zero).
+        self.canvas.capsule(self.class, self.clip, p, p, self.r);
+    }
+    fn line_to(&mut self, x: i32, y: i32) {
+        let p = self.px(x, y);
+        self.canvas
+            .capsule(self.class, self.clip, self.last, p, self.r);
+        self.last = p;
+    }
+    fn close_path(&mut self) {
+        let (a, b) = (self.last, self.start);
+        self.canvas.capsule(self.class, self.clip, a, b, self.r);
+        self.last = b;
+    }
+}
+
+struct PointSink<'c> {
+    canvas: &'c mut Canvas,
+    class: usize,
+    k: f32,
+    ox: f32,
+    oy: f32,
+    clip: Clip,
+    stamps: &'c Stamps,
+}
+
+impl GeometrySink for PointSink<'_> {
+    fn move_to(&mut self, x: i32, y: i32) {
+        let (px, py) = (self.ox + x as f32 * self.k, self.oy + y as f32 * self.k);
+        self.canvas
+            .stamp(self.class, self.clip, px, py, self.stamps);
+    }
+    fn line_to(&mut self, _x: i32, _y: i32) {}
+    fn close_path(&mut self) {}
+}
+
+fn draw_layer(
+    canvas: &mut Canvas,
+    layer: &Layer<'_>,
+    at: &Placement,
+    pass: &Pass<'_>,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let tile = at.data_tile;
+    let Ok(kind) = LayerKind::of(layer) else {
+        return Ok(());
+    };
+    let compiled = match pass.filter {
+        Some(f) => {
+            let f = restrict(f, kind);
+            let c =
+                CompiledFilter::for_layer(&f, layer, Some(tile), pass.now).map_err(|source| {
+                    Error::Filter {
+                        tile,
+                        layer: layer.name().to_owned(),
+                        source,
+                    }
+                })?;
+            (!c.is_empty()).then_some(c)
+        }
+        None => None,
+    };
+    let classes = Classifier::new(layer, kind, pass, tile)?;
+    let (k, ox, oy) = at.transform(layer.extent());
+    let is_line = kind == LayerKind::Sequence;
+    let stamps = match kind {
+        LayerKind::Overview => &pass.brushes.overview,
+        LayerKind::Image => &pass.brushes.dot,
+        _ => &pass.brushes.marker,
+    };
+    // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
+    // culling happens per segment inside the rasterizer.
+    for feature in layer.features() {
+        let feature = match feature {
+            Ok(f) => f,
+            Err(e) if e.is_fatal() => return Err(Error::Tile { tile, source: e }),
+            Err(_) => {
+                stats.features_skipped += 1;
+                continue;
+            }
+        };
+        if let Some(c) = &compiled
+            && !c.matches(&feature)
+        {
+            stats.features_filtered += 1;
+            continue;
+        }
+        let class = classes.class_of(&feature);
+        let result = if is_line {
+            let mut sink = LineSink {
+                canvas: &mut *canvas,
+                class,
+                k,
+                ox,
+                oy,
+                r: pass.brushes.line_r,
+                clip: at.line_clip,
+                start: (0.0, 0.0),
+                last: (0.0, 0.0),
+            };
+            feature.decode_geometry(&mut sink)
+        } else {
+            let mut sink = PointSink {
+                canvas: &mut *canvas,
+                class,
+                k,
+                ox,
+                oy,
+                clip: at.point_clip,
+                stamps,
+            };
+            feature.decode_geometry(&mut sink)
+        };
+        match result {
+            Ok(()) => match kind {
+                LayerKind::Sequence => stats.lines += 1,
+                LayerKind::Point | LayerKind::TrafficSign => stats.markers += 1,
+                _ => stats.points += 1,
+            },
+            // What was drawn before the error stays; the feature counts as skipped.
+            Err(_) => stats.features_skipped += 1,
+        }
+    }
+    Ok(())
+}

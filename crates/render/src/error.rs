@@ -1,0 +1,71 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+use mlytiles_tile::TileId;
+
+/// What went wrong while rendering or writing a coverage image.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tile's bytes could not be read as a vector tile.
+    #[error("tile {tile}: {source}")]
+    Tile {
+        /// The tile whose bytes were read (the stored tile, e.g. the z14 parent of an
+        /// overzoomed tile).
+        tile: TileId,
+        /// The reader's error, naming the layer, feature and spec rule.
+        source: mlytiles_mvt::Error,
+    },
+    /// Reading a store failed.
+    #[error(transparent)]
+    Store(#[from] mlytiles_store::Error),
+    /// A filter could not be compiled for a layer.
+    #[error("filter on tile {tile}, layer {layer}: {source}")]
+    Filter {
+        /// The tile.
+        tile: TileId,
+        /// The layer name.
+        layer: String,
+        /// The filter's error.
+        source: mlytiles_filter::Error,
+    },
+    /// A style name that is not one of [`Style::NAMES`](crate::Style::NAMES), or an
+    /// `organization:` / `creator:` style without a numeric id.
+    #[error(
+        "unknown style {0:?}: expected one of mapillary, classic, age, pano, density, organization:ID, creator:ID"
+    )]
+    UnknownStyle(String),
+    /// Options out of range (tile size, scale, zoom, an empty area...).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// The image would be larger than the PNG format or the configured limit allows.
+    #[error(
+        "a {width} x {height} px image is too large (limit {limit} px on a side); choose a lower zoom or a smaller area"
+    )]
+    TooLarge {
+        /// Width in pixels.
+        width: u64,
+        /// Height in pixels.
+        height: u64,
+        /// The largest side allowed.
+        limit: u64,
+    },
+    /// Encoding the PNG failed.
+    #[error("PNG encoding: {0}")]
+    Png(String),
+    /// Writing an output file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The legend's font could not be loaded.
+    #[error("legend font: {0}")]
+    Font(String),
+}
+
+/// This crate's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,217 @@
+//! PNG encoding: fast compression, a palette when the image has few colours, text chunks.
+
+use std::io::Write;
+
+use tiny_skia::Pixmap;
+
+use crate::{Error, Result};
+
+/// How to encode a PNG.
+#[derive(Debug, Clone)]
+pub struct PngOptions {
+    /// Write an indexed (palette) PNG when the image has at most 256 colours (RGBA
+    /// otherwise). Default `true`.
+    pub palette: bool,
+    /// Spend more time for smaller files (`png::Compression::Balanced` instead of `Fast`).
+    /// Default `false`.
+    pub small: bool,
+    /// `tEXt` chunks as (keyword, text), such as the attribution. Default empty.
+    pub text: Vec<(String, String)>,
+}
+
+impl Default for PngOptions {
+    fn default() -> Self {
+        PngOptions {
+            palette: true,
+            small: false,
+            text: Vec::new(),
+        }
+    }
+}
+
+/// Premultiplied to straight RGBA.
+#[inline]
+pub(crate) fn demultiply(p: [u8; 4]) -> [u8; 4] {
+    let a = p[3];
+    match a {
+        0 => [0, 0, 0, 0],
+        255 => p,
+        _ => {
+            let f = |c: u8| ((u32::from(c) * 255 + u32::from(a) / 2) / u32::from(a)).min(255) as u8;
+            [f(p[0]), f(p[1]), f(p[2]), a]
+        }
+    }
+}
+
+/// The distinct colours of premultiplied RGBA pixels, if there are at most 256, with each
+/// pixel's index.
+fn palette_of(data: &[u8]) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
+    // Open addressing over 1024 slots: key + 1 (0 = empty), value = index.
+    const SLOTS: usize = 1024;
+    let mut keys = [0u64; SLOTS];
+    let mut vals = [0u8; SLOTS];
+    let mut colours: Vec<[u8; 4]> = Vec::new();
+    let mut indices = Vec::with_capacity(data.len() / 4);
+    let mut last: Option<(u32, u8)> = None;
+    for px in data.chunks_exact(4) {
+        let c = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+        if let Some((lc, li)) = last
+            && lc == c
+        {
+            indices.push(li);
+            continue;
+        }
+        let key = u64::from(c) + 1;
+        let mut slot = (c.wrapping_mul(0x9E37_79B1) >> 22) as usize;
+        let idx = loop {
+            if keys[slot] == key {
+                break vals[slot];
+            }
+            if keys[slot] == 0 {
+                if colours.len() == 256 {
+                    return None;
+                }
+                keys[slot] = key;
+                vals[slot] = colours.len() as u8;
+                colours.push([px[0], px[1], px[2], px[3]]);
+                break vals[slot];
+            }
+            slot = (slot + 1) % SLOTS;
+        };
+        last = Some((c, idx));
+        indices.push(idx);
+    }
+    Some((colours, indices))
+}
+
+/// A PNG header for `width` x `height`, indexed with `palette` (premultiplied colours) or RGBA.
+pub(crate) fn encoder<W: Write>(
+    out: W,
+    width: u32,
+    height: u32,
+    palette: Option<&[[u8; 4]]>,
+    options: &PngOptions,
+) -> Result<png::Writer<W>> {
+    let mut enc = png::Encoder::new(out, width, height);
+    enc.set_compression(if options.small {
+        png::Compression::Balanced
+    } else {
+        png::Compression::Fast
+    });
+    match palette {
+        Some(colours) => {
+            let straight: Vec<[u8; 4]> = colours.iter().map(|&c| demultiply(c)).collect();
+            enc.set_color(png::ColorType::Indexed);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_palette(
+                straight
+                    .iter()
+                    .flat_map(|c| [c[0], c[1], c[2]])
+                    .collect::<Vec<u8>>(),
+            );
+            // tRNS may stop at the last non-opaque entry.
+            let last = straight
+                .iter()
+                .rposition(|c| c[3] != 255)
+                .map_or(0, |i| i + 1);
+            if last > 0 {
+                enc.set_trns(straight[..last].iter().map(|c| c[3]).collect::<Vec<u8>>());
+            }
+        }
+        None => {
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_depth(png::BitDepth::Eight);
+        }
+    }
+    for (k, v) in &options.text {
+        enc.add_text_chunk(k.clone(), v.clone()).map_err(png_err)?;
+    }
+    enc.write_header().map_err(png_err)
+}
+
+pub(crate) fn png_err(e: png::EncodingError) -> Error {
+    Error::Png(e.to_string())
+}
+
+/// Encodes a pixmap as PNG: indexed when it has at most 256 colours and `options.palette`,
+/// RGBA otherwise.
+///
+/// # Errors
+///
+/// [`Error::Png`] if encoding fails.
+pub fn encode_png(pixmap: &Pixmap, options: &PngOptions) -> Result<Vec<u8>> {
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let data = pixmap.data();
+    let mut out = Vec::with_capacity(data.len() / 8 + 1024);
+    let palette = if options.palette {
+        palette_of(data)
+    } else {
+        None
+    };
+    match palette {
+        Some((colours, indices)) => {
+            let mut writer = encoder(&mut out, w, h, Some(&colours), options)?;
+            writer.write_image_data(&indices).map_err(png_err)?;
+            writer.finish().map_err(png_err)?;
+        }
+        None => {
+            let straight: Vec<u8> = data
+                .chunks_exact(4)
+                .flat_map(|p| demultiply([p[0], p[1], p[2], p[3]]))
+                .collect();
+            let mut writer = encoder(&mut out, w, h, None, options)?;
+            writer.write_image_data(&straight).map_err(png_err)?;
+            writer.finish().map_err(png_err)?;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> (png::ColorType, Vec<u8>, u32, u32) {
+        let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
+        dec.set_transformations(png::Transformations::EXPAND);
+        let mut reader = dec.read_info().unwrap();
+        let color = reader.info().color_type;
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (color, buf, info.width, info.height)
+    }
+
+    #[test]
+    fn few_colours_make_a_palette_png_that_decodes_to_the_same_pixels() {
+        let mut pm = Pixmap::new(8, 4).unwrap();
+        for (i, px) in pm.data_mut().chunks_exact_mut(4).enumerate() {
+            let a = (i * 30 % 256) as u8;
+            px.copy_from_slice(&crate::raster::premultiply([5, 203, 99, a]));
+        }
+        let bytes = encode_png(&pm, &PngOptions::default()).unwrap();
+        let (color, pixels, w, h) = decode(&bytes);
+        assert_eq!((color, w, h), (png::ColorType::Indexed, 8, 4));
+        for (i, px) in pixels.chunks_exact(4).enumerate() {
+            let want = demultiply(crate::raster::premultiply([
+                5,
+                203,
+                99,
+                (i * 30 % 256) as u8,
+            ]));
+            assert_eq!(px, want);
+        }
+    }
+
+    #[test]
+    fn many_colours_fall_back_to_rgba() {
+        let mut pm = Pixmap::new(32, 32).unwrap();
+        for (i, px) in pm.data_mut().chunks_exact_mut(4).enumerate() {
+            px.copy_from_slice(&[(i % 256) as u8, (i / 256) as u8, 0, 255]);
+        }
+        let bytes = encode_png(&pm, &PngOptions::default()).unwrap();
+        let (color, pixels, _, _) = decode(&bytes);
+        assert_eq!(color, png::ColorType::Rgba);
+        assert_eq!(&pixels[..], pm.data());
+    }
+}
