@@ -79,6 +79,36 @@ pub trait TileStore: Send + Sync {
     /// As [`get`](Self::get).
     fn list(&self, z: u8, bbox: Option<BBox>) -> Result<Vec<(TileId, TileStatus)>>;
 
+    /// As [`list`](Self::list), with each tile's status, times and validators (no bytes):
+    /// what a download plan needs. The default asks [`info`](Self::info) per tile; MBTiles
+    /// answers in one query.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    fn list_info(&self, z: u8, bbox: Option<BBox>) -> Result<Vec<(TileId, TileInfo)>> {
+        let mut out = Vec::new();
+        for (tile, _) in self.list(z, bbox)? {
+            if let Some(info) = self.info(tile)? {
+                out.push((tile, info));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records several outcomes, each as [`put`](Self::put) would. The default puts them one
+    /// by one; MBTiles writes them in one transaction (all or none).
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Self::put).
+    fn put_many(&self, records: &[(TileId, TileRecord)]) -> Result<()> {
+        for (tile, record) in records {
+            self.put(*tile, record)?;
+        }
+        Ok(())
+    }
+
     /// How many tiles the store holds per status, over all zooms.
     ///
     /// # Errors

@@ -294,6 +294,132 @@ impl MbTiles {
             info,
         }))
     }
+
+    /// The body as it will be stored: plain bytes gzip-compressed, zero bytes as empty;
+    /// `None` when the record's body is stored as it is.
+    fn prepare_body(&self, tile: TileId, body: &TileBody) -> Result<Option<TileBody>> {
+        Ok(match body {
+            TileBody::Data(bytes) if bytes.is_empty() => Some(TileBody::Empty),
+            TileBody::Data(bytes) if !mlytiles_mvt::is_gzip(bytes) => {
+                Some(TileBody::Data(gzip(bytes).map_err(|source| Error::Io {
+                    at: Location::new(&self.path, Some(tile)),
+                    source,
+                })?))
+            }
+            _ => None,
+        })
+    }
+
+    /// Writes one record inside the caller's write transaction, with cached statements.
+    fn put_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        tile: TileId,
+        record: &TileRecord,
+        body: &TileBody,
+    ) -> Result<()> {
+        let at = record.fetched_at.timestamp_millis();
+        let key = (tile.z(), tile.x(), tile.tms_y());
+        let sql = |e| self.sql(Some(tile), e);
+        let exec = |q: &str, p: &[&dyn rusqlite::ToSql]| -> Result<()> {
+            tx.prepare_cached(q)
+                .and_then(|mut st| st.execute(p))
+                .map(drop)
+                .map_err(sql)
+        };
+        let delete_tile =
+            "DELETE FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3";
+        let upsert_status = "INSERT OR REPLACE INTO mlytiles_tiles
+            (zoom_level, tile_column, tile_row, status, fetched_at, etag, last_modified,
+             failure_reason, failed_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL)";
+        match body {
+            TileBody::Data(bytes) => {
+                // DELETE + INSERT rather than INSERT OR REPLACE: files from other tools may
+                // lack the unique index.
+                exec(delete_tile, params![key.0, key.1, key.2])?;
+                exec(
+                    "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_data)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![key.0, key.1, key.2, bytes],
+                )?;
+                exec(
+                    upsert_status,
+                    params![
+                        key.0,
+                        key.1,
+                        key.2,
+                        "data",
+                        at,
+                        record.etag,
+                        record.last_modified
+                    ],
+                )?;
+            }
+            TileBody::Empty => {
+                exec(delete_tile, params![key.0, key.1, key.2])?;
+                exec(
+                    upsert_status,
+                    params![
+                        key.0,
+                        key.1,
+                        key.2,
+                        "empty",
+                        at,
+                        record.etag,
+                        record.last_modified
+                    ],
+                )?;
+            }
+            TileBody::Failed { reason } => {
+                let reason = clip_reason(reason);
+                let has_tile = tx
+                    .prepare_cached(
+                        "SELECT 1 FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
+                    )
+                    .and_then(|mut st| {
+                        st.query_row(params![key.0, key.1, key.2], |_| Ok(()))
+                            .optional()
+                    })
+                    .map_err(sql)?
+                    .is_some();
+                let status: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT status FROM mlytiles_tiles
+                         WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
+                    )
+                    .and_then(|mut st| {
+                        st.query_row(params![key.0, key.1, key.2], |r| r.get(0))
+                            .optional()
+                    })
+                    .map_err(sql)?;
+                let keeps_result = has_tile || status.as_deref() == Some("empty");
+                if keeps_result {
+                    // A failure never replaces a result: keep it, note the failure beside it.
+                    if status.is_none() || (has_tile && status.as_deref() != Some("data")) {
+                        exec(
+                            "INSERT OR REPLACE INTO mlytiles_tiles
+                             (zoom_level, tile_column, tile_row, status) VALUES (?1, ?2, ?3, 'data')",
+                            params![key.0, key.1, key.2],
+                        )?;
+                    }
+                    exec(
+                        "UPDATE mlytiles_tiles SET failure_reason=?4, failed_at=?5
+                         WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
+                        params![key.0, key.1, key.2, reason, at],
+                    )?;
+                } else {
+                    exec(
+                        "INSERT OR REPLACE INTO mlytiles_tiles
+                         (zoom_level, tile_column, tile_row, status, failure_reason, failed_at)
+                         VALUES (?1, ?2, ?3, 'failed', ?4, ?5)",
+                        params![key.0, key.1, key.2, reason, at],
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 struct StatusRow {
@@ -339,20 +465,7 @@ impl TileStore for MbTiles {
 
     fn put(&self, tile: TileId, record: &TileRecord) -> Result<()> {
         self.check_writable()?;
-        let compressed;
-        let body = match &record.body {
-            TileBody::Data(bytes) if bytes.is_empty() => &TileBody::Empty,
-            TileBody::Data(bytes) if !mlytiles_mvt::is_gzip(bytes) => {
-                compressed = gzip(bytes).map_err(|source| Error::Io {
-                    at: Location::new(&self.path, Some(tile)),
-                    source,
-                })?;
-                &TileBody::Data(compressed)
-            }
-            other => other,
-        };
-        let at = record.fetched_at.timestamp_millis();
-        let key = (tile.z(), tile.x(), tile.tms_y());
+        let body = self.prepare_body(tile, &record.body)?;
         let mut conn = self.lock();
         let sql = |e| self.sql(Some(tile), e);
         // IMMEDIATE: take the write lock up front so a busy writer is waited for (a deferred
@@ -360,102 +473,23 @@ impl TileStore for MbTiles {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        let delete_tile =
-            "DELETE FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3";
-        let upsert_status = "INSERT OR REPLACE INTO mlytiles_tiles
-            (zoom_level, tile_column, tile_row, status, fetched_at, etag, last_modified,
-             failure_reason, failed_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL)";
-        match body {
-            TileBody::Data(bytes) => {
-                // DELETE + INSERT rather than INSERT OR REPLACE: files from other tools may
-                // lack the unique index.
-                tx.execute(delete_tile, params![key.0, key.1, key.2])
-                    .map_err(sql)?;
-                tx.execute(
-                    "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_data)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![key.0, key.1, key.2, bytes],
-                )
-                .map_err(sql)?;
-                tx.execute(
-                    upsert_status,
-                    params![
-                        key.0,
-                        key.1,
-                        key.2,
-                        "data",
-                        at,
-                        record.etag,
-                        record.last_modified
-                    ],
-                )
-                .map_err(sql)?;
-            }
-            TileBody::Empty => {
-                tx.execute(delete_tile, params![key.0, key.1, key.2])
-                    .map_err(sql)?;
-                tx.execute(
-                    upsert_status,
-                    params![
-                        key.0,
-                        key.1,
-                        key.2,
-                        "empty",
-                        at,
-                        record.etag,
-                        record.last_modified
-                    ],
-                )
-                .map_err(sql)?;
-            }
-            TileBody::Failed { reason } => {
-                let reason = clip_reason(reason);
-                let has_tile = tx
-                    .query_row(
-                        "SELECT 1 FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
-                        params![key.0, key.1, key.2],
-                        |_| Ok(()),
-                    )
-                    .optional()
-                    .map_err(sql)?
-                    .is_some();
-                let status: Option<String> = tx
-                    .query_row(
-                        "SELECT status FROM mlytiles_tiles
-                         WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
-                        params![key.0, key.1, key.2],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                let keeps_result = has_tile || status.as_deref() == Some("empty");
-                if keeps_result {
-                    // A failure never replaces a result: keep it, note the failure beside it.
-                    if status.is_none() || (has_tile && status.as_deref() != Some("data")) {
-                        tx.execute(
-                            "INSERT OR REPLACE INTO mlytiles_tiles
-                             (zoom_level, tile_column, tile_row, status) VALUES (?1, ?2, ?3, 'data')",
-                            params![key.0, key.1, key.2],
-                        )
-                        .map_err(sql)?;
-                    }
-                    tx.execute(
-                        "UPDATE mlytiles_tiles SET failure_reason=?4, failed_at=?5
-                         WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
-                        params![key.0, key.1, key.2, reason, at],
-                    )
-                    .map_err(sql)?;
-                } else {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO mlytiles_tiles
-                         (zoom_level, tile_column, tile_row, status, failure_reason, failed_at)
-                         VALUES (?1, ?2, ?3, 'failed', ?4, ?5)",
-                        params![key.0, key.1, key.2, reason, at],
-                    )
-                    .map_err(sql)?;
-                }
-            }
+        self.put_in(&tx, tile, record, body.as_ref().unwrap_or(&record.body))?;
+        tx.commit().map_err(sql)
+    }
+
+    fn put_many(&self, records: &[(TileId, TileRecord)]) -> Result<()> {
+        self.check_writable()?;
+        let bodies = records
+            .iter()
+            .map(|(tile, r)| self.prepare_body(*tile, &r.body))
+            .collect::<Result<Vec<_>>>()?;
+        let mut conn = self.lock();
+        let sql = |e| self.sql(None, e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        for ((tile, record), body) in records.iter().zip(&bodies) {
+            self.put_in(&tx, *tile, record, body.as_ref().unwrap_or(&record.body))?;
         }
         tx.commit().map_err(sql)
     }
@@ -519,6 +553,116 @@ impl TileStore for MbTiles {
             }
         }
         Ok(out.into_iter().collect())
+    }
+
+    fn list_info(&self, z: u8, bbox: Option<BBox>) -> Result<Vec<(TileId, TileInfo)>> {
+        let Some(r) = Ranges::new(z, bbox) else {
+            return Ok(Vec::new());
+        };
+        let side = 1u32 << z;
+        let (row0, row1) = (side - 1 - r.y1, side - 1 - r.y0);
+        let range = |t: &str| {
+            let cols = if r.x0 <= r.x1 {
+                format!("{t}.tile_column BETWEEN ?2 AND ?3")
+            } else {
+                format!("({t}.tile_column >= ?2 OR {t}.tile_column <= ?3)")
+            };
+            format!("{t}.zoom_level=?1 AND {cols} AND {t}.tile_row BETWEEN ?4 AND ?5")
+        };
+        let status_cols =
+            "m.status, m.fetched_at, m.etag, m.last_modified, m.failure_reason, m.failed_at";
+        let mut queries = Vec::new();
+        if self.has_status {
+            queries.push(format!(
+                "SELECT t.tile_column, t.tile_row, coalesce(length(t.tile_data) > 0, 0), {status_cols}
+                 FROM tiles t LEFT JOIN mlytiles_tiles m ON m.zoom_level=t.zoom_level
+                   AND m.tile_column=t.tile_column AND m.tile_row=t.tile_row
+                 WHERE {}",
+                range("t")
+            ));
+            queries.push(format!(
+                "SELECT m.tile_column, m.tile_row, NULL, {status_cols}
+                 FROM mlytiles_tiles m WHERE {} AND m.status != 'data' AND NOT EXISTS
+                   (SELECT 1 FROM tiles t WHERE t.zoom_level=m.zoom_level
+                    AND t.tile_column=m.tile_column AND t.tile_row=m.tile_row)",
+                range("m")
+            ));
+        } else {
+            queries.push(format!(
+                "SELECT t.tile_column, t.tile_row, coalesce(length(t.tile_data) > 0, 0),
+                        NULL, NULL, NULL, NULL, NULL, NULL
+                 FROM tiles t WHERE {}",
+                range("t")
+            ));
+        }
+        let mut conn = self.lock();
+        let sql = |e| self.sql(None, e);
+        let tx = conn.transaction().map_err(sql)?;
+        let mut out = Vec::new();
+        for q in &queries {
+            let mut stmt = tx.prepare(q).map_err(sql)?;
+            let mut rows = stmt
+                .query(params![z, r.x0, r.x1, row0, row1])
+                .map_err(sql)?;
+            while let Some(row) = rows.next().map_err(sql)? {
+                let x: i64 = row.get(0).map_err(sql)?;
+                let tms: i64 = row.get(1).map_err(sql)?;
+                let tile = u32::try_from(x)
+                    .ok()
+                    .zip(u32::try_from(tms).ok())
+                    .and_then(|(x, tms)| TileId::new(z, x, tms).ok())
+                    .map(|t| t.flip_y())
+                    .ok_or_else(|| {
+                        self.corrupt(None, format!("invalid tile {z}/{x}/{tms} (TMS row)"))
+                    })?;
+                let has_bytes: Option<bool> = row.get(2).map_err(sql)?;
+                let status_row: Option<String> = row.get(3).map_err(sql)?;
+                let row_status = match &status_row {
+                    Some(s) => Some(TileStatus::parse(s).ok_or_else(|| {
+                        self.corrupt(Some(tile), format!("unknown status {s:?}"))
+                    })?),
+                    None => None,
+                };
+                // As `read`: a `tiles` row decides data or empty; times count only when the
+                // status row agrees.
+                let status = match has_bytes {
+                    Some(true) => TileStatus::Data,
+                    Some(false) => TileStatus::Empty,
+                    None => match row_status {
+                        Some(s) => s,
+                        None => continue,
+                    },
+                };
+                let same = row_status == Some(status);
+                let failure = match (
+                    row.get::<_, Option<String>>(7).map_err(sql)?,
+                    row.get::<_, Option<i64>>(8).map_err(sql)?,
+                ) {
+                    (Some(reason), Some(at)) => from_ms(at).map(|at| Failure { reason, at }),
+                    _ => None,
+                };
+                let mut info = TileInfo {
+                    status,
+                    fetched_at: None,
+                    etag: None,
+                    last_modified: None,
+                    failure,
+                };
+                if same && status != TileStatus::Failed {
+                    info.fetched_at = row.get::<_, Option<i64>>(4).map_err(sql)?.and_then(from_ms);
+                    info.etag = row.get(5).map_err(sql)?;
+                    info.last_modified = row.get(6).map_err(sql)?;
+                }
+                if status == TileStatus::Failed && info.failure.is_none() {
+                    return Err(
+                        self.corrupt(Some(tile), "failed tile without a failure reason".into())
+                    );
+                }
+                out.push((tile, info));
+            }
+        }
+        out.sort_by_key(|(t, _)| *t);
+        Ok(out)
     }
 
     fn count_by_status(&self) -> Result<StatusCounts> {

@@ -214,3 +214,37 @@ fn a_second_connection_sees_committed_writes() -> anyhow::Result<()> {
     assert_eq!(r.info(id)?.unwrap().status, TileStatus::Data);
     Ok(())
 }
+
+#[test]
+fn list_info_agrees_with_info_for_every_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MbTiles::open(dir.path().join("t.mbtiles")).unwrap();
+    let now = chrono::Utc::now();
+    let t = |x, y| mlytiles_store::TileId::new(5, x, y).unwrap();
+    store
+        .put(
+            t(1, 1),
+            &TileRecord::data(vec![0x1a, 0x00], now).with_etag("\"e\""),
+        )
+        .unwrap();
+    store.put(t(2, 1), &TileRecord::empty(now)).unwrap();
+    store
+        .put(t(3, 1), &TileRecord::failed("HTTP 503", now))
+        .unwrap();
+    store
+        .put(t(1, 1), &TileRecord::failed("timeout", now))
+        .unwrap();
+    store
+        .put_many(&[
+            (t(4, 1), TileRecord::data(vec![0x1a, 0x00], now)),
+            (t(5, 1), TileRecord::empty(now)),
+        ])
+        .unwrap();
+    let listed = store.list_info(5, None).unwrap();
+    assert_eq!(listed.len(), 5);
+    for (tile, info) in &listed {
+        assert_eq!(Some(info), store.info(*tile).unwrap().as_ref(), "{tile}");
+    }
+    assert_eq!(listed[0].1.etag.as_deref(), Some("\"e\""));
+    assert_eq!(listed[0].1.failure.as_ref().unwrap().reason, "timeout");
+}

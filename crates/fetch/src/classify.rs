@@ -1,0 +1,235 @@
+//! Classifying an HTTP answer before anything is stored.
+
+use std::time::Duration;
+
+/// Why a tile failed, as grouped in summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// HTTP 5xx.
+    ServerError,
+    /// A connect, read or whole-request timeout.
+    Timeout,
+    /// The connection failed or was reset.
+    Connection,
+    /// The body ended before its `Content-Length`, or could not be read.
+    Truncated,
+    /// An HTML page where a tile should be.
+    Html,
+    /// JSON where a tile should be (other than the limit and token errors).
+    Json,
+    /// gzip data that does not decompress (or decompresses beyond the size cap).
+    Gzip,
+    /// A body that is not a vector tile.
+    NotATile,
+    /// A body larger than [`FetchConfig::max_body`](crate::FetchConfig::max_body).
+    TooLarge,
+    /// Another HTTP status (a 4xx, or 403/404 when they are not taken as empty).
+    HttpStatus,
+}
+
+impl FailureKind {
+    /// A short name, e.g. `server-error`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::ServerError => "server-error",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Connection => "connection",
+            FailureKind::Truncated => "truncated",
+            FailureKind::Html => "html",
+            FailureKind::Json => "json",
+            FailureKind::Gzip => "gzip",
+            FailureKind::NotATile => "not-a-tile",
+            FailureKind::TooLarge => "too-large",
+            FailureKind::HttpStatus => "http-status",
+        }
+    }
+
+    /// Whether another attempt may succeed.
+    pub const fn is_transient(self) -> bool {
+        !matches!(self, FailureKind::HttpStatus | FailureKind::TooLarge)
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one HTTP exchange amounts to.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// A valid tile body, as received (maybe gzip).
+    Data(Vec<u8>),
+    /// No tile here.
+    Empty,
+    /// 304 to a conditional request.
+    NotModified,
+    /// Failed: retried if the kind is transient.
+    Failed(FailureKind, String),
+    /// 429 or the JSON limit body.
+    RateLimited {
+        retry_after: Option<Duration>,
+        answer: String,
+    },
+    /// 401 or code 190.
+    InvalidToken(String),
+}
+
+/// At most this many bytes of a body are quoted in a failure reason.
+const SAMPLE_LEN: usize = 120;
+
+/// A short, printable sample of a body for failure reasons.
+pub(crate) fn sample(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(SAMPLE_LEN)];
+    let mut s: String = String::from_utf8_lossy(cut)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if body.len() > SAMPLE_LEN {
+        s.push_str("...");
+    }
+    s
+}
+
+/// Classifies the body of a 200 answer. `max` caps decompression.
+pub(crate) fn classify_ok_body(body: Vec<u8>, max: usize) -> Answer {
+    if body.is_empty() {
+        return Answer::Empty;
+    }
+    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'{') | Some(b'[') => return classify_json(&body, "HTTP 200"),
+        Some(b'<') => {
+            return Answer::Failed(
+                FailureKind::Html,
+                format!("HTML page instead of a tile: {:?}", sample(&body)),
+            );
+        }
+        _ => {}
+    }
+    let plain = match mlytiles_mvt::decompress(&body, max) {
+        Ok(p) => p,
+        Err(e) => {
+            return Answer::Failed(FailureKind::Gzip, format!("undecodable gzip body: {e}"));
+        }
+    };
+    if plain.is_empty() {
+        return Answer::Empty;
+    }
+    match validate_tile(&plain) {
+        Ok(0) => Answer::Empty,
+        Ok(_) => Answer::Data(body),
+        Err(e) => Answer::Failed(
+            FailureKind::NotATile,
+            format!("body is not a vector tile ({e}): {:?}", sample(&plain)),
+        ),
+    }
+}
+
+/// Reads every layer of an uncompressed tile; the number of layers, or the first fatal error.
+pub(crate) fn validate_tile(bytes: &[u8]) -> Result<usize, mlytiles_mvt::Error> {
+    let tile = mlytiles_mvt::Tile::new(bytes)?;
+    let mut n = 0;
+    for layer in tile.layers() {
+        match layer {
+            Ok(_) => n += 1,
+            Err(e) if e.severity() == mlytiles_mvt::Severity::Fatal => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(n)
+}
+
+/// A JSON body: the limit error, the token error, or some other JSON.
+pub(crate) fn classify_json(body: &[u8], status: &str) -> Answer {
+    let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let err = value.as_ref().and_then(|v| v.get("error"));
+    let code = err.and_then(|e| e.get("code")).and_then(|c| c.as_i64());
+    let message = err
+        .and_then(|e| e.get("message"))
+        .and_then(|m| m.as_str())
+        .unwrap_or("");
+    if code == Some(190) {
+        return Answer::InvalidToken(format!("{status} with error code 190"));
+    }
+    if message.contains("request limit") || matches!(code, Some(4) | Some(17) | Some(613)) {
+        return Answer::RateLimited {
+            retry_after: None,
+            answer: format!("{status} \"{}\"", sample(message.as_bytes())),
+        };
+    }
+    Answer::Failed(
+        FailureKind::Json,
+        format!("JSON instead of a tile ({status}): {:?}", sample(body)),
+    )
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_body_is_a_rate_limit_not_a_tile() {
+        let body = br#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"is_transient":true}}"#;
+        assert!(matches!(
+            classify_ok_body(body.to_vec(), 1 << 20),
+            Answer::RateLimited { .. }
+        ));
+    }
+
+    #[test]
+    fn code_190_is_an_invalid_token() {
+        let body = br#"{"error":{"message":"Invalid OAuth access token","code":190}}"#;
+        assert!(matches!(
+            classify_ok_body(body.to_vec(), 1 << 20),
+            Answer::InvalidToken(_)
+        ));
+    }
+
+    #[test]
+    fn html_json_and_garbage_are_failures_with_a_sample() {
+        let html = b"<!DOCTYPE html><html>oops</html>".to_vec();
+        match classify_ok_body(html, 1 << 20) {
+            Answer::Failed(FailureKind::Html, r) => assert!(r.contains("oops"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify_ok_body(b"{\"a\":1}".to_vec(), 1 << 20),
+            Answer::Failed(FailureKind::Json, _)
+        ));
+        assert!(matches!(
+            classify_ok_body(vec![0x1f, 0x8b, 8, 0, 1, 2, 3], 1 << 20),
+            Answer::Failed(FailureKind::Gzip, _)
+        ));
+        assert!(matches!(
+            classify_ok_body(vec![0x1a, 0x7f, 1, 2], 1 << 20),
+            Answer::Failed(FailureKind::NotATile, _)
+        ));
+        assert!(matches!(classify_ok_body(Vec::new(), 1), Answer::Empty));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

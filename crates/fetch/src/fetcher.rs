@@ -1,0 +1,474 @@
+//! One tile at a time: the request, its classification, retries, the shared pause after a
+//! rate limit, the budget, and the write to the store.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use mlytiles_store::{TileRecord, TileStatus, TileStore};
+use mlytiles_tile::TileId;
+use reqwest::StatusCode;
+use reqwest::header::{
+    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
+use tokio::time::Instant;
+
+use crate::budget::Budget;
+use crate::classify::{
+    Answer, FailureKind, classify_json, classify_ok_body, parse_retry_after, sample,
+};
+use crate::config::FetchConfig;
+use crate::error::{Error, Result};
+use crate::tileset::Tileset;
+
+/// What fetching one tile ended in. Every outcome is recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A valid tile, stored. `body` is as received (maybe gzip-compressed).
+    Data {
+        /// The tile bytes.
+        body: Vec<u8>,
+    },
+    /// The tile is empty (200 without body or layers, 204, or 403/404 when
+    /// [`FetchConfig::missing_is_empty`]); stored as empty.
+    Empty,
+    /// 304 to a conditional request: the stored tile is kept and its time updated.
+    NotModified,
+    /// Every attempt failed; recorded as failed (a stored result is kept).
+    Failed {
+        /// The kind of the last failure.
+        kind: FailureKind,
+        /// The last failure, with a short sample of the body.
+        reason: String,
+    },
+}
+
+/// Counters shared by everything a [`Fetcher`] does.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// HTTP requests sent.
+    pub(crate) requests: AtomicU64,
+    /// Body bytes received.
+    pub(crate) bytes: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: FetchConfig,
+    client: reqwest::Client,
+    budget: Budget,
+    cache_dir: PathBuf,
+    pacer: Option<DefaultDirectRateLimiter>,
+    /// No request goes out before this instant (set by a rate-limit answer).
+    pause_until: Mutex<Option<Instant>>,
+    /// When the current run of rate-limit answers began.
+    limited_since: Mutex<Option<Instant>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    counters: Counters,
+}
+
+/// Fetches tiles into stores: bounded by the configuration's budget, pace and retries.
+///
+/// Cheap to clone (shared state): clones share the pause after a rate limit, the pace
+/// limiter, the stop flag and the counters. The HTTP client reuses connections.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f() -> mlytiles_fetch::Result<()> {
+/// use mlytiles_fetch::{FetchConfig, Fetcher, Tileset};
+/// use mlytiles_store::MbTiles;
+///
+/// let fetcher = Fetcher::new(FetchConfig::default(), "/tmp/mlytiles-cache")?;
+/// let store = MbTiles::open("/tmp/mlytiles-cache/mly1_public.mbtiles")?;
+/// let tileset = Tileset::by_name("mly1_public").unwrap();
+/// let tile = mlytiles_tile::TileId::new(14, 8185, 5447)?;
+/// let outcome = fetcher.fetch_tile(&tileset, tile, &store).await?;
+/// println!("{outcome:?}");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+impl Fetcher {
+    /// A fetcher using `cache_dir` for its daily budget file (`mlytiles-budget.sqlite`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an unusable configuration, [`Error::Budget`] if the budget file
+    /// cannot be opened, [`Error::Client`] if the HTTP client cannot be built.
+    pub fn new(config: FetchConfig, cache_dir: impl AsRef<Path>) -> Result<Fetcher> {
+        config.validate()?;
+        let cache_dir = cache_dir.as_ref().to_path_buf();
+        let budget = Budget::open(&cache_dir, config.daily_budget)?;
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .timeout(config.request_timeout)
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::Client(error_chain(&e.without_url())))?;
+        let pacer = config.rate.map(|r| {
+            let period = Duration::from_secs_f64((1.0 / r).max(1e-9));
+            let quota = Quota::with_period(period)
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+                .allow_burst(NonZeroU32::MIN);
+            RateLimiter::direct(quota)
+        });
+        let (stop, _) = tokio::sync::watch::channel(false);
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                config,
+                client,
+                budget,
+                cache_dir,
+                pacer,
+                pause_until: Mutex::new(None),
+                limited_since: Mutex::new(None),
+                stop,
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FetchConfig {
+        &self.inner.config
+    }
+
+    /// The cache folder holding the budget file.
+    pub fn cache_dir(&self) -> &Path {
+        &self.inner.cache_dir
+    }
+
+    /// The daily budget.
+    pub fn budget(&self) -> &Budget {
+        &self.inner.budget
+    }
+
+    /// HTTP requests this fetcher (and its clones) sent so far.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.counters.requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// Asks every fetch in progress to stop: no new request is sent, backoff waits end, and
+    /// [`fetch_tile`](Self::fetch_tile) returns [`Error::Stopped`]. Stored tiles stay.
+    pub fn stop(&self) {
+        self.inner.stop.send_replace(true);
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        *self.inner.stop.borrow()
+    }
+
+    /// Sleeps for `d`, or less if the fetcher is stopped.
+    async fn sleep(&self, d: Duration) -> Result<()> {
+        let mut rx = self.inner.stop.subscribe();
+        tokio::select! {
+            () = tokio::time::sleep(d) => Ok(()),
+            _ = rx.wait_for(|s| *s) => Err(Error::Stopped),
+        }
+    }
+
+    /// Waits while a rate-limit pause is in force (set by any worker).
+    async fn wait_pause(&self) -> Result<()> {
+        loop {
+            let until = *lock(&self.inner.pause_until);
+            match until {
+                Some(t) if t > Instant::now() => self.sleep(t - Instant::now()).await?,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Fetches one tile of `tileset` into `store` and records the outcome there.
+    ///
+    /// The request is conditional (`If-None-Match` / `If-Modified-Since`) when the store holds
+    /// the tile with validators. Transient failures are retried with exponential backoff and
+    /// jitter; a rate-limit answer pauses every request of this fetcher (and its clones) for
+    /// `Retry-After`. Each attempt is counted in the daily budget before it is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidToken`], [`Error::DailyLimit`], [`Error::BudgetExhausted`],
+    /// [`Error::Stopped`] (nothing is recorded for the tile then), a zoom the tileset does not
+    /// serve, or a store error.
+    pub async fn fetch_tile(
+        &self,
+        tileset: &Tileset,
+        tile: TileId,
+        store: &dyn TileStore,
+    ) -> Result<Outcome> {
+        tileset.check_zoom(tile.z())?;
+        let known = store.info(tile)?;
+        let validators = known
+            .as_ref()
+            .filter(|i| i.status != TileStatus::Failed)
+            .map(|i| (i.etag.clone(), i.last_modified.clone()))
+            .filter(|(e, l)| e.is_some() || l.is_some());
+        let url = tileset.url(&self.inner.config.endpoint, tile);
+        let send_token = tileset.is_mapillary();
+        let mut retries = 0u32;
+        loop {
+            if self.is_stopped() {
+                return Err(Error::Stopped);
+            }
+            self.wait_pause().await?;
+            if let Some(p) = &self.inner.pacer {
+                let mut rx = self.inner.stop.subscribe();
+                tokio::select! {
+                    () = p.until_ready() => {}
+                    _ = rx.wait_for(|s| *s) => return Err(Error::Stopped),
+                }
+            }
+            self.inner.budget.take()?;
+            self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let (answer, headers) = self.request(&url, send_token, validators.as_ref()).await;
+            if !matches!(answer, Answer::RateLimited { .. }) {
+                *lock(&self.inner.limited_since) = None;
+            }
+            let now = Utc::now();
+            let with_validators = |mut r: TileRecord| {
+                if let Some(h) = &headers {
+                    r.etag = header(h, ETAG);
+                    r.last_modified = header(h, LAST_MODIFIED);
+                }
+                r
+            };
+            match answer {
+                Answer::Data(body) => {
+                    store.put(tile, &with_validators(TileRecord::data(body.clone(), now)))?;
+                    return Ok(Outcome::Data { body });
+                }
+                Answer::Empty => {
+                    store.put(tile, &with_validators(TileRecord::empty(now)))?;
+                    return Ok(Outcome::Empty);
+                }
+                Answer::NotModified => {
+                    let mut record = match store.get(tile)? {
+                        Some(t) if t.info.status == TileStatus::Data => {
+                            TileRecord::data(t.data, now)
+                        }
+                        _ => TileRecord::empty(now),
+                    };
+                    let (etag, lm) = validators.clone().unwrap_or_default();
+                    record.etag = headers.as_ref().and_then(|h| header(h, ETAG)).or(etag);
+                    record.last_modified = headers
+                        .as_ref()
+                        .and_then(|h| header(h, LAST_MODIFIED))
+                        .or(lm);
+                    store.put(tile, &record)?;
+                    return Ok(Outcome::NotModified);
+                }
+                Answer::InvalidToken(answer) => {
+                    self.stop();
+                    return Err(Error::InvalidToken { answer });
+                }
+                Answer::RateLimited {
+                    retry_after,
+                    answer,
+                } => self.rate_limited(retry_after, answer)?,
+                Answer::Failed(kind, reason) => {
+                    let reason = self.mask(&reason);
+                    if kind.is_transient() && retries < self.inner.config.max_retries {
+                        retries += 1;
+                        self.sleep(self.backoff(retries)).await?;
+                        continue;
+                    }
+                    store.put(tile, &TileRecord::failed(reason.clone(), now))?;
+                    return Ok(Outcome::Failed { kind, reason });
+                }
+            }
+        }
+    }
+
+    /// Pauses every worker after a rate-limit answer, or gives up when the limit persists.
+    fn rate_limited(&self, retry_after: Option<Duration>, answer: String) -> Result<()> {
+        let c = &self.inner.config;
+        let now = Instant::now();
+        let since = *lock(&self.inner.limited_since).get_or_insert(now);
+        let wait = retry_after.unwrap_or(c.rate_limit_pause);
+        if now.duration_since(since) + wait > c.max_rate_limit_wait {
+            self.stop();
+            return Err(Error::DailyLimit { answer });
+        }
+        let mut pause = lock(&self.inner.pause_until);
+        let until = now + wait;
+        if pause.is_none_or(|p| p < until) {
+            *pause = Some(until);
+        }
+        Ok(())
+    }
+
+    /// Exponential backoff with full jitter for retry number `n` (1-based).
+    fn backoff(&self, n: u32) -> Duration {
+        let c = &self.inner.config;
+        let cap = c
+            .backoff_base
+            .saturating_mul(1u32 << n.saturating_sub(1).min(20))
+            .min(c.backoff_max);
+        let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        // Full jitter, but at least half the delay so bursts still spread out.
+        Duration::from_millis(ms / 2 + rand::random_range(0..=ms / 2))
+    }
+
+    fn mask(&self, text: &str) -> String {
+        match &self.inner.config.token {
+            Some(t) => t.mask(text),
+            None => text.to_string(),
+        }
+    }
+
+    /// One HTTP exchange, classified; the response headers when there was a response.
+    async fn request(
+        &self,
+        url: &str,
+        send_token: bool,
+        validators: Option<&(Option<String>, Option<String>)>,
+    ) -> (Answer, Option<HeaderMap>) {
+        let c = &self.inner.config;
+        let mut req = self.inner.client.get(url);
+        if send_token && let Some(t) = &c.token {
+            req = req.query(&[("access_token", t.expose())]);
+        }
+        if let Some((etag, lm)) = validators {
+            if let Some(e) = etag {
+                req = req.header(IF_NONE_MATCH, e);
+            }
+            if let Some(l) = lm {
+                req = req.header(IF_MODIFIED_SINCE, l);
+            }
+        }
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (self.transport_failure(e), None),
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let too_large = resp.content_length().is_some_and(|n| n > c.max_body as u64);
+        let mut body = Vec::new();
+        if !too_large {
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if body.len() + chunk.len() > c.max_body {
+                            body.clear();
+                            return (
+                                Answer::Failed(
+                                    FailureKind::TooLarge,
+                                    format!("body larger than {} bytes", c.max_body),
+                                ),
+                                Some(headers),
+                            );
+                        }
+                        body.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return (self.transport_failure(e), Some(headers)),
+                }
+            }
+        }
+        self.inner
+            .counters
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        if too_large {
+            return (
+                Answer::Failed(
+                    FailureKind::TooLarge,
+                    format!("body larger than {} bytes", c.max_body),
+                ),
+                Some(headers),
+            );
+        }
+        let answer = classify_status(status, &headers, body, c);
+        (answer, Some(headers))
+    }
+
+    fn transport_failure(&self, e: reqwest::Error) -> Answer {
+        let kind = if e.is_timeout() {
+            FailureKind::Timeout
+        } else if e.is_decode() {
+            FailureKind::Gzip
+        } else if e.is_body() {
+            FailureKind::Truncated
+        } else {
+            FailureKind::Connection
+        };
+        // reqwest's message names the URL, which holds the token: drop it.
+        let e = error_chain(&e.without_url());
+        Answer::Failed(kind, self.mask(&format!("{kind}: {e}")))
+    }
+}
+
+/// Classifies a response by status, then (for 200) by body.
+fn classify_status(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    c: &FetchConfig,
+) -> Answer {
+    let what = format!("HTTP {}", status.as_u16());
+    match status.as_u16() {
+        200 => classify_ok_body(body, c.max_body),
+        204 => Answer::Empty,
+        304 => Answer::NotModified,
+        401 => Answer::InvalidToken(what),
+        429 => Answer::RateLimited {
+            retry_after: header(headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v)),
+            answer: what,
+        },
+        403 | 404 if c.missing_is_empty && !body_is_token_error(&body) => Answer::Empty,
+        s if (500..600).contains(&s) => Answer::Failed(
+            FailureKind::ServerError,
+            format!("{what}: {:?}", sample(&body)),
+        ),
+        _ => match classify_json(&body, &what) {
+            a @ (Answer::InvalidToken(_) | Answer::RateLimited { .. }) => a,
+            _ => Answer::Failed(
+                FailureKind::HttpStatus,
+                format!("{what}: {:?}", sample(&body)),
+            ),
+        },
+    }
+}
+
+fn body_is_token_error(body: &[u8]) -> bool {
+    body.first() == Some(&b'{') && matches!(classify_json(body, ""), Answer::InvalidToken(_))
+}
+
+fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An error's message and causes.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,245 @@
+//! Bulk runs: a plan's tiles fetched by a pool of workers, with progress and a summary.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use mlytiles_store::TileStore;
+use mlytiles_tile::TileId;
+
+use crate::classify::FailureKind;
+use crate::error::{Error, Result};
+use crate::fetcher::{Fetcher, Outcome};
+use crate::tileset::Tileset;
+
+/// A snapshot of a run, given to the progress callback after every tile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Tiles to fetch in this run.
+    pub total: u64,
+    /// Tiles finished (any outcome).
+    pub done: u64,
+    /// Tiles stored with data.
+    pub data: u64,
+    /// Tiles stored as empty.
+    pub empty: u64,
+    /// Tiles re-checked and unchanged (304).
+    pub not_modified: u64,
+    /// Tiles recorded as failed.
+    pub failed: u64,
+    /// Tiles of the area answered from the cache (not requested), as the caller reported in
+    /// [`RunOptions::from_cache`].
+    pub from_cache: u64,
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Requests left in today's budget (as counted by this run; other processes sharing the
+    /// cache spend from it too).
+    pub budget_left: u64,
+    /// Time since the run started.
+    pub elapsed: Duration,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// How to run.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Called after every tile with a snapshot. Default: none.
+    pub progress: Option<ProgressFn>,
+    /// Tiles of the area already in the cache, shown in progress and the summary. Default 0.
+    pub from_cache: u64,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("progress", &self.progress.is_some())
+            .field("from_cache", &self.from_cache)
+            .finish()
+    }
+}
+
+/// Why a run stopped before its last tile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Today's request budget is used up.
+    Budget {
+        /// The daily budget.
+        limit: u64,
+        /// When it resets (next 00:00 UTC).
+        resets_at: DateTime<Utc>,
+    },
+    /// The server kept answering "request limit reached".
+    DailyLimit(String),
+    /// The server rejected the token.
+    InvalidToken(String),
+    /// [`Fetcher::stop`] was called (Ctrl-C).
+    Interrupted,
+    /// Another error (a store error), as its message.
+    Error(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Budget { limit, resets_at } => write!(
+                f,
+                "the daily request budget of {limit} is used up; it resets at {} UTC",
+                resets_at.format("%Y-%m-%d %H:%M")
+            ),
+            StopReason::DailyLimit(a) => write!(
+                f,
+                "the daily limit is reached: the server kept answering {a}"
+            ),
+            StopReason::InvalidToken(a) => write!(
+                f,
+                "the access token is invalid or expired (the server answered {a})"
+            ),
+            StopReason::Interrupted => f.write_str("interrupted"),
+            StopReason::Error(e) => f.write_str(e),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Counts at the end.
+    pub progress: Progress,
+    /// Tiles of the run not finished (stopped early).
+    pub remaining: u64,
+    /// Per failure kind: how many tiles, and one sample reason.
+    pub failures: BTreeMap<FailureKind, (u64, String)>,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<StopReason>,
+}
+
+struct Shared {
+    progress: Progress,
+    failures: BTreeMap<FailureKind, (u64, String)>,
+    stopped: Option<StopReason>,
+}
+
+/// Fetches `tiles` of `tileset` into `store` with [`FetchConfig::concurrency`]
+/// workers. Stops cleanly at the first stopping error (budget, daily limit, invalid token,
+/// stop request, store error): tiles finished so far stay stored, and the summary says why
+/// and how many remain.
+///
+/// [`FetchConfig::concurrency`]: crate::FetchConfig::concurrency
+///
+/// # Errors
+///
+/// None yet beyond what the summary reports; the `Result` leaves room for setup errors.
+pub async fn run(
+    fetcher: &Fetcher,
+    tileset: &Tileset,
+    store: Arc<dyn TileStore>,
+    tiles: Vec<TileId>,
+    options: RunOptions,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let total = tiles.len() as u64;
+    let budget_left = fetcher.budget().remaining()?;
+    let requests_before = fetcher.requests_sent();
+    let bytes_before = fetcher.counters().bytes.load(Ordering::Relaxed);
+    let tiles = Arc::new(tiles);
+    let next = Arc::new(AtomicUsize::new(0));
+    let halt = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Mutex::new(Shared {
+        progress: Progress {
+            total,
+            from_cache: options.from_cache,
+            budget_left,
+            ..Progress::default()
+        },
+        failures: BTreeMap::new(),
+        stopped: None,
+    }));
+    let workers = fetcher.config().concurrency.min(tiles.len()).max(1);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (fetcher, tileset, store) = (fetcher.clone(), tileset.clone(), Arc::clone(&store));
+        let (tiles, next, halt, shared) = (
+            Arc::clone(&tiles),
+            Arc::clone(&next),
+            Arc::clone(&halt),
+            Arc::clone(&shared),
+        );
+        let progress_fn = options.progress.clone();
+        set.spawn(async move {
+            while !halt.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&tile) = tiles.get(i) else { break };
+                let result = fetcher.fetch_tile(&tileset, tile, &*store).await;
+                let snapshot = {
+                    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    let p = &mut s.progress;
+                    match &result {
+                        Ok(Outcome::Data { .. }) => p.data += 1,
+                        Ok(Outcome::Empty) => p.empty += 1,
+                        Ok(Outcome::NotModified) => p.not_modified += 1,
+                        Ok(Outcome::Failed { .. }) => p.failed += 1,
+                        Err(_) => {}
+                    }
+                    if result.is_ok() {
+                        p.done += 1;
+                    }
+                    p.requests = fetcher.requests_sent() - requests_before;
+                    p.bytes = fetcher.counters().bytes.load(Ordering::Relaxed) - bytes_before;
+                    p.budget_left = budget_left.saturating_sub(p.requests);
+                    p.elapsed = started.elapsed();
+                    match result {
+                        Ok(Outcome::Failed { kind, reason }) => {
+                            let e = s.failures.entry(kind).or_insert((0, reason));
+                            e.0 += 1;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            halt.store(true, Ordering::Relaxed);
+                            // The first reason wins; an interruption after it is its echo.
+                            if s.stopped.is_none() {
+                                s.stopped = Some(stop_reason(e));
+                            }
+                        }
+                    }
+                    s.progress.clone()
+                };
+                if let Some(f) = &progress_fn {
+                    f(&snapshot);
+                }
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Err(e) = r {
+            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+            s.stopped
+                .get_or_insert(StopReason::Error(format!("a fetch worker failed: {e}")));
+        }
+    }
+    let s = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut progress = s.progress.clone();
+    progress.elapsed = started.elapsed();
+    Ok(Summary {
+        remaining: total - progress.done,
+        progress,
+        failures: s.failures.clone(),
+        stopped: s.stopped.clone(),
+    })
+}
+
+fn stop_reason(e: Error) -> StopReason {
+    match e {
+        Error::BudgetExhausted { limit, resets_at } => StopReason::Budget { limit, resets_at },
+        Error::DailyLimit { answer } => StopReason::DailyLimit(answer),
+        Error::InvalidToken { answer } => StopReason::InvalidToken(answer),
+        Error::Stopped => StopReason::Interrupted,
+        other => StopReason::Error(other.to_string()),
+    }
+}
