@@ -1,9 +1,171 @@
-//! `mlytiles serve` (being built; see the issue).
+//! `mlytiles serve`: the tile server of `mlytiles-serve` on the command line, with its logging
+//! and a graceful stop on SIGINT/SIGTERM.
 
-/// (being built)
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use mlytiles_serve::mlytiles_fetch::{FetchConfig, Token};
+use mlytiles_serve::{Config, Server};
+
+/// Serve coverage PNG tiles and filtered vector tiles from the cache, with a preview page.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+Endpoints:
+  /                                   the preview page (no internet needed)
+  /{style}/{z}/{x}/{y}.png, @2x.png   coverage tiles; styles: mapillary, classic, age, pano,
+                                      density, organization:ID, creator:ID
+  /mvt/{tileset}/{z}/{x}/{y}.mvt      the stored vector tile, filtered when filters are given
+  /tiles.json                         TileJSON 3.0.0 of every style and tileset
+  /health                             status as JSON
+Filters are query parameters named as the filter flags: ?since=2023-01-01&pano=only&org=none
 
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+Examples:
+  mlytiles serve --cache fixtures/cache
+  mlytiles serve --addr 0.0.0.0:8080 --public-url https://tiles.example.org/mly
+  MAPILLARY_ACCESS_TOKEN=... mlytiles serve --fetch --daily-budget 5000")]
+pub struct Args {
+    /// The cache folder: one store per tileset [default: the user cache folder's `mlytiles`].
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+
+    /// The address to listen on (port 0 picks a free one; the log says which).
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+
+    /// Fetch tiles missing from the cache from Mapillary, within the daily budget. The token
+    /// comes from MAPILLARY_ACCESS_TOKEN or --token-file.
+    #[arg(long)]
+    fetch: bool,
+
+    /// A file whose first line is the Mapillary access token (for --fetch).
+    #[arg(long, value_name = "FILE", requires = "fetch")]
+    token_file: Option<PathBuf>,
+
+    /// Requests to Mapillary allowed per UTC day (for --fetch; shared with `mlytiles fetch`).
+    #[arg(long, value_name = "N", default_value_t = 50_000, requires = "fetch")]
+    daily_budget: u64,
+
+    /// The tileset PNG tiles draw coverage from.
+    #[arg(long, value_name = "TILESET", default_value = "mly1_public")]
+    coverage: String,
+
+    /// The highest zoom of PNG tiles (above 14 the z14 data is drawn larger).
+    #[arg(long, value_name = "Z", default_value_t = 17, value_parser = clap::value_parser!(u8).range(0..=22))]
+    max_zoom: u8,
+
+    /// Memory for answered tiles, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    memory_cache: usize,
+
+    /// Cache-Control max-age of tiles, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    max_age: u64,
+
+    /// The URL clients reach the server at, for tiles.json (set it behind a reverse proxy).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+
+    /// Seconds between the summary lines of the log.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    summary_every: u64,
+
+    /// Log every request (debug level). RUST_LOG overrides the levels.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    init_logging(args.verbose);
+    let cache_dir = match &args.cache {
+        Some(dir) => dir.clone(),
+        None => dirs::cache_dir()
+            .context("no user cache folder is known here: pass --cache DIR")?
+            .join("mlytiles"),
+    };
+    let fetch = if args.fetch {
+        let token = match &args.token_file {
+            Some(file) => Some(Token::from_file(file)?),
+            None => Token::from_env()?,
+        };
+        anyhow::ensure!(
+            token.is_some(),
+            "--fetch needs a Mapillary access token: set MAPILLARY_ACCESS_TOKEN or pass --token-file FILE"
+        );
+        Some(FetchConfig {
+            token,
+            daily_budget: args.daily_budget,
+            ..FetchConfig::default()
+        })
+    } else {
+        None
+    };
+    if let Some(url) = &args.public_url {
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "--public-url must start with http:// or https://, not {url:?}"
+        );
+    }
+    let config = Config {
+        cache_dir,
+        addr: args.addr,
+        coverage_tileset: args.coverage.clone(),
+        max_png_zoom: args.max_zoom,
+        memory_cache_bytes: args.memory_cache.saturating_mul(1 << 20),
+        max_age: Duration::from_secs(args.max_age),
+        summary_interval: Duration::from_secs(args.summary_every),
+        render_threads: 0,
+        public_url: args.public_url.clone(),
+        fetch,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let server = Server::bind(config).await?;
+        server.run_until(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Logs to stderr: info by default (the summary lines), debug for the server with -v.
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose {
+        "info,mlytiles_serve=debug"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: finishing the requests in progress"),
+        () = terminate => tracing::info!("SIGTERM: finishing the requests in progress"),
+    }
 }

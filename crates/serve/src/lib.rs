@@ -1,3 +1,175 @@
-//! mlytiles-serve (in progress).
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod app;
+mod error;
+mod flight;
+mod memcache;
+mod mvt;
+mod page;
+mod png;
+mod route;
+mod stats;
+mod tilejson;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use axum;
+pub use error::{Error, Result};
+pub use mlytiles_fetch;
+
+/// The attribution every tile and page carries.
+pub const ATTRIBUTION: &str = "Mapillary, CC BY-SA";
+
+/// How the server is set up. A plain struct: set the fields you need, keep the defaults of the
+/// rest.
+///
+/// # Examples
+///
+/// ```
+/// let config = mlytiles_serve::Config {
+///     cache_dir: "fixtures/cache".into(),
+///     addr: "127.0.0.1:0".parse().unwrap(),
+///     ..Default::default()
+/// };
+/// assert_eq!(config.coverage_tileset, "mly1_public");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The cache folder: one store per tileset (`{tileset}.mbtiles` or a `{tileset}/` z/x/y
+    /// folder). Without fetch-through it is opened read-only and must exist. Default `cache`.
+    pub cache_dir: PathBuf,
+    /// The address to listen on (port 0 picks a free port; see [`Server::local_addr`]).
+    /// Default `127.0.0.1:8080`.
+    pub addr: SocketAddr,
+    /// The tileset the PNG tiles draw coverage from. Default `mly1_public`.
+    pub coverage_tileset: String,
+    /// The highest zoom of PNG tiles; above the data's deepest zoom (14) tiles are drawn from
+    /// it, overzoomed. Default 17.
+    pub max_png_zoom: u8,
+    /// Bytes of answered tiles kept in memory (an LRU). Default 64 MiB.
+    pub memory_cache_bytes: usize,
+    /// `Cache-Control: max-age` of tiles. Default one hour.
+    pub max_age: Duration,
+    /// How often the summary line is logged at info level. Default 60 s.
+    pub summary_interval: Duration,
+    /// How many tiles render at once; 0 means one per CPU. Default 0.
+    pub render_threads: usize,
+    /// The URL clients reach the server at (such as `https://tiles.example.org/mly`), used in
+    /// `tiles.json`; behind a reverse proxy set it to the public URL. Default `None`: `http://`
+    /// and the request's `Host` header.
+    pub public_url: Option<String>,
+    /// Fetch-through: tiles missing from the cache are fetched with this configuration (its
+    /// token and daily budget) and stored in the cache. Default `None`: the cache only.
+    pub fetch: Option<mlytiles_fetch::FetchConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cache_dir: PathBuf::from("cache"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            coverage_tileset: "mly1_public".into(),
+            max_png_zoom: 17,
+            memory_cache_bytes: 64 << 20,
+            max_age: Duration::from_secs(3600),
+            summary_interval: Duration::from_secs(60),
+            render_threads: 0,
+            public_url: None,
+            fetch: None,
+        }
+    }
+}
+
+/// A bound server: the listening socket and everything the endpoints need.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f() -> mlytiles_serve::Result<()> {
+/// let server = mlytiles_serve::Server::bind(mlytiles_serve::Config::default()).await?;
+/// println!("listening on http://{}/", server.local_addr());
+/// server.run_until(async { let _ = tokio::signal::ctrl_c().await; }).await
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Arc<app::App>,
+}
+
+impl Server {
+    /// Opens the cache's stores and binds the address.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoCache`] if the cache folder does not exist (without fetch-through),
+    /// [`Error::Store`] if a store cannot be opened, [`Error::Fetch`] if the fetcher cannot be
+    /// set up, [`Error::Bind`] if the address cannot be bound.
+    pub async fn bind(config: Config) -> Result<Server> {
+        let addr = config.addr;
+        let app = tokio::task::spawn_blocking(move || app::App::open(config))
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { addr, source })?;
+        app.set_local_addr(local);
+        Ok(Server {
+            listener,
+            app: Arc::new(app),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.app.local_addr()
+    }
+
+    /// The tilesets found in the cache, sorted.
+    pub fn tilesets(&self) -> Vec<String> {
+        self.app.tileset_names()
+    }
+
+    /// The router of every endpoint, for embedding the server in another axum application.
+    pub fn router(&self) -> axum::Router {
+        app::router(Arc::clone(&self.app))
+    }
+
+    /// Serves until the process ends.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if accepting connections fails.
+    pub async fn run(self) -> Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and waits for the
+    /// requests in progress to finish (graceful shutdown).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if accepting connections fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let router = self.router();
+        let summary = tokio::spawn(app::summaries(Arc::clone(&self.app)));
+        tracing::info!("listening on http://{}/", self.app.local_addr());
+        let result = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Io);
+        summary.abort();
+        self.app.log_summary();
+        tracing::info!("shut down");
+        result
+    }
+}

@@ -1,0 +1,166 @@
+//! The in-memory LRU of answered tiles, bounded by bytes.
+
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use lru::LruCache;
+use mlytiles_tile::TileId;
+
+/// What a cached tile is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// A PNG of a style at a scale (1 or 2).
+    Png { style: String, scale: u8 },
+    /// A vector tile of a tileset.
+    Mvt { tileset: String },
+}
+
+/// A cache key: the kind, the tile and the normalised filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) kind: Kind,
+    pub(crate) tile: TileId,
+    pub(crate) filter: String,
+}
+
+/// One answer: its body (empty for "no content"), an ETag, and the gzip form when useful.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) body: Bytes,
+    /// The body gzip-compressed, for clients that accept it (MVT only).
+    pub(crate) gzip: Option<Bytes>,
+    /// The strong ETag of `body`, quoted.
+    pub(crate) etag: String,
+    /// Extra headers' values: what the answer left out and why (MVT filters).
+    pub(crate) note: Option<String>,
+}
+
+impl Entry {
+    pub(crate) fn new(body: Bytes, gzip: Option<Bytes>, note: Option<String>) -> Entry {
+        Entry {
+            etag: etag_of(&body),
+            body,
+            gzip,
+            note,
+        }
+    }
+
+    /// Bytes the entry holds, as counted against the bound.
+    fn cost(&self, key: &Key) -> usize {
+        self.body.len()
+            + self.gzip.as_ref().map_or(0, Bytes::len)
+            + self.etag.len()
+            + self.note.as_ref().map_or(0, String::len)
+            + key.filter.len()
+            + 128
+    }
+}
+
+/// A strong ETag for the bytes: a 64-bit SipHash (fixed keys, so stable across restarts of
+/// one build) and the length.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    #[allow(deprecated)] // SipHasher with fixed keys is what we want: stable, not secret.
+    let mut h = std::hash::SipHasher::new();
+    body.hash(&mut h);
+    format!("\"{:016x}-{:x}\"", h.finish(), body.len())
+}
+
+/// An LRU of entries whose total cost stays under a byte bound.
+#[derive(Debug)]
+pub(crate) struct MemCache {
+    inner: Mutex<Inner>,
+    max_bytes: usize,
+}
+
+#[derive(Debug)]
+struct Inner {
+    lru: LruCache<Key, Arc<Entry>>,
+    bytes: usize,
+}
+
+impl MemCache {
+    pub(crate) fn new(max_bytes: usize) -> MemCache {
+        MemCache {
+            inner: Mutex::new(Inner {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+            }),
+            max_bytes,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<Arc<Entry>> {
+        self.lock().lru.get(key).cloned()
+    }
+
+    /// Inserts the entry, evicting the least recently used ones past the bound. An entry
+    /// bigger than an eighth of the bound is not kept (it would flush the cache).
+    pub(crate) fn insert(&self, key: Key, entry: Arc<Entry>) {
+        let cost = entry.cost(&key);
+        if cost > self.max_bytes / 8 {
+            return;
+        }
+        let mut inner = self.lock();
+        if let Some(old) = inner.lru.put(key.clone(), entry) {
+            inner.bytes -= old.cost(&key);
+        }
+        inner.bytes += cost;
+        while inner.bytes > self.max_bytes {
+            match inner.lru.pop_lru() {
+                Some((k, e)) => inner.bytes -= e.cost(&k),
+                None => break,
+            }
+        }
+    }
+
+    /// (entries, bytes) held.
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.lru.len(), inner.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(x: u32) -> Key {
+        Key {
+            kind: Kind::Png {
+                style: "mapillary".into(),
+                scale: 1,
+            },
+            tile: TileId::new(14, x, 0).unwrap(),
+            filter: String::new(),
+        }
+    }
+
+    #[test]
+    fn stays_within_its_byte_bound_evicting_the_least_recent() {
+        let cache = MemCache::new(8 * 1024);
+        for x in 0..40 {
+            let e = Arc::new(Entry::new(Bytes::from(vec![x as u8; 600]), None, None));
+            cache.insert(key(x), e);
+            // Touch the first one so it stays.
+            assert!(cache.get(&key(0)).is_some());
+            assert!(cache.usage().1 <= 8 * 1024);
+        }
+        assert!(cache.get(&key(1)).is_none(), "the oldest untouched went first");
+        assert!(cache.get(&key(39)).is_some());
+        let big = Arc::new(Entry::new(Bytes::from(vec![0; 2000]), None, None));
+        cache.insert(key(100), big);
+        assert!(cache.get(&key(100)).is_none(), "an entry over 1/8 of the bound is not kept");
+    }
+
+    #[test]
+    fn etags_differ_with_the_bytes() {
+        assert_eq!(etag_of(b"abc"), etag_of(b"abc"));
+        assert_ne!(etag_of(b"abc"), etag_of(b"abd"));
+        assert!(etag_of(b"").starts_with('"'));
+    }
+}

@@ -1,0 +1,185 @@
+//! Request counters for the periodic summary line, and the per-request log line.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Latency buckets: bucket i holds requests that took under 2^i microseconds (the last one
+/// everything slower).
+const BUCKETS: usize = 32;
+
+/// Counters since the start; the summary logs the difference since the last summary.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) requests: AtomicU64,
+    pub(crate) ok: AtomicU64,
+    pub(crate) not_modified: AtomicU64,
+    pub(crate) client_errors: AtomicU64,
+    pub(crate) server_errors: AtomicU64,
+    pub(crate) memory_hits: AtomicU64,
+    pub(crate) renders: AtomicU64,
+    pub(crate) filtered_mvt: AtomicU64,
+    pub(crate) upstream_fetches: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    latency: [AtomicU64; BUCKETS],
+    last: Mutex<Option<Snapshot>>,
+}
+
+/// The counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) requests: u64,
+    pub(crate) ok: u64,
+    pub(crate) not_modified: u64,
+    pub(crate) client_errors: u64,
+    pub(crate) server_errors: u64,
+    pub(crate) memory_hits: u64,
+    pub(crate) renders: u64,
+    pub(crate) filtered_mvt: u64,
+    pub(crate) upstream_fetches: u64,
+    pub(crate) bytes_out: u64,
+    latency: [u64; BUCKETS],
+}
+
+impl Stats {
+    pub(crate) fn record(&self, status: u16, bytes: u64, took: Duration) {
+        self.requests.fetch_add(1, Relaxed);
+        match status {
+            304 => &self.not_modified,
+            200..=299 => &self.ok,
+            400..=499 => &self.client_errors,
+            500..=599 => &self.server_errors,
+            _ => &self.ok,
+        }
+        .fetch_add(1, Relaxed);
+        self.bytes_out.fetch_add(bytes, Relaxed);
+        let micros = took.as_micros().max(1) as u64;
+        let bucket = (64 - micros.leading_zeros() as usize).min(BUCKETS - 1);
+        self.latency[bucket].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let mut latency = [0; BUCKETS];
+        for (l, a) in latency.iter_mut().zip(&self.latency) {
+            *l = a.load(Relaxed);
+        }
+        Snapshot {
+            requests: self.requests.load(Relaxed),
+            ok: self.ok.load(Relaxed),
+            not_modified: self.not_modified.load(Relaxed),
+            client_errors: self.client_errors.load(Relaxed),
+            server_errors: self.server_errors.load(Relaxed),
+            memory_hits: self.memory_hits.load(Relaxed),
+            renders: self.renders.load(Relaxed),
+            filtered_mvt: self.filtered_mvt.load(Relaxed),
+            upstream_fetches: self.upstream_fetches.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            latency,
+        }
+    }
+
+    /// Logs the summary of what happened since the last call, at info level.
+    pub(crate) fn log_summary(&self, interval: Duration, cache_usage: (usize, usize)) {
+        let now = self.snapshot();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let before = last.unwrap_or_default();
+        *last = Some(now);
+        let d = |f: fn(&Snapshot) -> u64| f(&now).saturating_sub(f(&before));
+        let mut hist = [0u64; BUCKETS];
+        for (i, h) in hist.iter_mut().enumerate() {
+            *h = now.latency[i].saturating_sub(before.latency[i]);
+        }
+        tracing::info!(
+            "summary: {} requests in {:.0?} ({} ok, {} not modified, {} client errors, {} server errors), \
+             {} memory-cache hits, {} renders, {} filtered vector tiles, {} upstream fetches, \
+             {} bytes out, latency p50 < {} p99 < {}, memory cache {} tiles / {} bytes",
+            d(|s| s.requests),
+            interval,
+            d(|s| s.ok),
+            d(|s| s.not_modified),
+            d(|s| s.client_errors),
+            d(|s| s.server_errors),
+            d(|s| s.memory_hits),
+            d(|s| s.renders),
+            d(|s| s.filtered_mvt),
+            d(|s| s.upstream_fetches),
+            d(|s| s.bytes_out),
+            percentile(&hist, 0.50),
+            percentile(&hist, 0.99),
+            cache_usage.0,
+            cache_usage.1,
+        );
+    }
+}
+
+/// The upper bound of the bucket holding the `q` quantile, as text ("-" with no requests).
+fn percentile(hist: &[u64; BUCKETS], q: f64) -> String {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return "-".into();
+    }
+    let want = ((total as f64) * q).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen >= want {
+            let micros = 1u64 << i;
+            return format!("{:?}", Duration::from_micros(micros));
+        }
+    }
+    "-".into()
+}
+
+/// The middleware: times each request, counts it, and logs one debug line.
+pub(crate) async fn log_request(
+    State(stats): State<Arc<Stats>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    // The query holds filter parameters only (the server never sees a token); cut long ones.
+    let target: String = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .chars()
+        .take(200)
+        .collect();
+    let response = next.run(request).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    let bytes = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    stats.record(status, bytes, took);
+    tracing::debug!("{method} {target:?} {status} {bytes} bytes {took:.1?}");
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_come_from_the_buckets() {
+        let stats = Stats::default();
+        for _ in 0..98 {
+            stats.record(200, 10, Duration::from_micros(100));
+        }
+        stats.record(404, 10, Duration::from_millis(30));
+        stats.record(500, 10, Duration::from_millis(30));
+        let s = stats.snapshot();
+        assert_eq!((s.requests, s.ok, s.client_errors, s.server_errors), (100, 98, 1, 1));
+        assert_eq!(percentile(&s.latency, 0.5), "128µs");
+        assert_eq!(percentile(&s.latency, 0.99), "32.768ms");
+        assert_eq!(percentile(&[0; BUCKETS], 0.5), "-");
+    }
+}
