@@ -237,7 +237,13 @@ impl Fetcher {
             }
             self.inner.budget.take()?;
             self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-            let (answer, headers) = self.request(&url, send_token, validators.as_ref()).await;
+            let (answer, headers) = {
+                let mut rx = self.inner.stop.subscribe();
+                tokio::select! {
+                    r = self.request(&url, send_token, validators.as_ref()) => r,
+                    _ = rx.wait_for(|s| *s) => return Err(Error::Stopped),
+                }
+            };
             if !matches!(answer, Answer::RateLimited { .. }) {
                 *lock(&self.inner.limited_since) = None;
             }
@@ -400,8 +406,18 @@ impl Fetcher {
     }
 
     fn transport_failure(&self, e: reqwest::Error) -> Answer {
+        // reqwest's message names the URL, which holds the token: drop it.
+        let e = e.without_url();
+        let chain = error_chain(&e);
+        // With gzip support every body goes through a decoder, so a body cut short shows as a
+        // decode error too: the cause tells them apart.
+        let cut_short = chain.contains("end of file before message length")
+            || chain.contains("IncompleteBody")
+            || chain.contains("connection closed before message completed");
         let kind = if e.is_timeout() {
             FailureKind::Timeout
+        } else if cut_short && (e.is_body() || e.is_decode()) {
+            FailureKind::Truncated
         } else if e.is_decode() {
             FailureKind::Gzip
         } else if e.is_body() {
@@ -409,9 +425,7 @@ impl Fetcher {
         } else {
             FailureKind::Connection
         };
-        // reqwest's message names the URL, which holds the token: drop it.
-        let e = error_chain(&e.without_url());
-        Answer::Failed(kind, self.mask(&format!("{kind}: {e}")))
+        Answer::Failed(kind, self.mask(&format!("{kind}: {chain}")))
     }
 }
 

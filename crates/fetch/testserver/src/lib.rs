@@ -106,6 +106,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The tile the path names, if any.
     pub tile: Option<Key>,
+    /// When the request's head was read.
+    pub received: std::time::Instant,
 }
 
 impl Request {
@@ -531,6 +533,7 @@ fn parse_request(head: &str) -> Option<Request> {
         query,
         headers,
         tile,
+        received: std::time::Instant::now(),
     })
 }
 
