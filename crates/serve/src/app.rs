@@ -56,6 +56,8 @@ pub(crate) struct App {
     pub(crate) renders: Semaphore,
     pub(crate) render_flights: Flights<Key, std::result::Result<Arc<Entry>, Reject>>,
     pub(crate) stats: Arc<Stats>,
+    /// The stores PNG tiles read (`None` without a coverage store).
+    pub(crate) sources: Option<mlytiles_render::Sources>,
     fetch: Option<FetchThrough>,
     local_addr: OnceLock<SocketAddr>,
     page: OnceLock<Bytes>,
@@ -111,7 +113,9 @@ impl App {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let sources = png::sources(&tilesets, &config.coverage_tileset);
         Ok(App {
+            sources,
             memcache: MemCache::new(config.memory_cache_bytes),
             renders: Semaphore::new(threads),
             render_flights: Flights::default(),
@@ -177,7 +181,11 @@ impl App {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match fetch.fetcher.fetch_tile(&spec, tile, store.as_ref()).await {
                     Ok(outcome) => {
-                        tracing::debug!("fetched {} {tile}: {}", spec.name(), outcome_name(&outcome));
+                        tracing::debug!(
+                            "fetched {} {tile}: {}",
+                            spec.name(),
+                            outcome_name(&outcome)
+                        );
                         Ok(())
                     }
                     Err(e) => {
@@ -328,7 +336,10 @@ pub(crate) async fn summaries(app: Arc<App>) {
 }
 
 async fn preview(State(app): State<Arc<App>>) -> Response {
-    let body = app.page.get_or_init(|| Bytes::from(page::render(&app))).clone();
+    let body = app
+        .page
+        .get_or_init(|| Bytes::from(page::render(&app)))
+        .clone();
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -350,11 +361,7 @@ async fn health(State(app): State<Arc<App>>) -> Response {
         "requests": snap.requests,
         "memory_cache": { "tiles": entries, "bytes": bytes },
     });
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }
 
 fn unknown_tileset(app: &App, tileset: &str) -> Reject {
@@ -481,7 +488,12 @@ async fn mvt_tile(
     let Some(set) = app.tilesets.get(tileset) else {
         return Err(unknown_tileset(app, tileset));
     };
-    check_zoom(tile, set.minzoom, set.maxzoom, &format!("tileset {tileset}"))?;
+    check_zoom(
+        tile,
+        set.minzoom,
+        set.maxzoom,
+        &format!("tileset {tileset}"),
+    )?;
     let filter = parse_filter(query)?;
     if let Some(f) = &filter.filter {
         mvt::check_tileset(f, tileset, &set.layers)?;
@@ -544,9 +556,8 @@ fn build_mvt(
         None => (plain.into_owned(), None),
         Some(f) => {
             let filtered = mvt::filter_tile(&plain, tile, f, Utc::now())?;
-            let note = (!filtered.dropped.is_empty()).then(|| {
-                format!("layers left out: {}", filtered.dropped.join("; "))
-            });
+            let note = (!filtered.dropped.is_empty())
+                .then(|| format!("layers left out: {}", filtered.dropped.join("; ")));
             (filtered.bytes, note)
         }
     };
@@ -558,7 +569,11 @@ fn build_mvt(
     } else {
         gzip(&plain)
     };
-    Ok(Entry::new(Bytes::from(plain), Some(Bytes::from(gzip)), note))
+    Ok(Entry::new(
+        Bytes::from(plain),
+        Some(Bytes::from(gzip)),
+        note,
+    ))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -642,5 +657,6 @@ fn respond(app: &App, entry: &Entry, content_type: &'static str, headers: &Heade
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(entry.body.clone()))
     };
-    response.unwrap_or_else(|e| Reject::internal(format!("building the answer: {e}")).into_response())
+    response
+        .unwrap_or_else(|e| Reject::internal(format!("building the answer: {e}")).into_response())
 }

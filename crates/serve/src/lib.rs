@@ -159,7 +159,10 @@ impl Server {
     /// # Errors
     ///
     /// [`Error::Io`] if accepting connections fails.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let router = self.router();
         let summary = tokio::spawn(app::summaries(Arc::clone(&self.app)));
         tracing::info!("listening on http://{}/", self.app.local_addr());

@@ -150,11 +150,17 @@ mod tests {
             assert!(cache.get(&key(0)).is_some());
             assert!(cache.usage().1 <= 8 * 1024);
         }
-        assert!(cache.get(&key(1)).is_none(), "the oldest untouched went first");
+        assert!(
+            cache.get(&key(1)).is_none(),
+            "the oldest untouched went first"
+        );
         assert!(cache.get(&key(39)).is_some());
         let big = Arc::new(Entry::new(Bytes::from(vec![0; 2000]), None, None));
         cache.insert(key(100), big);
-        assert!(cache.get(&key(100)).is_none(), "an entry over 1/8 of the bound is not kept");
+        assert!(
+            cache.get(&key(100)).is_none(),
+            "an entry over 1/8 of the bound is not kept"
+        );
     }
 
     #[test]

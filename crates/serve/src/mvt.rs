@@ -18,7 +18,11 @@ pub(crate) struct Filtered {
 
 /// Checks, before any tile is read, that the filter can judge at least one of the layers a
 /// tileset holds (`layers`, from its metadata; an empty list means unknown: not checked).
-pub(crate) fn check_tileset(filter: &Filter, tileset: &str, layers: &[String]) -> Result<(), Reject> {
+pub(crate) fn check_tileset(
+    filter: &Filter,
+    tileset: &str,
+    layers: &[String],
+) -> Result<(), Reject> {
     if layers.is_empty() {
         return Ok(());
     }
@@ -52,7 +56,10 @@ pub(crate) fn filter_tile(
     now: DateTime<Utc>,
 ) -> Result<Filtered, Reject> {
     let corrupt = |e: &dyn std::fmt::Display| {
-        Reject::internal(format!("stored tile {tile} cannot be read: {}", one_line(&e.to_string())))
+        Reject::internal(format!(
+            "stored tile {tile} cannot be read: {}",
+            one_line(&e.to_string())
+        ))
     };
     let parsed = Tile::new(bytes).map_err(|e| corrupt(&e))?;
     let mut out = MvtExporter::new();

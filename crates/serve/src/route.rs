@@ -108,7 +108,9 @@ pub(crate) fn check_not_path_like(path: &str) -> Result<(), Reject> {
         )));
     }
     if !path.starts_with('/') {
-        return Err(Reject::bad("path-like request refused: not an absolute tile path"));
+        return Err(Reject::bad(
+            "path-like request refused: not an absolute tile path",
+        ));
     }
     if path.contains('%') {
         return Err(Reject::bad(format!(
@@ -260,14 +262,13 @@ pub(crate) fn parse_filter(query: Option<&str>) -> Result<QueryFilter, Reject> {
             "query string longer than {MAX_QUERY} bytes refused"
         )));
     }
-    let pairs: Vec<(String, String)> =
-        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-            &format!("/?{query}")
-                .parse()
-                .map_err(|_| Reject::bad("malformed query string"))?,
-        )
-        .map_err(|e| Reject::bad(format!("malformed query string: {}", e.body_text())))?
-        .0;
+    let pairs: Vec<(String, String)> = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| Reject::bad("malformed query string"))?,
+    )
+    .map_err(|e| Reject::bad(format!("malformed query string: {}", e.body_text())))?
+    .0;
     let mut params = FilterParams::default();
     let mut given: Vec<(String, String)> = Vec::new();
     for (name, value) in &pairs {
@@ -354,7 +355,9 @@ mod tests {
         );
         assert_eq!(
             png("/age/tiles.json"),
-            TilePath::StyleJson { style: "age".into() }
+            TilePath::StyleJson {
+                style: "age".into()
+            }
         );
         assert_eq!(
             png("/mvt/mly1_public/tiles.json"),

@@ -177,7 +177,10 @@ mod tests {
         stats.record(404, 10, Duration::from_millis(30));
         stats.record(500, 10, Duration::from_millis(30));
         let s = stats.snapshot();
-        assert_eq!((s.requests, s.ok, s.client_errors, s.server_errors), (100, 98, 1, 1));
+        assert_eq!(
+            (s.requests, s.ok, s.client_errors, s.server_errors),
+            (100, 98, 1, 1)
+        );
         assert_eq!(percentile(&s.latency, 0.5), "128µs");
         assert_eq!(percentile(&s.latency, 0.99), "32.768ms");
         assert_eq!(percentile(&[0; BUCKETS], 0.5), "-");

@@ -31,7 +31,7 @@ pub(crate) fn base_url(app: &App, headers: &HeaderMap) -> String {
 /// The PNG styles offered: the plain ones (the highlighting styles need an id, so they are
 /// documented rather than listed).
 pub(crate) fn styles() -> &'static [&'static str] {
-    crate::png::NAMES
+    mlytiles_render::Style::NAMES
 }
 
 fn center(bounds: Option<[f64; 4]>, zoom: u8) -> Value {
