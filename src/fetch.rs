@@ -1,9 +1,610 @@
-//! `mlytiles fetch` (being built; see the issue).
+//! `mlytiles fetch`: plan and run downloads into the cache, with a daily budget, progress and
+//! a summary.
 
-/// (being built)
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use mlytiles_fetch::{
+    FetchConfig, Fetcher, OverviewIndex, Plan, PlanOptions, Progress, RunOptions, StopReason,
+    Summary, Tileset, Token, build_overview_index, plan,
+};
+use mlytiles_filter::Area;
+use mlytiles_store::chrono::{self, Utc};
+use mlytiles_store::{Cache, TileStore};
+use mlytiles_tile::{BBox, TileCover, TileId};
+
+/// Exit code of a run stopped by the daily budget or the server's daily limit: run the same
+/// command again after the reset to go on.
+pub const EXIT_LIMIT: i32 = 3;
+/// Exit code of a run interrupted by Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Download tiles from tiles.mapillary.com (or another MVT server) into the cache: a plan
+/// first, a daily request budget, resumable, every answer checked before it is stored.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+The token comes from MAPILLARY_ACCESS_TOKEN or --token-file and is sent only as the
+access_token query parameter; it is never printed or written.
 
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+A re-run requests only what is missing or failed; --retry-failed requests only the tiles
+whose last fetch failed. Tiles fetched earlier are requested again only with
+--refresh-older-than (as conditional requests: unchanged tiles cost a request but no body).
+
+Exit codes: 0 done (failed tiles are listed in the summary and in `mlytiles cache failed`),
+1 error (invalid token, I/O), 2 usage error, 3 stopped at the daily budget or the server's
+daily limit (run again after the reset), 130 interrupted.
+
+Examples:
+  mlytiles fetch --bbox 13.37,52.50,13.42,52.53 --plan
+  mlytiles fetch --tileset mly_map_feature_traffic_sign --within area.geojson
+  mlytiles fetch --tiles list.txt --cache ./cache --budget 10000 --rate 20
+  mlytiles fetch --url 'https://example.com/tiles/{z}/{x}/{y}.pbf' --bbox 5,45,6,46 --zoom 10")]
+pub struct Args {
+    /// Mapillary tileset: mly1_public, mly1_computed_public, mly_map_feature_point,
+    /// mly_map_feature_traffic_sign.
+    #[arg(long, default_value = "mly1_public")]
+    tileset: String,
+    /// Fetch another MVT server's tiles from this URL template with {z}, {x} and {y}
+    /// (the Mapillary token is not sent to it).
+    #[arg(long, value_name = "TEMPLATE")]
+    url: Option<String>,
+    /// Store name for --url [default: custom-<hash of the template>].
+    #[arg(long, requires = "url")]
+    name: Option<String>,
+    /// The area as a box: west,south,east,north in degrees.
+    #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
+    bbox: Option<String>,
+    /// The area as a GeoJSON Polygon or MultiPolygon (a Feature or FeatureCollection of them).
+    #[arg(long, value_name = "FILE")]
+    within: Option<PathBuf>,
+    /// The tiles to fetch, one z/x/y per line (# starts a comment); --zoom is ignored.
+    #[arg(long, value_name = "FILE")]
+    tiles: Option<PathBuf>,
+    /// Zoom of the tiles covering --bbox or --within.
+    #[arg(long, default_value_t = 14)]
+    zoom: u8,
+    /// The cache folder [default: MLYTILES_CACHE, else the user cache folder's `mlytiles`].
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Print the plan (tiles, cached, to request, days of budget) and fetch nothing.
+    #[arg(long)]
+    plan: bool,
+    /// Requests allowed per UTC day, shared by every run using the cache folder.
+    #[arg(long, default_value_t = 50_000)]
+    budget: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Pace limit, e.g. 20 or 20/s or 600/min [default: none].
+    #[arg(long, value_name = "N/s")]
+    rate: Option<String>,
+    /// Request only the tiles whose last fetch failed.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Re-check tiles fetched longer ago than this (30m, 12h, 7d, 2w) with conditional
+    /// requests.
+    #[arg(long, value_name = "AGE")]
+    refresh_older_than: Option<String>,
+    /// Do not use the z5 overview tiles to skip z14 tiles without images (on by default for
+    /// z14 of mly1_public and mly1_computed_public).
+    #[arg(long)]
+    no_skip_empty: bool,
+    /// Base URL of the Mapillary tilesets, for a mirror or proxy [default: MLYTILES_ENDPOINT,
+    /// else https://tiles.mapillary.com].
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Read the access token from this file instead of MAPILLARY_ACCESS_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Treat 403 and 404 answers as failures instead of empty tiles.
+    #[arg(long)]
+    strict_missing: bool,
+    /// No progress output (the plan and the final summary are still printed).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The default cache folder: `MLYTILES_CACHE`, else the user cache folder's `mlytiles`.
+pub fn default_cache_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("MLYTILES_CACHE").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs::cache_dir()
+        .map(|d| d.join("mlytiles"))
+        .context("no user cache folder on this system: give --cache DIR")
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let code = run_code(args)?;
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
+}
+
+fn run_code(args: &Args) -> anyhow::Result<i32> {
+    let tileset = match &args.url {
+        Some(template) => {
+            let t = Tileset::custom(template)?;
+            match &args.name {
+                Some(name) => t.with_name(name)?,
+                None => t,
+            }
+        }
+        None => Tileset::by_name(&args.tileset).with_context(|| {
+            format!(
+                "unknown tileset {:?}: use one of {}, or --url TEMPLATE",
+                args.tileset,
+                Tileset::MAPILLARY_NAMES.join(", ")
+            )
+        })?,
+    };
+    let tiles = area_tiles(args)?;
+    for z in tiles
+        .iter()
+        .map(TileId::z)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        tileset.check_zoom(z)?;
+    }
+    let cache_dir = match &args.cache {
+        Some(d) => d.clone(),
+        None => default_cache_dir()?,
+    };
+    let cache = Cache::open(&cache_dir)?;
+    let store = cache.store(tileset.name())?;
+    let config = config(args, &tileset)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let fetcher = Fetcher::new(config, &cache_dir)?;
+    let options = PlanOptions {
+        only_failed: args.retry_failed,
+        refresh_before: match &args.refresh_older_than {
+            Some(age) => Some(Utc::now() - chrono::Duration::from_std(parse_age(age)?)?),
+            None => None,
+        },
+    };
+    let started = Instant::now();
+    let mut the_plan = plan(&*store, &tiles, &options)?;
+    let skip_empty = !args.no_skip_empty
+        && tileset.has_overview()
+        && tiles.iter().all(|t| t.z() == 14)
+        && !the_plan.to_request.is_empty();
+    let mut index_note = String::new();
+    if skip_empty {
+        let (index, missing) = OverviewIndex::from_store(&*store, &the_plan.to_request)?;
+        let index = if args.plan || missing.is_empty() {
+            if !missing.is_empty() {
+                index_note = format!(
+                    "; skip-empty: {} z5 overview tile(s) are not cached yet, the run fetches \
+                     them first and skips more",
+                    missing.len()
+                );
+            }
+            index
+        } else {
+            // The run fetches the missing z5 tiles (a request each) before the z14 tiles.
+            let fetched = runtime.block_on(build_overview_index(
+                &fetcher,
+                &tileset,
+                &*store,
+                &the_plan.to_request,
+            ));
+            match fetched {
+                Ok(i) => i,
+                Err(e) => return Ok(report_stop(&e.to_string(), &e, the_plan.requests())),
+            }
+        };
+        the_plan.skip_missing(|t| index.may_hold_data(t));
+    }
+    let left_today = fetcher.budget().remaining()?;
+    print_plan(
+        &tileset,
+        &the_plan,
+        args.budget,
+        left_today,
+        &index_note,
+        started.elapsed(),
+    )?;
+    if args.plan || the_plan.to_request.is_empty() {
+        return Ok(0);
+    }
+    let summary = runtime.block_on(fetch(args, &fetcher, &tileset, store, &the_plan))?;
+    print_summary(&tileset, &summary)?;
+    Ok(match &summary.stopped {
+        None => 0,
+        Some(StopReason::Budget { .. } | StopReason::DailyLimit(_)) => EXIT_LIMIT,
+        Some(StopReason::Interrupted) => EXIT_INTERRUPTED,
+        Some(other) => bail!("{other}"),
+    })
+}
+
+/// Prints why fetching the overview index stopped; the exit code.
+fn report_stop(msg: &str, e: &mlytiles_fetch::Error, remaining: u64) -> i32 {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {msg}");
+    match e {
+        mlytiles_fetch::Error::BudgetExhausted { .. }
+        | mlytiles_fetch::Error::DailyLimit { .. } => {
+            let _ = writeln!(
+                err,
+                "{remaining} tiles remain; run the same command again after the reset"
+            );
+            EXIT_LIMIT
+        }
+        mlytiles_fetch::Error::Stopped => EXIT_INTERRUPTED,
+        _ => 1,
+    }
+}
+
+fn config(args: &Args, tileset: &Tileset) -> anyhow::Result<FetchConfig> {
+    let mut config = FetchConfig {
+        concurrency: args.concurrency,
+        daily_budget: args.budget,
+        missing_is_empty: !args.strict_missing,
+        ..FetchConfig::default()
+    };
+    if let Some(e) = &args.endpoint {
+        config.endpoint = e.trim_end_matches('/').to_string();
+    }
+    if let Some(f) = &args.token_file {
+        config.token = Some(Token::from_file(f)?);
+    } else if config.token.is_none() {
+        // Surface a malformed variable instead of silently sending no token.
+        config.token = Token::from_env()?;
+    }
+    if let Some(r) = &args.rate {
+        config.rate = Some(parse_rate(r)?);
+    }
+    config.validate()?;
+    if tileset.is_mapillary()
+        && config.token.is_none()
+        && config.endpoint == mlytiles_fetch::DEFAULT_ENDPOINT
+        && !args.plan
+    {
+        bail!(
+            "no access token: set MAPILLARY_ACCESS_TOKEN or give --token-file FILE \
+             (a client token from https://www.mapillary.com/dashboard/developers)"
+        );
+    }
+    Ok(config)
+}
+
+/// `20`, `20/s`, `600/min`, `3600/h` to requests per second.
+fn parse_rate(s: &str) -> anyhow::Result<f64> {
+    let (n, per) = match s.split_once('/') {
+        Some((n, unit)) => (
+            n,
+            match unit.trim() {
+                "s" | "sec" => 1.0,
+                "m" | "min" => 60.0,
+                "h" => 3600.0,
+                other => bail!("--rate {s:?}: unknown unit {other:?} (use /s, /min or /h)"),
+            },
+        ),
+        None => (s, 1.0),
+    };
+    let n: f64 = n
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n > 0.0)
+        .with_context(|| {
+            format!("--rate {s:?}: expected a positive number such as 20 or 600/min")
+        })?;
+    Ok(n / per)
+}
+
+/// `90s`, `30m`, `12h`, `7d`, `2w`.
+fn parse_age(s: &str) -> anyhow::Result<Duration> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().ok().with_context(|| {
+        format!("--refresh-older-than {s:?}: expected a number and a unit such as 7d")
+    })?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" | "" => 86_400,
+        "w" => 7 * 86_400,
+        other => bail!("--refresh-older-than {s:?}: unknown unit {other:?} (s, m, h, d or w)"),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(secs)))
+}
+
+/// The tiles of the area given by --bbox, --within or --tiles.
+fn area_tiles(args: &Args) -> anyhow::Result<Vec<TileId>> {
+    let given = [
+        args.bbox.is_some(),
+        args.within.is_some(),
+        args.tiles.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        bail!("give the area with exactly one of --bbox W,S,E,N, --within FILE or --tiles FILE");
+    }
+    if let Some(b) = &args.bbox {
+        let bbox: BBox = b.parse().with_context(|| format!("--bbox {b:?}"))?;
+        return cover(bbox, args.zoom, |_| true);
+    }
+    if let Some(path) = &args.within {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--within {}", path.display()))?;
+        let area = Area::from_geojson(&text).with_context(|| path.display().to_string())?;
+        let bounds = area
+            .bounds()
+            .with_context(|| format!("{}: the area is empty", path.display()))?;
+        let vertices: Vec<(f64, f64)> = match &area {
+            Area::Polygon(mp) => {
+                mp.0.iter()
+                    .flat_map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        return cover(bounds, args.zoom, |tile| {
+            tile_touches(&area, &vertices, tile)
+        });
+    }
+    let path = args.tiles.as_deref().unwrap_or(Path::new("-"));
+    read_tile_list(path)
+}
+
+/// The tiles of the box at `z` that `keep` accepts, refusing covers beyond ten million
+/// tiles (which would take hundreds of days of budget anyway).
+fn cover(bbox: BBox, z: u8, keep: impl Fn(TileId) -> bool) -> anyhow::Result<Vec<TileId>> {
+    const MAX_TILES: u64 = 10_000_000;
+    let n = TileCover::tile_count(bbox, z)?;
+    if n > MAX_TILES {
+        bail!("the area holds {n} tiles at zoom {z}, more than {MAX_TILES}: split it up");
+    }
+    Ok(TileCover::new(bbox, z)?.filter(|t| keep(*t)).collect())
+}
+
+/// Whether a tile touches a polygon area: its outline crosses the area, its centre is inside,
+/// or one of the area's vertices lies in it (an area smaller than the tile).
+fn tile_touches(area: &Area, vertices: &[(f64, f64)], tile: TileId) -> bool {
+    let b = tile.bounds();
+    let (w, s, e, n) = (b.west(), b.south(), b.east(), b.north());
+    if area.contains_point((w + e) / 2.0, (s + n) / 2.0) {
+        return true;
+    }
+    let outline = geo_types::MultiLineString::new(vec![geo_types::LineString::from(vec![
+        (w, s),
+        (e, s),
+        (e, n),
+        (w, n),
+        (w, s),
+    ])]);
+    area.intersects_lines(&outline) || vertices.iter().any(|&(x, y)| b.contains(x, y))
+}
+
+/// One `z/x/y` per line (also `z,x,y` or `z x y`); `#` starts a comment.
+fn read_tile_list(path: &Path) -> anyhow::Result<Vec<TileId>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--tiles {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line
+            .split(|c: char| c == '/' || c == ',' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let bad = || {
+            format!(
+                "{}:{}: {line:?} is not a tile: expected z/x/y such as 14/8185/5447",
+                path.display(),
+                i + 1
+            )
+        };
+        let [z, x, y] = parts[..] else { bail!(bad()) };
+        let (Ok(z), Ok(x), Ok(y)) = (z.parse(), x.parse(), y.parse()) else {
+            bail!(bad())
+        };
+        out.push(TileId::new(z, x, y).with_context(bad)?);
+    }
+    if out.is_empty() {
+        bail!("{}: no tiles listed", path.display());
+    }
+    Ok(out)
+}
+
+fn print_plan(
+    tileset: &Tileset,
+    plan: &Plan,
+    daily: u64,
+    left_today: u64,
+    index_note: &str,
+    took: Duration,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let fresh = match (plan.oldest, plan.newest) {
+        (Some(o), Some(n)) => format!(
+            ", fetched {} to {}",
+            o.format("%Y-%m-%d %H:%M"),
+            n.format("%Y-%m-%d %H:%M")
+        ),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "plan for {}: {} tiles; cached {} ({} data, {} empty{fresh}); failed before {}; \
+         missing {}",
+        tileset.name(),
+        plan.total,
+        plan.cached_data + plan.cached_empty,
+        plan.cached_data,
+        plan.cached_empty,
+        plan.failed,
+        plan.missing,
+    )?;
+    let mut parts = vec![format!("to request {}", plan.requests())];
+    if plan.stale > 0 {
+        parts.push(format!("{} of them re-checks of old tiles", plan.stale));
+    }
+    if plan.skipped_empty > 0 {
+        parts.push(format!(
+            "skip-empty saves {} requests (z13 cells without images)",
+            plan.skipped_empty
+        ));
+    }
+    let days = plan.days(daily, left_today);
+    let budget = if days == 0 {
+        format!("fits in today's budget ({left_today} of {daily} left)")
+    } else {
+        format!(
+            "takes {days} days of budget ({left_today} of {daily} left today, then {daily} a day)"
+        )
+    };
+    parts.push(budget);
+    writeln!(
+        out,
+        "{}{index_note} (planned in {:.2} s)",
+        parts.join("; "),
+        took.as_secs_f64()
+    )?;
+    Ok(())
+}
+
+async fn fetch(
+    args: &Args,
+    fetcher: &Fetcher,
+    tileset: &Tileset,
+    store: Arc<dyn TileStore>,
+    plan: &Plan,
+) -> anyhow::Result<Summary> {
+    let stopper = fetcher.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping: the requests in flight are dropped, stored tiles stay");
+            stopper.stop();
+        }
+    });
+    let total = plan.requests();
+    let progress: Option<mlytiles_fetch::ProgressFn> = if args.quiet {
+        None
+    } else if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(Arc::new(move |p: &Progress| {
+            bar.set_position(p.done);
+            bar.set_message(format!(
+                "data {} empty {} failed {} cached {} {} budget left {}",
+                p.data,
+                p.empty + p.not_modified,
+                p.failed,
+                p.from_cache,
+                bytes(p.bytes),
+                p.budget_left
+            ));
+            if p.done == p.total {
+                bar.finish_and_clear();
+            }
+        }))
+    } else {
+        let last = Mutex::new(Instant::now());
+        Some(Arc::new(move |p: &Progress| {
+            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() >= Duration::from_secs(5) || p.done == p.total {
+                *last = Instant::now();
+                eprintln!(
+                    "{}/{} tiles: {} data, {} empty, {} failed; {} requests, {}, {:.1} tiles/s; \
+                     budget left {}",
+                    p.done,
+                    p.total,
+                    p.data,
+                    p.empty + p.not_modified,
+                    p.failed,
+                    p.requests,
+                    bytes(p.bytes),
+                    p.done as f64 / p.elapsed.as_secs_f64().max(1e-3),
+                    p.budget_left
+                );
+            }
+        }))
+    };
+    let options = RunOptions {
+        progress,
+        from_cache: plan.cached(),
+    };
+    let summary =
+        mlytiles_fetch::run(fetcher, tileset, store, plan.to_request.clone(), options).await?;
+    ctrl_c.abort();
+    Ok(summary)
+}
+
+fn bytes(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    }
+}
+
+fn print_summary(tileset: &Tileset, s: &Summary) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let p = &s.progress;
+    writeln!(
+        out,
+        "{}: {} of {} tiles in {:.1} s: {} data, {} empty, {} not modified, {} failed; \
+         {} from the cache; {} requests, {}; {} requests left in today's budget",
+        tileset.name(),
+        p.done,
+        p.total,
+        p.elapsed.as_secs_f64(),
+        p.data,
+        p.empty,
+        p.not_modified,
+        p.failed,
+        p.from_cache,
+        p.requests,
+        bytes(p.bytes),
+        p.budget_left
+    )?;
+    for (kind, (count, sample)) in &s.failures {
+        writeln!(out, "  failed ({kind}): {count} tiles, e.g. {sample}")?;
+    }
+    if p.failed > 0 {
+        writeln!(
+            out,
+            "  the failed tiles are requested again by the next run (or only them with \
+             --retry-failed); list them with `mlytiles cache failed`"
+        )?;
+    }
+    if let Some(stop) = &s.stopped {
+        let when = match stop {
+            StopReason::Budget { resets_at, .. } => {
+                let left = *resets_at - Utc::now();
+                format!(
+                    " (in {} h {} min); run the same command again then to resume",
+                    left.num_hours(),
+                    left.num_minutes() % 60
+                )
+            }
+            StopReason::DailyLimit(_) => {
+                format!(
+                    "; Mapillary's limits reset daily: run the same command again later \
+                     (our budget resets at {} UTC)",
+                    mlytiles_fetch::next_reset(Utc::now()).format("%Y-%m-%d %H:%M")
+                )
+            }
+            _ => String::new(),
+        };
+        writeln!(out, "stopped: {stop}{when}; {} tiles remain", s.remaining)?;
+    }
+    Ok(())
 }

@@ -93,6 +93,42 @@ impl OverviewIndex {
     }
 }
 
+/// The z5 tiles above `tiles` (those at zoom 13 and deeper).
+pub fn overview_tiles(tiles: &[TileId]) -> Vec<TileId> {
+    let set: BTreeSet<TileId> = tiles
+        .iter()
+        .filter(|t| t.z() >= CELL_ZOOM)
+        .filter_map(|t| t.ancestor_at(INDEX_ZOOM))
+        .collect();
+    set.into_iter().collect()
+}
+
+impl OverviewIndex {
+    /// The index from the z5 tiles `store` already holds, without any request; also the z5
+    /// tiles it lacks (their areas are not filtered).
+    ///
+    /// # Errors
+    ///
+    /// Store errors, or [`Error::Index`] for a stored z5 tile that does not decode.
+    pub fn from_store(
+        store: &dyn TileStore,
+        tiles: &[TileId],
+    ) -> Result<(OverviewIndex, Vec<TileId>)> {
+        let mut index = OverviewIndex::default();
+        let mut missing = Vec::new();
+        for z5 in overview_tiles(tiles) {
+            match store.get(z5)? {
+                Some(t) if t.info.status == TileStatus::Data => {
+                    index.add_tile(z5, &t.uncompressed()?)?;
+                }
+                Some(t) if t.info.status == TileStatus::Empty => index.add_empty(z5),
+                _ => missing.push(z5),
+            }
+        }
+        Ok((index, missing))
+    }
+}
+
 /// Reads (from `store`, fetching what is missing) the z5 overview tiles above `tiles` and
 /// indexes their cells. A z5 tile that cannot be had leaves its area unfiltered.
 ///
@@ -112,11 +148,7 @@ pub async fn build_overview_index(
             tileset.name()
         )));
     }
-    let z5s: BTreeSet<TileId> = tiles
-        .iter()
-        .filter(|t| t.z() >= CELL_ZOOM)
-        .filter_map(|t| t.ancestor_at(INDEX_ZOOM))
-        .collect();
+    let z5s = overview_tiles(tiles);
     let mut index = OverviewIndex::default();
     for z5 in z5s {
         let stored = store.get(z5)?;

@@ -28,9 +28,9 @@ pub use classify::FailureKind;
 pub use config::{DEFAULT_ENDPOINT, FetchConfig, Token};
 pub use error::{Error, Result};
 pub use fetcher::{Fetcher, Outcome};
-pub use index::{OverviewIndex, build_overview_index};
+pub use index::{OverviewIndex, build_overview_index, overview_tiles};
 pub use plan::{Plan, PlanOptions, plan};
-pub use run::{Progress, RunOptions, StopReason, Summary, run};
+pub use run::{Progress, ProgressFn, RunOptions, StopReason, Summary, run};
 pub use tileset::{LayerZooms, Tileset};
 
 pub use mlytiles_store;

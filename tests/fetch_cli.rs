@@ -1,0 +1,358 @@
+//! End-to-end tests of `mlytiles fetch` and `mlytiles cache` against the scripted test server
+//! on 127.0.0.1, serving the bundled sample area (`fixtures/cache/mly1_public.mbtiles`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mlytiles_store::{MbTiles, TileStatus, TileStore};
+use mlytiles_testserver::{Reply, TestServer};
+use mlytiles_tile::TileId;
+
+const TOKEN: &str = "MLY|777|cliTOKENneverPRINTED";
+const NEEDLE: &[u8] = b"cliTOKENneverPRINTED";
+
+fn sample() -> MbTiles {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache/mly1_public.mbtiles");
+    MbTiles::open_read_only(path).expect("the bundled sample cache")
+}
+
+/// A server holding every tile of the sample (all zooms); other tiles get 404 (empty).
+fn server() -> TestServer {
+    let server = TestServer::start_background();
+    let store = sample();
+    for z in 0..=14 {
+        for (tile, status) in store.list(z, None).unwrap() {
+            if status == TileStatus::Data {
+                let bytes = store
+                    .get(tile)
+                    .unwrap()
+                    .unwrap()
+                    .uncompressed()
+                    .unwrap()
+                    .into_owned();
+                server.insert((tile.z(), tile.x(), tile.y()), bytes);
+            }
+        }
+    }
+    server
+}
+
+/// The sample's z14 tiles.
+fn sample_z14() -> Vec<TileId> {
+    sample()
+        .list(14, None)
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect()
+}
+
+fn bin(server: &TestServer, cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
+    cmd.arg("fetch")
+        .arg("--endpoint")
+        .arg(server.url())
+        .arg("--cache")
+        .arg(cache)
+        .env("MAPILLARY_ACCESS_TOKEN", TOKEN)
+        .env_remove("MLYTILES_ENDPOINT")
+        .env_remove("MLYTILES_CACHE");
+    cmd
+}
+
+fn run(mut cmd: Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    );
+    assert!(
+        !stdout.windows(NEEDLE.len()).any(|w| w == NEEDLE)
+            && !stderr.windows(NEEDLE.len()).any(|w| w == NEEDLE),
+        "the token was printed:\n{out}\n{err}"
+    );
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// A tile list file of `tiles`.
+fn list_file(dir: &Path, tiles: &[TileId]) -> PathBuf {
+    let path = dir.join("tiles.txt");
+    let text: String = tiles.iter().map(|t| format!("{t}\n")).collect();
+    std::fs::write(&path, format!("# tiles\n{text}")).unwrap();
+    path
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn assert_token_absent_from(dir: &Path) {
+    for f in files(dir) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(NEEDLE.len()).any(|w| w == NEEDLE),
+            "the token is in {}",
+            f.display()
+        );
+        assert!(!f.to_string_lossy().contains("cliTOKEN"));
+    }
+}
+
+/// The bbox of the sample's z14 tiles with a margin of two tiles.
+fn sample_bbox() -> String {
+    let tiles = sample_z14();
+    let x0 = tiles.iter().map(|t| t.x()).min().unwrap() - 2;
+    let x1 = tiles.iter().map(|t| t.x()).max().unwrap() + 2;
+    let y0 = tiles.iter().map(|t| t.y()).min().unwrap() - 2;
+    let y1 = tiles.iter().map(|t| t.y()).max().unwrap() + 2;
+    let nw = TileId::new(14, x0, y0).unwrap().bounds();
+    let se = TileId::new(14, x1, y1).unwrap().bounds();
+    // Shrink by a hair so the cover does not reach the next tiles.
+    let e = 1e-7;
+    format!(
+        "{},{},{},{}",
+        nw.west() + e,
+        se.south() + e,
+        se.east() - e,
+        nw.north() - e
+    )
+}
+
+#[test]
+fn plan_then_fetch_then_a_rerun_requests_nothing() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let bbox = sample_bbox();
+    // 8x8 z14 tiles; the plan asks nothing of the server.
+    let mut cmd = bin(&server, &cache);
+    cmd.args(["--bbox", &bbox, "--plan"]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("64 tiles"), "{out}");
+    assert!(out.contains("to request 64"), "{out}");
+    assert!(out.contains("not cached yet"), "{out}");
+    assert_eq!(server.total_requests(), 0);
+    // The run: one z5 overview tile, then only the z14 tiles whose z13 cell has images.
+    let mut cmd = bin(&server, &cache);
+    cmd.args(["--bbox", &bbox, "--quiet"]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("skip-empty saves"), "{out}");
+    let store = MbTiles::open_read_only(cache.join("mly1_public.mbtiles")).unwrap();
+    for tile in sample_z14() {
+        let stored = store
+            .get(tile)
+            .unwrap()
+            .expect("every sample tile is fetched");
+        assert_eq!(stored.info.status, TileStatus::Data);
+    }
+    let requested = server.total_requests();
+    assert!(requested < 64, "{requested} requests for 64 tiles");
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    // The re-run is answered from the cache.
+    let mut cmd = bin(&server, &cache);
+    cmd.args(["--bbox", &bbox]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("to request 0"), "{out}");
+    assert_eq!(server.total_requests(), requested);
+    // cache info and verify.
+    let (code, out, err) = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
+        c.args(["cache", "info"]).arg(&cache);
+        c
+    });
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("mly1_public: "), "{out}");
+    assert!(out.contains("z14: 16 data"), "{out}");
+    assert!(out.contains("z5: 1 data"), "{out}");
+    let (code, out, err) = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
+        c.args(["cache", "verify"]).arg(&cache);
+        c
+    });
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("integrity ok, 17 data tiles checked"), "{out}");
+    assert_token_absent_from(dir.path());
+}
+
+#[test]
+fn failures_are_summarised_listed_and_never_hold_the_token() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let tiles = sample_z14();
+    let echo = format!("<html>denied: access_token={TOKEN}</html>").into_bytes();
+    server.script(
+        (14, tiles[0].x(), tiles[0].y()),
+        vec![
+            Reply::Body {
+                status: 502,
+                content_type: "text/html".into(),
+                body: echo,
+            };
+            10
+        ],
+    );
+    server.script((14, tiles[1].x(), tiles[1].y()), vec![Reply::Reset; 10]);
+    let list = list_file(dir.path(), &tiles);
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles").arg(&list);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("14 data"), "{out}");
+    assert!(out.contains("2 failed"), "{out}");
+    assert!(
+        out.contains("failed (server-error): 1 tiles, e.g. HTTP 502"),
+        "{out}"
+    );
+    assert!(out.contains("failed (connection): 1 tiles"), "{out}");
+    let (code, out, err) = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
+        c.args(["cache", "failed"]).arg(&cache);
+        c
+    });
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains(&format!("mly1_public {} ", tiles[0])), "{out}");
+    assert_token_absent_from(dir.path());
+    for r in server.requests() {
+        assert!(!r.path.contains("cliTOKEN"));
+        assert!(r.headers.iter().all(|(_, v)| !v.contains("cliTOKEN")));
+    }
+}
+
+#[test]
+fn at_the_budget_the_run_stops_cleanly_and_says_when_it_resets() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let list = list_file(dir.path(), &sample_z14());
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles")
+        .arg(&list)
+        .args(["--budget", "5", "--concurrency", "2", "--no-skip-empty"]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(out.contains("takes 4 days of budget"), "{out}");
+    assert!(out.contains("budget of 5 is used up"), "{out}");
+    assert!(out.contains("11 tiles remain"), "{out}");
+    assert!(out.contains("resets at"), "{out}");
+    assert_eq!(server.total_requests(), 5);
+    // The next run (same day) sends nothing more.
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles").arg(&list).args(["--budget", "5"]);
+    let (code, out, _) = run(cmd);
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(server.total_requests(), 5);
+}
+
+#[test]
+fn an_invalid_token_stops_with_a_message_saying_so() {
+    let server = server();
+    server.script_requests([Reply::Status(401)]);
+    let dir = tempfile::tempdir().unwrap();
+    let list = list_file(dir.path(), &sample_z14());
+    let mut cmd = bin(&server, &dir.path().join("cache"));
+    cmd.arg("--tiles").arg(&list).args(["--concurrency", "1"]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("access token is invalid"), "{err}");
+    assert_eq!(server.total_requests(), 1);
+}
+
+#[test]
+fn killed_mid_fetch_the_store_is_sound_and_the_rerun_completes() {
+    let server = server();
+    server.set_latency(Duration::from_millis(40));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    // 160 tiles: the 16 of the sample and their empty neighbours.
+    let first = sample_z14()[0];
+    let tiles: Vec<TileId> = (0..16)
+        .flat_map(|dx| (0..10).map(move |dy| (dx, dy)))
+        .map(|(dx, dy)| TileId::new(14, first.x() - 4 + dx, first.y() - 3 + dy).unwrap())
+        .collect();
+    let list = list_file(dir.path(), &tiles);
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles")
+        .arg(&list)
+        .args(["--concurrency", "2", "--no-skip-empty"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let db = cache.join("mly1_public.mbtiles");
+    // Wait (generously) until some tiles are stored, then SIGKILL.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let stored = MbTiles::open_read_only(&db)
+            .ok()
+            .and_then(|s| s.count_by_status().ok())
+            .map_or(0, |c| c.total());
+        if stored >= 20 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let store = MbTiles::open(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let before: Vec<(TileId, TileStatus)> = tiles
+        .iter()
+        .filter_map(|t| store.info(*t).unwrap().map(|i| (*t, i.status)))
+        .collect();
+    assert!(before.len() >= 20 && before.len() < tiles.len());
+    let sample = sample();
+    for (tile, status) in &before {
+        if *status == TileStatus::Data {
+            let got = store.get(*tile).unwrap().unwrap();
+            let want = sample.get(*tile).unwrap().unwrap();
+            assert_eq!(
+                got.uncompressed().unwrap(),
+                want.uncompressed().unwrap(),
+                "{tile}"
+            );
+        }
+    }
+    drop(store);
+    let counts = server.counts();
+    server.set_latency(Duration::ZERO);
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles")
+        .arg(&list)
+        .args(["--quiet", "--no-skip-empty"]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let after = server.counts();
+    for (tile, _) in &before {
+        let k = (tile.z(), tile.x(), tile.y());
+        assert_eq!(counts.get(&k), after.get(&k), "{tile} was requested again");
+    }
+    let store = MbTiles::open_read_only(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let c = store.count_by_status().unwrap();
+    assert_eq!((c.data, c.data + c.empty), (16, 160));
+    assert_token_absent_from(dir.path());
+}
