@@ -172,7 +172,10 @@ impl Cdp {
             if p["pending"] == json!(0) && p["loaded"].as_u64().unwrap_or(0) > 0 {
                 return p;
             }
-            assert!(start.elapsed() < TIMEOUT, "{what}: tiles never finished: {p}");
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "{what}: tiles never finished: {p}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -270,7 +273,10 @@ fn the_preview_page_shows_coverage_and_follows_the_filters() {
     let shot = cdp.screenshot();
     // The view starts over the sample area, in the middle of the map.
     let middle = green_pixels(&shot, (0.35, 0.65), (0.35, 0.65));
-    assert!(middle > 1000, "coverage in the middle of the map: {middle} green pixels");
+    assert!(
+        middle > 1000,
+        "coverage in the middle of the map: {middle} green pixels"
+    );
     // The map's left and right edges are outside the sample: no coverage there.
     let left = green_pixels(&shot, (0.0, 0.12), (0.3, 0.8));
     let right = green_pixels(&shot, (0.88, 1.0), (0.3, 0.8));
