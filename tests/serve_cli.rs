@@ -1,0 +1,221 @@
+//! `mlytiles serve` as a process: the address it logs, one debug line per request, the
+//! periodic summary, a graceful stop on SIGTERM, and no token in anything it logs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+fn sample_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache")
+}
+
+/// The server process and its stderr lines, read by a thread as they come.
+struct Serve {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Serve {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
+        cmd.arg("serve")
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Serve {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a log line with `needle`, returning it.
+    fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line with {needle:?}; the log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn addr(&mut self) -> SocketAddr {
+        let line = self.wait_for("listening on http://");
+        let at = line.find("http://").unwrap() + "http://".len();
+        line[at..].trim_end_matches('/').parse().unwrap()
+    }
+
+    /// Sends SIGTERM to this process (by its id) and waits for it to end.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The rest of the log.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                    self.seen.push(line);
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(addr: SocketAddr, target: &str) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&answer[..head_end]);
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, answer[head_end + 4..].to_vec())
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_logs_requests_and_summaries_and_stops_on_sigterm() {
+    let cache = sample_cache();
+    let mut serve = Serve::start(
+        &[
+            "--cache",
+            cache.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+            "--summary-every",
+            "1",
+            "-v",
+        ],
+        &[],
+    );
+    let addr = serve.addr();
+    let (status, body) = get(addr, "/mapillary/14/3251/6257.png");
+    assert_eq!(status, 200);
+    assert!(body.starts_with(b"\x89PNG"));
+    let (status, body) = get(addr, "/mvt/nope/14/3251/6257.mvt");
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("unknown tileset"));
+
+    // One debug line per request, with the status.
+    let line = serve.wait_for("/mapillary/14/3251/6257.png");
+    assert!(
+        line.contains("DEBUG") && line.contains("GET") && line.contains(" 200 "),
+        "{line}"
+    );
+    let line = serve.wait_for("/mvt/nope/14/3251/6257.mvt");
+    assert!(line.contains(" 404 "), "{line}");
+    // The summary line, at info level, counting both.
+    let line = serve.wait_for("summary: 2 requests");
+    assert!(
+        line.contains("INFO") && line.contains("1 client errors"),
+        "{line}"
+    );
+
+    let status = serve.terminate();
+    assert!(status.success(), "{status:?}");
+    serve.wait_for("SIGTERM");
+    serve.wait_for("shut down");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_token_never_appears_in_the_log() {
+    const TOKEN: &str = "MLY|4242|TOPSECRETTOKENVALUE";
+    let upstream = mlytiles_testserver::TestServer::start_background();
+    // Upstream refuses the token: the error is logged, without the token.
+    upstream.set_missing(mlytiles_testserver::Reply::TokenJson(401));
+    let cache = tempfile::tempdir().unwrap();
+    let mut serve = Serve::start(
+        &[
+            "--cache",
+            cache.path().to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+            "--fetch",
+            "--summary-every",
+            "1",
+            "-v",
+        ],
+        &[
+            ("MAPILLARY_ACCESS_TOKEN", TOKEN),
+            ("MLYTILES_ENDPOINT", &upstream.url()),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let addr = serve.addr();
+    let (status, body) = get(addr, "/mvt/mly1_public/14/3251/6257.mvt");
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert!(!body.contains("TOPSECRET"), "{body}");
+    let (status, _) = get(addr, "/mapillary/14/3251/6257.png");
+    assert_eq!(status, 502);
+    assert!(upstream.total_requests() >= 1, "upstream was asked");
+    serve.wait_for("summary:");
+    assert!(serve.terminate().success());
+    let log = serve.seen.join("\n");
+    assert!(
+        !log.contains("TOPSECRET"),
+        "the token leaked into the log:\n{log}"
+    );
+    // The upstream request did carry it.
+    assert!(upstream.requests()[0].query.contains("TOPSECRET"));
+}
