@@ -1,2 +1,135 @@
-//! (being built)
-fn main() {}
+//! Rendering speed.
+//!
+//! - `tile/densest`: the densest real Mapillary tile (`../shared/fixtures/mapillary/
+//!   josm_mly1_public_14_3251_6257.mvt`, 31,261 images, 331 sequences) to a 512 px PNG:
+//!   decode + draw + encode, single-threaded (`render_bytes` then `encode_png`), and the
+//!   parts (`draw` alone, `encode` alone), plus the pano and density styles.
+//! - `mosaic64/threads/{1,2}`: a mosaic of 64 z14 tiles (8 x 8, the three real josm tiles
+//!   repeated, in a z/x/y folder store) at 512 px a tile (4096 x 4096 px) written to a PNG,
+//!   in a rayon pool of 1 and of 2 threads.
+//!
+//! Run: `cargo bench --bench render` (add `-- tile` or `-- mosaic64` for one group).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mlytiles_render::{
+    MosaicOptions, PngOptions, RenderOptions, Sources, Style, encode_png, render_bytes,
+    render_mosaic,
+};
+use mlytiles_store::{FolderStore, TileRecord, TileStore, chrono::Utc};
+use mlytiles_tile::{BBox, TileId};
+
+fn mapillary_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/mapillary");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the render bench reads ../shared/fixtures in place",
+        dir.display()
+    );
+    dir
+}
+
+fn densest() -> Vec<u8> {
+    std::fs::read(mapillary_dir().join("josm_mly1_public_14_3251_6257.mvt")).expect("read tile")
+}
+
+fn tile(c: &mut Criterion) {
+    let bytes = densest();
+    let id = TileId::new(14, 3251, 6257).expect("tile id");
+    let options = RenderOptions::default();
+    let png = PngOptions::default();
+    let mut g = c.benchmark_group("tile");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("densest/decode_draw_encode", |b| {
+        b.iter(|| {
+            let r = render_bytes(black_box(&bytes), id, &options).expect("render");
+            encode_png(&r.pixmap, &png).expect("encode")
+        })
+    });
+    g.bench_function("densest/decode_draw", |b| {
+        b.iter(|| render_bytes(black_box(&bytes), id, &options).expect("render"))
+    });
+    let rendered = render_bytes(&bytes, id, &options).expect("render");
+    g.bench_function("densest/encode", |b| {
+        b.iter(|| encode_png(black_box(&rendered.pixmap), &png).expect("encode"))
+    });
+    for style in [Style::Pano, Style::Density] {
+        let options = RenderOptions {
+            style,
+            ..RenderOptions::default()
+        };
+        g.bench_function(format!("densest/{style}/decode_draw_encode"), |b| {
+            b.iter(|| {
+                let r = render_bytes(black_box(&bytes), id, &options).expect("render");
+                encode_png(&r.pixmap, &png).expect("encode")
+            })
+        });
+    }
+    g.finish();
+}
+
+fn mosaic(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FolderStore::open(dir.path().join("store")).expect("store");
+    let real: Vec<Vec<u8>> = [
+        "josm_mly1_public_14_3251_6257.mvt",
+        "josm_mly1_public_14_3251_6258.mvt",
+        "josm_mly1_public_14_3252_6258.mvt",
+    ]
+    .iter()
+    .map(|n| std::fs::read(mapillary_dir().join(n)).expect("read tile"))
+    .collect();
+    let (x0, y0) = (3248u32, 6254u32);
+    for dy in 0..8 {
+        for dx in 0..8 {
+            let t = TileId::new(14, x0 + dx, y0 + dy).expect("tile id");
+            let bytes = real[((dx + dy) % 3) as usize].clone();
+            store
+                .put(t, &TileRecord::data(bytes, Utc::now()))
+                .expect("put");
+        }
+    }
+    let sources = Sources {
+        coverage: Arc::new(store),
+        points: None,
+        signs: None,
+    };
+    // The box of the 8 x 8 tiles, shrunk by a hair so no neighbour is drawn.
+    let nw = TileId::new(14, x0, y0).expect("tile").bounds();
+    let se = TileId::new(14, x0 + 7, y0 + 7).expect("tile").bounds();
+    let e = 1e-9;
+    let bbox =
+        BBox::new(nw.west() + e, se.south() + e, se.east() - e, nw.north() - e).expect("bbox");
+    let options = MosaicOptions {
+        bbox,
+        zoom: 14,
+        ..MosaicOptions::default()
+    };
+    let out = dir.path().join("mosaic.png");
+    let mut g = c.benchmark_group("mosaic64");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        g.bench_function(format!("threads/{threads}"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    let r = render_mosaic(&sources, &options, &out).expect("mosaic");
+                    assert_eq!((r.width, r.height, r.tiles), (4096, 4096, 64));
+                    r
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, tile, mosaic);
+criterion_main!(benches);

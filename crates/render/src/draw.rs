@@ -280,6 +280,11 @@ struct LineSink<'c> {
     clip: Clip,
     start: (f32, f32),
     last: (f32, f32),
+    /// The end of the current straight run (not drawn yet), its direction from `last` and
+    /// how far along it the run reaches.
+    pending: Option<(f32, f32)>,
+    dir: (f32, f32),
+    reach: f32,
 }
 
 impl LineSink<'_> {
@@ -289,8 +294,25 @@ impl LineSink<'_> {
     }
 }
 
+impl LineSink<'_> {
+    /// Draws the segment to the pending vertex, if any.
+    fn flush(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.canvas
+                .capsule(self.class, self.clip, self.last, p, self.r);
+            self.last = p;
+        }
+    }
+}
+
+/// How far (in pixels) a vertex may be from a straight run of the line and still be merged
+/// into it. Dense z14 lines (an image every few metres, several per pixel) collapse into one
+/// capsule per straight run; real turns keep their vertex (and their round join).
+const TOLERANCE: f32 = 0.3;
+
 impl GeometrySink for LineSink<'_> {
     fn move_to(&mut self, x: i32, y: i32) {
+        self.flush();
         let p = self.px(x, y);
         self.start = p;
         self.last = p;
@@ -299,14 +321,40 @@ impl GeometrySink for LineSink<'_> {
     }
     fn line_to(&mut self, x: i32, y: i32) {
         let p = self.px(x, y);
-        self.canvas
-            .capsule(self.class, self.clip, self.last, p, self.r);
-        self.last = p;
+        let (dx, dy) = (p.0 - self.last.0, p.1 - self.last.1);
+        if self.pending.is_some() {
+            // Still on the run from `last` along `dir`, and not turning back?
+            let along = dx * self.dir.0 + dy * self.dir.1;
+            let across = (dx * self.dir.1 - dy * self.dir.0).abs();
+            if across <= TOLERANCE && along >= self.reach - TOLERANCE {
+                self.pending = Some(p);
+                self.reach = along;
+                return;
+            }
+            self.flush();
+            return self.line_to_px(p);
+        }
+        self.line_to_px(p);
     }
     fn close_path(&mut self) {
+        self.flush();
         let (a, b) = (self.last, self.start);
         self.canvas.capsule(self.class, self.clip, a, b, self.r);
         self.last = b;
+    }
+}
+
+impl LineSink<'_> {
+    /// Starts a run from `last` towards `p`.
+    fn line_to_px(&mut self, p: (f32, f32)) {
+        let (dx, dy) = (p.0 - self.last.0, p.1 - self.last.1);
+        let len = (dx * dx + dy * dy).sqrt();
+        if len < 1e-6 {
+            return;
+        }
+        self.dir = (dx / len, dy / len);
+        self.reach = len;
+        self.pending = Some(p);
     }
 }
 
@@ -393,8 +441,13 @@ fn draw_layer(
                 clip: at.line_clip,
                 start: (0.0, 0.0),
                 last: (0.0, 0.0),
+                pending: None,
+                dir: (1.0, 0.0),
+                reach: 0.0,
             };
-            feature.decode_geometry(&mut sink)
+            let r = feature.decode_geometry(&mut sink);
+            sink.flush();
+            r
         } else {
             let mut sink = PointSink {
                 canvas: &mut *canvas,
