@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 
@@ -14,7 +14,7 @@ pub const BUDGET_FILE: &str = "mlytiles-budget.sqlite";
 
 /// A counter of requests per UTC day in `mlytiles-budget.sqlite`.
 ///
-/// Every request is counted before it is sent, in an SQLite write transaction: processes and
+/// Every request is counted before it is sent, in one SQLite write statement: processes and
 /// threads sharing the folder never spend more than the limit together, and a process killed
 /// after counting loses at most the requests it had counted.
 #[derive(Debug)]
@@ -83,30 +83,29 @@ impl Budget {
     /// counted then); [`Error::Budget`] if the file fails.
     pub fn take(&self) -> Result<()> {
         let day = day_key(Utc::now());
-        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let used: u64 = tx
-            .query_row("SELECT used FROM budget WHERE day=?1", [&day], |r| {
-                r.get::<_, i64>(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))?
-            .map_or(0, |n| u64::try_from(n).unwrap_or(0));
-        if used >= self.limit {
+        let limit = i64::try_from(self.limit).unwrap_or(i64::MAX);
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        // One statement is one atomic write transaction: the count only moves below the limit.
+        let take = |conn: &Connection| -> rusqlite::Result<usize> {
+            conn.prepare_cached("UPDATE budget SET used = used + 1 WHERE day=?1 AND used < ?2")?
+                .execute(params![day, limit])
+        };
+        let mut taken = take(&conn).map_err(|e| self.err(e))?;
+        if taken == 0 {
+            // The first request of the day creates the row (another process may race us: the
+            // insert is ignored then, and the update decides).
+            conn.prepare_cached("INSERT OR IGNORE INTO budget (day, used) VALUES (?1, 0)")
+                .and_then(|mut st| st.execute(params![day]))
+                .map_err(|e| self.err(e))?;
+            taken = take(&conn).map_err(|e| self.err(e))?;
+        }
+        if taken == 0 {
             return Err(Error::BudgetExhausted {
                 limit: self.limit,
                 resets_at: next_reset(Utc::now()),
             });
         }
-        tx.execute(
-            "INSERT INTO budget (day, used) VALUES (?1, 1)
-             ON CONFLICT(day) DO UPDATE SET used = used + 1",
-            params![day],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
     }
 
     /// Requests counted today (UTC).

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use mlytiles_store::{TileRecord, TileStatus, TileStore};
+use mlytiles_store::{TileBody, TileInfo, TileRecord, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 use reqwest::StatusCode;
 use reqwest::header::{
@@ -46,6 +46,73 @@ pub enum Outcome {
         /// The last failure, with a short sample of the body.
         reason: String,
     },
+}
+
+/// The validators of a stored tile, for a conditional request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Validators {
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+}
+
+impl Validators {
+    /// From what the store knows of the tile (nothing for a failed tile).
+    pub(crate) fn of(info: Option<&TileInfo>) -> Validators {
+        match info {
+            Some(i) if i.status != TileStatus::Failed => Validators {
+                etag: i.etag.clone(),
+                last_modified: i.last_modified.clone(),
+            },
+            _ => Validators::default(),
+        }
+    }
+}
+
+/// The store write an outcome needs.
+#[derive(Debug)]
+pub(crate) enum PendingWrite {
+    /// A tile body: compressed (fast level) when written; `record` holds the rest.
+    Data { body: Vec<u8>, record: TileRecord },
+    /// An empty answer or a failure.
+    Record(TileRecord),
+    /// 304: the stored tile is kept with a new time and validators.
+    Touch {
+        at: DateTime<Utc>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+impl PendingWrite {
+    /// The record to store (reading the stored tile for a `Touch`).
+    pub(crate) fn into_record(self, store: &dyn TileStore, tile: TileId) -> Result<TileRecord> {
+        Ok(match self {
+            PendingWrite::Data { body, mut record } => {
+                record.body = TileBody::Data(stored_bytes(&body));
+                record
+            }
+            PendingWrite::Record(r) => r,
+            PendingWrite::Touch {
+                at,
+                etag,
+                last_modified,
+            } => {
+                let mut record = match store.get(tile)? {
+                    Some(t) if t.info.status == TileStatus::Data => TileRecord::data(t.data, at),
+                    _ => TileRecord::empty(at),
+                };
+                record.etag = etag;
+                record.last_modified = last_modified;
+                record
+            }
+        })
+    }
+
+    /// Writes it.
+    pub(crate) fn apply(self, store: &dyn TileStore, tile: TileId) -> Result<()> {
+        let record = self.into_record(store, tile)?;
+        Ok(store.put(tile, &record)?)
+    }
 }
 
 /// Counters shared by everything a [`Fetcher`] does.
@@ -214,12 +281,20 @@ impl Fetcher {
         store: &dyn TileStore,
     ) -> Result<Outcome> {
         tileset.check_zoom(tile.z())?;
-        let known = store.info(tile)?;
-        let validators = known
-            .as_ref()
-            .filter(|i| i.status != TileStatus::Failed)
-            .map(|i| (i.etag.clone(), i.last_modified.clone()))
-            .filter(|(e, l)| e.is_some() || l.is_some());
+        let validators = Validators::of(store.info(tile)?.as_ref());
+        let (outcome, write) = self.fetch_pending(tileset, tile, validators).await?;
+        write.apply(store, tile)?;
+        Ok(outcome)
+    }
+
+    /// Everything [`fetch_tile`](Self::fetch_tile) does except the store write, which is
+    /// returned for the caller to apply (bulk runs batch them on a writer thread).
+    pub(crate) async fn fetch_pending(
+        &self,
+        tileset: &Tileset,
+        tile: TileId,
+        validators: Validators,
+    ) -> Result<(Outcome, PendingWrite)> {
         let url = tileset.url(&self.inner.config.endpoint, tile);
         let send_token = tileset.is_mapillary();
         let mut retries = 0u32;
@@ -240,7 +315,7 @@ impl Fetcher {
             let (answer, headers) = {
                 let mut rx = self.inner.stop.subscribe();
                 tokio::select! {
-                    r = self.request(&url, send_token, validators.as_ref()) => r,
+                    r = self.request(&url, send_token, &validators) => r,
                     _ = rx.wait_for(|s| *s) => return Err(Error::Stopped),
                 }
             };
@@ -248,37 +323,33 @@ impl Fetcher {
                 *lock(&self.inner.limited_since) = None;
             }
             let now = Utc::now();
+            let etag = headers.as_ref().and_then(|h| header(h, ETAG));
+            let last_modified = headers.as_ref().and_then(|h| header(h, LAST_MODIFIED));
             let with_validators = |mut r: TileRecord| {
-                if let Some(h) = &headers {
-                    r.etag = header(h, ETAG);
-                    r.last_modified = header(h, LAST_MODIFIED);
-                }
+                r.etag = etag.clone();
+                r.last_modified = last_modified.clone();
                 r
             };
             match answer {
                 Answer::Data(body) => {
-                    store.put(tile, &with_validators(TileRecord::data(body.clone(), now)))?;
-                    return Ok(Outcome::Data { body });
+                    let record = with_validators(TileRecord::data(Vec::new(), now));
+                    let write = PendingWrite::Data {
+                        body: body.clone(),
+                        record,
+                    };
+                    return Ok((Outcome::Data { body }, write));
                 }
                 Answer::Empty => {
-                    store.put(tile, &with_validators(TileRecord::empty(now)))?;
-                    return Ok(Outcome::Empty);
+                    let record = with_validators(TileRecord::empty(now));
+                    return Ok((Outcome::Empty, PendingWrite::Record(record)));
                 }
                 Answer::NotModified => {
-                    let mut record = match store.get(tile)? {
-                        Some(t) if t.info.status == TileStatus::Data => {
-                            TileRecord::data(t.data, now)
-                        }
-                        _ => TileRecord::empty(now),
+                    let write = PendingWrite::Touch {
+                        at: now,
+                        etag: etag.or(validators.etag),
+                        last_modified: last_modified.or(validators.last_modified),
                     };
-                    let (etag, lm) = validators.clone().unwrap_or_default();
-                    record.etag = headers.as_ref().and_then(|h| header(h, ETAG)).or(etag);
-                    record.last_modified = headers
-                        .as_ref()
-                        .and_then(|h| header(h, LAST_MODIFIED))
-                        .or(lm);
-                    store.put(tile, &record)?;
-                    return Ok(Outcome::NotModified);
+                    return Ok((Outcome::NotModified, write));
                 }
                 Answer::InvalidToken(answer) => {
                     self.stop();
@@ -295,8 +366,8 @@ impl Fetcher {
                         self.sleep(self.backoff(retries)).await?;
                         continue;
                     }
-                    store.put(tile, &TileRecord::failed(reason.clone(), now))?;
-                    return Ok(Outcome::Failed { kind, reason });
+                    let write = PendingWrite::Record(TileRecord::failed(reason.clone(), now));
+                    return Ok((Outcome::Failed { kind, reason }, write));
                 }
             }
         }
@@ -344,20 +415,18 @@ impl Fetcher {
         &self,
         url: &str,
         send_token: bool,
-        validators: Option<&(Option<String>, Option<String>)>,
+        validators: &Validators,
     ) -> (Answer, Option<HeaderMap>) {
         let c = &self.inner.config;
         let mut req = self.inner.client.get(url);
         if send_token && let Some(t) = &c.token {
             req = req.query(&[("access_token", t.expose())]);
         }
-        if let Some((etag, lm)) = validators {
-            if let Some(e) = etag {
-                req = req.header(IF_NONE_MATCH, e);
-            }
-            if let Some(l) = lm {
-                req = req.header(IF_MODIFIED_SINCE, l);
-            }
+        if let Some(e) = &validators.etag {
+            req = req.header(IF_NONE_MATCH, e);
+        }
+        if let Some(l) = &validators.last_modified {
+            req = req.header(IF_MODIFIED_SINCE, l);
         }
         let mut resp = match req.send().await {
             Ok(r) => r,
@@ -458,6 +527,23 @@ fn classify_status(
                 format!("{what}: {:?}", sample(&body)),
             ),
         },
+    }
+}
+
+/// The bytes to store: gzip-compressed at the fast level (stores keep gzip data as given;
+/// their default level costs several times more CPU per tile than the fetch itself).
+fn stored_bytes(body: &[u8]) -> Vec<u8> {
+    if mlytiles_mvt::is_gzip(body) {
+        return body.to_vec();
+    }
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3 + 64),
+        flate2::Compression::fast(),
+    );
+    match std::io::Write::write_all(&mut enc, body).and_then(|()| enc.finish()) {
+        Ok(gz) => gz,
+        // Writing to a Vec cannot fail; should it, the store compresses the plain bytes.
+        Err(_) => body.to_vec(),
     }
 }
 

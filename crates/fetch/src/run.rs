@@ -1,6 +1,6 @@
 //! Bulk runs: a plan's tiles fetched by a pool of workers, with progress and a summary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use mlytiles_tile::TileId;
 
 use crate::classify::FailureKind;
 use crate::error::{Error, Result};
-use crate::fetcher::{Fetcher, Outcome};
+use crate::fetcher::{Fetcher, Outcome, PendingWrite, Validators};
 use crate::tileset::Tileset;
 
 /// A snapshot of a run, given to the progress callback after every tile.
@@ -120,6 +120,9 @@ pub struct Summary {
     pub stopped: Option<StopReason>,
 }
 
+/// Most writes per store transaction.
+const WRITE_BATCH: usize = 256;
+
 struct Shared {
     progress: Progress,
     failures: BTreeMap<FailureKind, (u64, String)>,
@@ -133,9 +136,12 @@ struct Shared {
 ///
 /// [`FetchConfig::concurrency`]: crate::FetchConfig::concurrency
 ///
+/// Store writes are batched on a writer thread (one transaction per batch); every result
+/// is written before `run` returns.
+///
 /// # Errors
 ///
-/// None yet beyond what the summary reports; the `Result` leaves room for setup errors.
+/// Before the first request: a zoom the tileset does not serve, or a store or budget error.
 pub async fn run(
     fetcher: &Fetcher,
     tileset: &Tileset,
@@ -161,22 +167,78 @@ pub async fn run(
         failures: BTreeMap::new(),
         stopped: None,
     }));
+    // Validators of the stored tiles, for conditional requests (one listing per zoom).
+    let mut validators: HashMap<TileId, Validators> = HashMap::new();
+    let zooms: BTreeSet<u8> = tiles.iter().map(TileId::z).collect();
+    for z in zooms {
+        for (tile, info) in store.list_info(z, None)? {
+            let v = Validators::of(Some(&info));
+            if v.etag.is_some() || v.last_modified.is_some() {
+                validators.insert(tile, v);
+            }
+        }
+    }
+    for z in tiles.iter().map(TileId::z).collect::<BTreeSet<_>>() {
+        tileset.check_zoom(z)?;
+    }
+    let validators = Arc::new(validators);
+    // One writer thread batches the store writes (one transaction per batch), off the
+    // workers' async threads.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(TileId, PendingWrite)>(1024);
+    let writer = {
+        let (store, halt, shared) = (Arc::clone(&store), Arc::clone(&halt), Arc::clone(&shared));
+        tokio::task::spawn_blocking(move || {
+            while let Some(first) = rx.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < WRITE_BATCH {
+                    match rx.try_recv() {
+                        Ok(w) => batch.push(w),
+                        Err(_) => break,
+                    }
+                }
+                let written = batch
+                    .into_iter()
+                    .map(|(t, w)| w.into_record(&*store, t).map(|r| (t, r)))
+                    .collect::<Result<Vec<_>>>()
+                    .and_then(|records| Ok(store.put_many(&records)?));
+                if let Err(e) = written {
+                    halt.store(true, Ordering::Relaxed);
+                    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    s.stopped.get_or_insert(StopReason::Error(e.to_string()));
+                    // Keep receiving so that workers never wait on a full channel.
+                    while rx.blocking_recv().is_some() {}
+                    return;
+                }
+            }
+        })
+    };
     let workers = fetcher.config().concurrency.min(tiles.len()).max(1);
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        let (fetcher, tileset, store) = (fetcher.clone(), tileset.clone(), Arc::clone(&store));
-        let (tiles, next, halt, shared) = (
+        let (fetcher, tileset) = (fetcher.clone(), tileset.clone());
+        let (tiles, next, halt, shared, validators, tx) = (
             Arc::clone(&tiles),
             Arc::clone(&next),
             Arc::clone(&halt),
             Arc::clone(&shared),
+            Arc::clone(&validators),
+            tx.clone(),
         );
         let progress_fn = options.progress.clone();
         set.spawn(async move {
             while !halt.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&tile) = tiles.get(i) else { break };
-                let result = fetcher.fetch_tile(&tileset, tile, &*store).await;
+                let v = validators.get(&tile).cloned().unwrap_or_default();
+                let result = match fetcher.fetch_pending(&tileset, tile, v).await {
+                    Ok((outcome, write)) => {
+                        if tx.send((tile, write)).await.is_err() {
+                            break;
+                        }
+                        Ok(outcome)
+                    }
+                    Err(e) => Err(e),
+                };
                 let snapshot = {
                     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
                     let p = &mut s.progress;
@@ -216,12 +278,19 @@ pub async fn run(
             }
         });
     }
+    drop(tx);
     while let Some(r) = set.join_next().await {
         if let Err(e) = r {
             let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
             s.stopped
                 .get_or_insert(StopReason::Error(format!("a fetch worker failed: {e}")));
         }
+    }
+    // Every result is written before the run returns.
+    if let Err(e) = writer.await {
+        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.stopped
+            .get_or_insert(StopReason::Error(format!("the store writer failed: {e}")));
     }
     let s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let mut progress = s.progress.clone();
