@@ -26,17 +26,20 @@ pub(crate) struct Placement {
 }
 
 impl Placement {
-    /// The affine map from layer coordinates (`extent` units) to canvas pixels.
+    /// The affine map from layer coordinates (`extent` units) to canvas pixels. The data
+    /// tile may be the target, an ancestor, or (for points near the edges) a neighbour of the
+    /// target's ancestor at the data zoom.
     fn transform(&self, extent: u32) -> (f32, f32, f32) {
-        let dz = self.target.z() - self.data_tile.z();
-        let n = f64::from(1u32 << dz);
+        let dz = i32::from(self.target.z()) - i32::from(self.data_tile.z());
+        let n = 2f64.powi(dz);
         let e = f64::from(extent.max(1));
-        let sub_x = f64::from(self.target.x() - (self.data_tile.x() << dz));
-        let sub_y = f64::from(self.target.y() - (self.data_tile.y() << dz));
-        // canvas = origin + (coord - sub * e / n) * side * n / e
+        // Global position in target-zoom tiles: (data.x + coord / e) * n; canvas: origin +
+        // (global - target.x) * side.
         let k = self.side * n / e;
-        let ox = self.origin.0 - sub_x * self.side;
-        let oy = self.origin.1 - sub_y * self.side;
+        let ox = self.origin.0
+            + (f64::from(self.data_tile.x()) * n - f64::from(self.target.x())) * self.side;
+        let oy = self.origin.1
+            + (f64::from(self.data_tile.y()) * n - f64::from(self.target.y())) * self.side;
         (k as f32, ox as f32, oy as f32)
     }
 }
@@ -137,6 +140,7 @@ pub(crate) fn draw_coverage(
     bytes: &[u8],
     at: &Placement,
     pass: &Pass<'_>,
+    points_only: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
     let tile = Tile::new(bytes).map_err(|source| Error::Tile {
@@ -144,6 +148,9 @@ pub(crate) fn draw_coverage(
         source,
     })?;
     for name in coverage_layers(at.data_tile.z()) {
+        if points_only && *name == "sequence" {
+            continue;
+        }
         let layer = tile.layer(name).map_err(|source| Error::Tile {
             tile: at.data_tile,
             source,

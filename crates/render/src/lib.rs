@@ -334,7 +334,41 @@ fn read_tile(
     Ok(found)
 }
 
-/// Draws one tile into `canvas` at `origin`, reading `sources`.
+/// The stored tiles beside `data` whose points may reach into `tile` (drawn `side` pixels a
+/// side) by up to `pad` pixels: only at the zooms that draw points (z0-5, z14).
+fn point_neighbours(tile: TileId, data: TileId, side: u32, pad: f64) -> Vec<TileId> {
+    if !(data.z() <= 5 || data.z() == MAX_DATA_ZOOM) {
+        return Vec::new();
+    }
+    let dz = tile.z() - data.z();
+    let n = f64::from(1u32 << dz);
+    let padu = pad / (f64::from(side) * n);
+    let (x0, y0) = (f64::from(tile.x()) / n, f64::from(tile.y()) / n);
+    let (x1, y1) = (f64::from(tile.x() + 1) / n, f64::from(tile.y() + 1) / n);
+    let last = f64::from((1u32 << data.z()) - 1);
+    let r = |a: f64| a.floor().clamp(0.0, last) as u32;
+    let mut out = Vec::new();
+    for y in r(y0 - padu)..=r(y1 - 1e-9 + padu) {
+        for x in r(x0 - padu)..=r(x1 - 1e-9 + padu) {
+            if (x, y) != (data.x(), data.y())
+                && let Ok(t) = TileId::new(data.z(), x, y)
+            {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// The padding (pixels) points may reach across a tile edge.
+pub(crate) fn point_pad(options: &RenderOptions) -> u32 {
+    (6.0f32 * options.brush_scale()).ceil() as u32 + 2
+}
+
+/// Draws one tile into `canvas` at `origin`, reading `sources`. With `neighbours`, the points
+/// of the stored tiles beside it that reach into it are drawn too (a lone tile; a mosaic
+/// draws its neighbours itself).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn draw_tile(
     canvas: &mut Canvas,
     sources: &Sources,
@@ -342,9 +376,29 @@ pub(crate) fn draw_tile(
     origin: (u32, u32),
     point_clip: Clip,
     options: &RenderOptions,
+    neighbours: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
     let data = data_tile(tile);
+    if neighbours {
+        let side = options.pixels()?;
+        let mut scratch = RenderStats::default();
+        for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
+            if let Some(bytes) = read_tile(sources.coverage.as_ref(), n, None)? {
+                draw_loaded(
+                    canvas,
+                    Some(&bytes),
+                    &[],
+                    tile,
+                    Some(n),
+                    origin,
+                    point_clip,
+                    options,
+                    &mut scratch,
+                )?;
+            }
+        }
+    }
     let bytes = read_tile(sources.coverage.as_ref(), data, Some(stats))?;
     let mut marker_bytes = Vec::new();
     if options.markers && data.z() == MAX_DATA_ZOOM {
@@ -359,6 +413,7 @@ pub(crate) fn draw_tile(
         bytes.as_deref(),
         &marker_bytes,
         tile,
+        None,
         origin,
         point_clip,
         options,
@@ -372,6 +427,7 @@ fn draw_loaded(
     coverage: Option<&[u8]>,
     markers: &[Vec<u8>],
     tile: TileId,
+    neighbour: Option<TileId>,
     origin: (u32, u32),
     point_clip: Clip,
     options: &RenderOptions,
@@ -390,7 +446,7 @@ fn draw_loaded(
     };
     let (x0, y0) = (origin.0 as i32, origin.1 as i32);
     let at = Placement {
-        data_tile: data_tile(tile),
+        data_tile: neighbour.unwrap_or_else(|| data_tile(tile)),
         target: tile,
         side: f64::from(side),
         origin: (f64::from(origin.0), f64::from(origin.1)),
@@ -408,7 +464,7 @@ fn draw_loaded(
                 tile: at.data_tile,
                 source,
             })?;
-        draw::draw_coverage(canvas, &bytes, &at, &pass, stats)?;
+        draw::draw_coverage(canvas, &bytes, &at, &pass, neighbour.is_some(), stats)?;
     }
     for bytes in markers.iter().filter(|b| !b.is_empty()) {
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
@@ -461,6 +517,7 @@ pub fn render_tile(sources: &Sources, tile: TileId, options: &RenderOptions) -> 
         (0, 0),
         clip,
         options,
+        true,
         &mut stats,
     )?;
     Ok(Rendered {
@@ -471,7 +528,8 @@ pub fn render_tile(sources: &Sources, tile: TileId, options: &RenderOptions) -> 
 
 /// Renders one tile from bytes already in memory (gzip-compressed or not): the stored tile of
 /// [`data_tile`]`(tile)`, i.e. the tile itself up to z14 and its z14 ancestor deeper. No
-/// markers.
+/// markers, and no points from neighbouring tiles (dots on the edges are cut; [`render_tile`]
+/// reads the neighbours).
 ///
 /// # Errors
 ///
@@ -490,6 +548,7 @@ pub fn render_bytes(bytes: &[u8], tile: TileId, options: &RenderOptions) -> Resu
         Some(bytes),
         &[],
         tile,
+        None,
         (0, 0),
         clip,
         options,

@@ -8,7 +8,7 @@ use mlytiles_tile::{BBox, TileCover, TileId, lon_lat_to_tile_fraction};
 use rayon::prelude::*;
 
 use crate::png_out::{PngOptions, demultiply, encoder, png_err};
-use crate::raster::Canvas;
+use crate::raster::{Canvas, Clip};
 use crate::{Error, RenderOptions, RenderStats, Result, Sources, draw_tile, new_canvas};
 
 /// What area to render into one image, and how.
@@ -234,7 +234,7 @@ pub fn render_mosaic(
     let cols = tx1 - tx0 + 1;
     let rows = ty1 - ty0 + 1;
     // Padding for points drawn across tile edges: the largest stamp radius plus a margin.
-    let pad = (6.0f32 * ro.brush_scale()).ceil() as u32 + 2;
+    let pad = crate::point_pad(ro);
     let acc_w = cols * side;
     let crop_x = (x0 - u64::from(tx0) * s64) as usize;
 
@@ -331,9 +331,33 @@ pub fn render_mosaic(
                     let tile =
                         TileId::new(z, x, y).map_err(|e| Error::InvalidOption(e.to_string()))?;
                     let mut canvas = new_canvas(side + 2 * pad, side + 2 * pad, ro);
-                    let clip = canvas.full_clip();
+                    // Max-combined styles let points cross into the padding (a dot drawn twice
+                    // is the same dot), reading the stores beside the mosaic for its border
+                    // tiles. The density style adds up, so each tile draws only its own square,
+                    // with the points of every stored tile that reaches into it.
+                    let density = ro.style == crate::Style::Density;
+                    let clip = if density {
+                        Clip {
+                            x0: pad as i32,
+                            y0: pad as i32,
+                            x1: (pad + side) as i32,
+                            y1: (pad + side) as i32,
+                        }
+                    } else {
+                        canvas.full_clip()
+                    };
+                    let border = x == tx0 || x == tx1 || y == ty0 || y == ty1;
                     let mut stats = RenderStats::default();
-                    draw_tile(&mut canvas, sources, tile, (pad, pad), clip, ro, &mut stats)?;
+                    draw_tile(
+                        &mut canvas,
+                        sources,
+                        tile,
+                        (pad, pad),
+                        clip,
+                        ro,
+                        density || border,
+                        &mut stats,
+                    )?;
                     Ok(TilePart { canvas, stats })
                 })
                 .collect::<Result<_>>()?;

@@ -1,0 +1,274 @@
+//! Behaviour of single tiles and mosaics on the bundled sample pyramid.
+
+mod common;
+
+use mlytiles_filter::{Filter, ImageType};
+use mlytiles_render::{
+    Error, MosaicOptions, PngOptions, RenderOptions, Sources, Style, encode_png, render_bytes,
+    render_mosaic, render_tile,
+};
+use mlytiles_tile::{BBox, TileId};
+
+fn tile(s: &str) -> TileId {
+    s.parse().expect("tile id")
+}
+
+#[test]
+fn sources_and_options_can_be_shared_across_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<Sources>();
+    check::<RenderOptions>();
+}
+
+/// Straight RGB pixels (alpha > 0) of a pixmap, demultiplied.
+fn colours(p: &mlytiles_render::tiny_skia::Pixmap) -> Vec<[u8; 4]> {
+    p.pixels()
+        .iter()
+        .filter(|c| c.alpha() > 0)
+        .map(|c| {
+            let d = c.demultiply();
+            [d.red(), d.green(), d.blue(), d.alpha()]
+        })
+        .collect()
+}
+
+fn near(a: [u8; 4], rgb: [u8; 3]) -> bool {
+    (0..3).all(|i| a[i].abs_diff(rgb[i]) <= 6)
+}
+
+#[test]
+fn pano_only_draws_no_flat_image_dots() {
+    let sources = common::sample();
+    let id = tile("14/3251/6258");
+    let flat = [0x05, 0xcb, 0x63];
+    let pano = [0x2d, 0x6c, 0xff];
+    let all = render_tile(
+        &sources,
+        id,
+        &RenderOptions {
+            style: Style::Pano,
+            ..Default::default()
+        },
+    )
+    .expect("render");
+    let c = colours(&all.pixmap);
+    assert!(c.iter().any(|&p| near(p, flat)), "the tile has flat images");
+    let only = RenderOptions {
+        style: Style::Pano,
+        filter: Some(Filter {
+            image_type: ImageType::Pano,
+            ..Filter::default()
+        }),
+        ..Default::default()
+    };
+    let r = render_tile(&sources, id, &only).expect("render");
+    let c = colours(&r.pixmap);
+    assert!(r.stats.features_filtered > 0);
+    assert!(
+        !c.iter().any(|&p| near(p, flat) && p[3] > 128),
+        "flat-image green drawn"
+    );
+    assert!(
+        r.stats.points == 0 || c.iter().any(|&p| near(p, pano)),
+        "panoramas drawn in blue"
+    );
+    assert!(r.stats.points < all.stats.points);
+}
+
+#[test]
+fn a_missing_tile_is_transparent_and_counted() {
+    let sources = common::sample();
+    let r = render_tile(&sources, tile("14/100/100"), &RenderOptions::default()).expect("render");
+    assert_eq!(r.stats.tiles_missing, 1);
+    assert_eq!(r.stats.features_drawn(), 0);
+    assert!(r.pixmap.pixels().iter().all(|p| p.alpha() == 0));
+    let bg = RenderOptions {
+        background: Some([10, 20, 30, 255]),
+        ..Default::default()
+    };
+    let r = render_tile(&sources, tile("14/100/100"), &bg).expect("render");
+    assert!(
+        r.pixmap
+            .pixels()
+            .iter()
+            .all(|p| (p.red(), p.green(), p.blue(), p.alpha()) == (10, 20, 30, 255))
+    );
+}
+
+#[test]
+fn overzoom_reads_the_z14_parent_and_scale_doubles_the_pixels() {
+    let sources = common::sample();
+    let r =
+        render_tile(&sources, tile("17/26014/50062"), &RenderOptions::default()).expect("render");
+    assert_eq!(r.stats.tiles_read, 1);
+    let r2 = render_tile(
+        &sources,
+        tile("16/13007/25031"),
+        &RenderOptions {
+            scale: 2,
+            ..Default::default()
+        },
+    )
+    .expect("render");
+    assert_eq!((r2.pixmap.width(), r2.pixmap.height()), (1024, 1024));
+    assert!(r2.stats.features_drawn() > 0);
+    assert!(matches!(
+        render_tile(&sources, tile("23/0/0"), &RenderOptions::default()),
+        Err(Error::InvalidOption(_))
+    ));
+    assert!(matches!(
+        render_tile(
+            &sources,
+            tile("3/0/0"),
+            &RenderOptions {
+                size: 300,
+                ..Default::default()
+            }
+        ),
+        Err(Error::InvalidOption(_))
+    ));
+}
+
+#[test]
+fn bad_bytes_are_an_error_naming_the_tile() {
+    let err = render_bytes(
+        &[0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        tile("14/1/2"),
+        &RenderOptions::default(),
+    )
+    .expect_err("garbage");
+    assert!(err.to_string().contains("14/1/2"), "{err}");
+}
+
+/// The mosaic of four z15 tiles equals the four tiles rendered alone and stitched, up to
+/// anti-aliasing noise: lines are clipped per tile, dots cross the edges in both.
+#[test]
+fn a_mosaic_is_seamless() {
+    let sources = common::sample();
+    let parent = tile("14/3251/6257");
+    let bounds = parent.bounds();
+    let e = 1e-9;
+    let bbox = BBox::new(
+        bounds.west() + e,
+        bounds.south() + e,
+        bounds.east() - e,
+        bounds.north() - e,
+    )
+    .expect("bbox");
+    for style in [Style::Mapillary, Style::Density] {
+        let render = RenderOptions {
+            size: 256,
+            style,
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("m.png");
+        let report = render_mosaic(
+            &sources,
+            &MosaicOptions {
+                bbox,
+                zoom: 15,
+                render: render.clone(),
+                ..Default::default()
+            },
+            &out,
+        )
+        .expect("mosaic");
+        assert_eq!((report.width, report.height, report.tiles), (512, 512, 4));
+        let (_, _, mosaic) = common::decode(&std::fs::read(&out).expect("read"));
+        let mut stitched = vec![0u8; 512 * 512 * 4];
+        for child in parent.children().expect("children") {
+            let r = render_tile(&sources, child, &render).expect("tile");
+            let png = encode_png(&r.pixmap, &PngOptions::default()).expect("png");
+            let (_, _, px) = common::decode(&png);
+            let (ox, oy) = (
+                (child.x() - 2 * parent.x()) as usize * 256,
+                (child.y() - 2 * parent.y()) as usize * 256,
+            );
+            for y in 0..256 {
+                let dst = ((oy + y) * 512 + ox) * 4;
+                stitched[dst..dst + 256 * 4].copy_from_slice(&px[y * 256 * 4..(y + 1) * 256 * 4]);
+            }
+        }
+        let drawn = mosaic.chunks_exact(4).filter(|p| p[3] > 0).count();
+        assert!(drawn > 1000, "{style}: the mosaic has {drawn} drawn pixels");
+        let (n, max) = common::differing(&mosaic, &stitched, 3);
+        assert!(
+            n <= 20,
+            "{style}: {n} pixels differ by more than 3 (largest {max})"
+        );
+    }
+}
+
+#[test]
+fn a_mosaic_carries_its_georeference() {
+    let sources = common::sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("area.png");
+    let bbox = BBox::new(-108.57, 39.04, -108.52, 39.08).expect("bbox");
+    let report = render_mosaic(
+        &sources,
+        &MosaicOptions {
+            bbox,
+            zoom: 14,
+            ..Default::default()
+        },
+        &out,
+    )
+    .expect("mosaic");
+    assert_eq!(report.world_file, dir.path().join("area.pgw"));
+    let pgw = std::fs::read_to_string(&report.world_file).expect("world file");
+    let v: Vec<f64> = pgw.lines().map(|l| l.parse().expect("number")).collect();
+    assert_eq!(v.len(), 6);
+    // 512 px z14 tiles: 2 * pi * 6378137 / (2^14 * 512) metres a pixel.
+    let res = 40_075_016.685_578_49 / (16384.0 * 512.0);
+    assert!(
+        (v[0] - res).abs() < 1e-6 && (v[3] + res).abs() < 1e-6,
+        "{v:?}"
+    );
+    // The top-left pixel centre is within a pixel of the box's north-west corner.
+    let x = 6_378_137.0 * (-108.57f64).to_radians();
+    assert!((v[4] - x).abs() < res, "{} vs {x}", v[4]);
+    let bytes = std::fs::read(&out).expect("png");
+    let dec = png::Decoder::new(std::io::Cursor::new(&bytes))
+        .read_info()
+        .expect("png");
+    let text: Vec<(String, String)> = dec
+        .info()
+        .uncompressed_latin1_text
+        .iter()
+        .map(|t| (t.keyword.clone(), t.text.clone()))
+        .collect();
+    assert!(
+        text.iter().any(|(_, t)| t == "Mapillary, CC BY-SA"),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|(k, t)| k == "bbox" && t == "-108.57,39.04,-108.52,39.08"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn a_too_large_mosaic_fails_before_writing() {
+    let sources = common::sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("big.png");
+    let err = render_mosaic(
+        &sources,
+        &MosaicOptions {
+            bbox: BBox::new(-120.0, 30.0, -100.0, 45.0).expect("bbox"),
+            zoom: 16,
+            ..Default::default()
+        },
+        &out,
+    )
+    .expect_err("too large");
+    assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains(" x "), "{err}");
+    assert!(
+        std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
+        "a file was written"
+    );
+}
