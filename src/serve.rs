@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long, value_name = "Z", default_value_t = 17, value_parser = clap::value_parser!(u8).range(0..=22))]
     max_zoom: u8,
 
-    /// Memory for answered tiles, in MiB.
+    /// Memory for answered tiles, in MiB (and half as much again for decompressed data tiles).
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     memory_cache: usize,
 
@@ -114,6 +114,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         coverage_tileset: args.coverage.clone(),
         max_png_zoom: args.max_zoom,
         memory_cache_bytes: args.memory_cache.saturating_mul(1 << 20),
+        data_cache_bytes: (args.memory_cache / 2).saturating_mul(1 << 20),
         max_age: Duration::from_secs(args.max_age),
         summary_interval: Duration::from_secs(args.summary_every),
         render_threads: 0,

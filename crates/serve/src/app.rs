@@ -17,6 +17,7 @@ use mlytiles_store::{Cache, FolderStore, MbTiles, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 use tokio::sync::Semaphore;
 
+use crate::datacache::DecodedStore;
 use crate::error::{Error, Result};
 use crate::flight::Flights;
 use crate::memcache::{Entry, Key, Kind, MemCache};
@@ -29,6 +30,8 @@ use crate::{Config, mvt, page, png, tilejson};
 pub(crate) struct Tileset {
     pub(crate) name: String,
     pub(crate) store: Arc<dyn TileStore>,
+    /// The same store with decompressed tiles kept in memory (renders and filters read it).
+    pub(crate) decoded: Arc<dyn TileStore>,
     pub(crate) minzoom: u8,
     pub(crate) maxzoom: u8,
     /// W, S, E, N.
@@ -100,7 +103,10 @@ impl App {
         };
         let mut tilesets = BTreeMap::new();
         for (name, store) in stores {
-            tilesets.insert(name.clone(), describe(name, store)?);
+            tilesets.insert(
+                name.clone(),
+                describe(name, store, config.data_cache_bytes)?,
+            );
         }
         if !tilesets.contains_key(&config.coverage_tileset) {
             tracing::warn!(
@@ -147,13 +153,20 @@ impl App {
     }
 
     /// The stored tile, fetched first (once, however many ask at the same time) when it is
-    /// missing and fetch-through is on.
+    /// missing and fetch-through is on; decompressed (through the in-memory cache of data
+    /// tiles) when `decoded`, as stored otherwise.
     pub(crate) async fn stored(
         &self,
         tileset: &Tileset,
         tile: TileId,
+        decoded: bool,
     ) -> std::result::Result<Option<mlytiles_store::StoredTile>, Reject> {
-        let found = read_store(&tileset.store, tile).await?;
+        let source = if decoded {
+            &tileset.decoded
+        } else {
+            &tileset.store
+        };
+        let found = read_store(source, tile).await?;
         let missing = found
             .as_ref()
             .is_none_or(|t| t.info.status == TileStatus::Failed);
@@ -199,7 +212,7 @@ impl App {
                 }
             })
             .await?;
-        read_store(&tileset.store, tile).await
+        read_store(source, tile).await
     }
 }
 
@@ -255,7 +268,7 @@ fn open_read_only(dir: &Path) -> Result<Vec<(String, Arc<dyn TileStore>)>> {
 }
 
 /// Reads what the metadata says of a tileset; known Mapillary tilesets fill the gaps.
-fn describe(name: String, store: Arc<dyn TileStore>) -> Result<Tileset> {
+fn describe(name: String, store: Arc<dyn TileStore>, data_cache_bytes: usize) -> Result<Tileset> {
     let meta: BTreeMap<String, String> = store.metadata()?.into_iter().collect();
     let spec = mlytiles_fetch::Tileset::by_name(&name);
     let zoom = |key: &str, default: u8| {
@@ -299,6 +312,7 @@ fn describe(name: String, store: Arc<dyn TileStore>) -> Result<Tileset> {
     });
     Ok(Tileset {
         name,
+        decoded: Arc::new(DecodedStore::new(Arc::clone(&store), data_cache_bytes)),
         store,
         minzoom,
         maxzoom,
@@ -359,6 +373,10 @@ async fn health(State(app): State<Arc<App>>) -> Response {
         "tilesets": app.tileset_names(),
         "fetch_through": app.fetch.is_some(),
         "requests": snap.requests,
+        "renders": snap.renders,
+        "memory_hits": snap.memory_hits,
+        "filtered_mvt": snap.filtered_mvt,
+        "upstream_fetches": snap.upstream_fetches,
         "memory_cache": { "tiles": entries, "bytes": bytes },
     });
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
@@ -509,9 +527,10 @@ async fn mvt_tile(
         app.stats
             .memory_hits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        compress_if_asked(&entry, headers).await;
         return Ok(respond(app, &entry, MVT_TYPE, headers));
     }
-    let stored = app.stored(set, tile).await?;
+    let stored = app.stored(set, tile, filter.filter.is_some()).await?;
     let (status, data) = match stored {
         None => (None, Vec::new()),
         Some(t) => (Some(t.info.status), t.data),
@@ -523,7 +542,7 @@ async fn mvt_tile(
             Some(TileStatus::Empty) => "empty",
             _ => "failed to fetch",
         };
-        Arc::new(Entry::new(Bytes::new(), None, Some(note.into())))
+        Arc::new(Entry::new(Bytes::new(), Some(note.into())))
     } else {
         let f = filter.filter.clone();
         let built = tokio::task::spawn_blocking(move || build_mvt(data, tile, f))
@@ -535,16 +554,29 @@ async fn mvt_tile(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let entry = Arc::new(built);
+        compress_if_asked(&entry, headers).await;
         app.memcache.insert(key, Arc::clone(&entry));
         entry
     };
     Ok(respond(app, &entry, MVT_TYPE, headers))
 }
 
+/// Makes the entry's gzip form (off the async threads) the first time a client accepts it.
+async fn compress_if_asked(entry: &Arc<Entry>, headers: &HeaderMap) {
+    if entry.compressible && entry.gzip.get().is_none() && accepts_gzip(headers) {
+        let e = Arc::clone(entry);
+        let _ = tokio::task::spawn_blocking(move || {
+            e.gzip.get_or_init(|| Bytes::from(gzip(&e.body)));
+        })
+        .await;
+    }
+}
+
 /// The vector tile's media type.
 pub(crate) const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
-/// The answer for stored bytes: filtered or as they are, plain and gzip-compressed.
+/// The answer for stored bytes: filtered or as they are (a gzip form is made on demand, or
+/// kept when the stored bytes are gzip and unfiltered).
 fn build_mvt(
     data: Vec<u8>,
     tile: TileId,
@@ -562,18 +594,10 @@ fn build_mvt(
         }
     };
     if plain.is_empty() {
-        return Ok(Entry::new(Bytes::new(), None, note));
+        return Ok(Entry::new(Bytes::new(), note));
     }
-    let gzip = if mlytiles_mvt::is_gzip(&data) && filter.is_none() {
-        data
-    } else {
-        gzip(&plain)
-    };
-    Ok(Entry::new(
-        Bytes::from(plain),
-        Some(Bytes::from(gzip)),
-        note,
-    ))
+    let stored_gzip = (mlytiles_mvt::is_gzip(&data) && filter.is_none()).then(|| Bytes::from(data));
+    Ok(Entry::compressible(Bytes::from(plain), stored_gzip, note))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -619,7 +643,7 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
 /// A tile answer: 304 on a matching `If-None-Match`, 204 for no data, the bytes otherwise
 /// (gzip-compressed when there is a gzip form and the client accepts it).
 fn respond(app: &App, entry: &Entry, content_type: &'static str, headers: &HeaderMap) -> Response {
-    let gz = entry.gzip.is_some() && accepts_gzip(headers);
+    let gz = entry.gzip.get().is_some() && accepts_gzip(headers);
     let etag = if gz {
         // A different representation needs its own strong validator.
         format!("{}-gz\"", entry.etag.trim_end_matches('"'))
@@ -633,7 +657,7 @@ fn respond(app: &App, entry: &Entry, content_type: &'static str, headers: &Heade
             format!("public, max-age={}", app.config.max_age.as_secs()),
         )
         .header("access-control-allow-origin", "*");
-    if entry.gzip.is_some() {
+    if entry.compressible {
         builder = builder.header(header::VARY, "Accept-Encoding");
     }
     if let Some(note) = entry
@@ -651,7 +675,7 @@ fn respond(app: &App, entry: &Entry, content_type: &'static str, headers: &Heade
         builder
             .header(header::CONTENT_TYPE, content_type)
             .header(header::CONTENT_ENCODING, "gzip")
-            .body(Body::from(entry.gzip.clone().unwrap_or_default()))
+            .body(Body::from(entry.gzip.get().cloned().unwrap_or_default()))
     } else {
         builder
             .header(header::CONTENT_TYPE, content_type)

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod app;
+mod datacache;
 mod error;
 mod flight;
 mod memcache;
@@ -54,6 +55,9 @@ pub struct Config {
     pub max_png_zoom: u8,
     /// Bytes of answered tiles kept in memory (an LRU). Default 64 MiB.
     pub memory_cache_bytes: usize,
+    /// Bytes of decompressed data tiles kept in memory for rendering (an LRU; a PNG tile
+    /// reads its data tile and the eight around it). Default 32 MiB.
+    pub data_cache_bytes: usize,
     /// `Cache-Control: max-age` of tiles. Default one hour.
     pub max_age: Duration,
     /// How often the summary line is logged at info level. Default 60 s.
@@ -77,6 +81,7 @@ impl Default for Config {
             coverage_tileset: "mly1_public".into(),
             max_png_zoom: 17,
             memory_cache_bytes: 64 << 20,
+            data_cache_bytes: 32 << 20,
             max_age: Duration::from_secs(3600),
             summary_interval: Duration::from_secs(60),
             render_threads: 0,

@@ -1,7 +1,7 @@
 //! The in-memory LRU of answered tiles, bounded by bytes.
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use lru::LruCache;
@@ -28,28 +28,49 @@ pub(crate) struct Key {
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) body: Bytes,
-    /// The body gzip-compressed, for clients that accept it (MVT only).
-    pub(crate) gzip: Option<Bytes>,
+    /// Whether a gzip form is offered (MVT only; PNG is compressed already).
+    pub(crate) compressible: bool,
+    /// The body gzip-compressed, made when a client first accepts it (or kept from the
+    /// store when the stored bytes were gzip already).
+    pub(crate) gzip: OnceLock<Bytes>,
     /// The strong ETag of `body`, quoted.
     pub(crate) etag: String,
-    /// Extra headers' values: what the answer left out and why (MVT filters).
+    /// What the answer left out and why (MVT filters), for the `x-mlytiles-note` header.
     pub(crate) note: Option<String>,
 }
 
 impl Entry {
-    pub(crate) fn new(body: Bytes, gzip: Option<Bytes>, note: Option<String>) -> Entry {
+    /// An answer with no gzip form.
+    pub(crate) fn new(body: Bytes, note: Option<String>) -> Entry {
         Entry {
             etag: etag_of(&body),
             body,
-            gzip,
+            compressible: false,
+            gzip: OnceLock::new(),
             note,
         }
     }
 
-    /// Bytes the entry holds, as counted against the bound.
+    /// An answer offered gzip-compressed too (`gzip` when already at hand).
+    pub(crate) fn compressible(body: Bytes, gzip: Option<Bytes>, note: Option<String>) -> Entry {
+        let mut e = Entry::new(body, note);
+        e.compressible = !e.body.is_empty();
+        if let Some(g) = gzip {
+            let _ = e.gzip.set(g);
+        }
+        e
+    }
+
+    /// Bytes the entry holds, as counted against the bound (a gzip form not made yet is
+    /// counted as half the body).
     fn cost(&self, key: &Key) -> usize {
+        let gzip = match (self.compressible, self.gzip.get()) {
+            (_, Some(g)) => g.len(),
+            (true, None) => self.body.len() / 2,
+            (false, None) => 0,
+        };
         self.body.len()
-            + self.gzip.as_ref().map_or(0, Bytes::len)
+            + gzip
             + self.etag.len()
             + self.note.as_ref().map_or(0, String::len)
             + key.filter.len()
@@ -144,7 +165,7 @@ mod tests {
     fn stays_within_its_byte_bound_evicting_the_least_recent() {
         let cache = MemCache::new(8 * 1024);
         for x in 0..40 {
-            let e = Arc::new(Entry::new(Bytes::from(vec![x as u8; 600]), None, None));
+            let e = Arc::new(Entry::new(Bytes::from(vec![x as u8; 600]), None));
             cache.insert(key(x), e);
             // Touch the first one so it stays.
             assert!(cache.get(&key(0)).is_some());
@@ -155,7 +176,7 @@ mod tests {
             "the oldest untouched went first"
         );
         assert!(cache.get(&key(39)).is_some());
-        let big = Arc::new(Entry::new(Bytes::from(vec![0; 2000]), None, None));
+        let big = Arc::new(Entry::new(Bytes::from(vec![0; 2000]), None));
         cache.insert(key(100), big);
         assert!(
             cache.get(&key(100)).is_none(),

@@ -29,10 +29,10 @@ pub(crate) fn parse_style(s: &str) -> Result<Style, Reject> {
 /// The stores PNG tiles read: the coverage tileset and the map-feature tilesets when the
 /// cache has them. `None` when the cache has no coverage store (tiles are then transparent).
 pub(crate) fn sources(
-    app_tilesets: &std::collections::BTreeMap<String, crate::app::Tileset>,
+    tilesets: &std::collections::BTreeMap<String, crate::app::Tileset>,
     coverage: &str,
 ) -> Option<Sources> {
-    let store = |name: &str| app_tilesets.get(name).map(|t| Arc::clone(&t.store));
+    let store = |name: &str| tilesets.get(name).map(|t| Arc::clone(&t.decoded));
     Some(Sources {
         coverage: store(coverage)?,
         points: store(mlytiles_render::POINT_TILESET),
@@ -50,7 +50,8 @@ pub(crate) async fn render(
 ) -> Result<Arc<Entry>, Reject> {
     if let Some(set) = app.tilesets.get(&app.config.coverage_tileset) {
         // Fetch-through (a no-op without it): the stored tile this render reads.
-        app.stored(set, mlytiles_render::data_tile(tile)).await?;
+        app.stored(set, mlytiles_render::data_tile(tile), true)
+            .await?;
     }
     // Map-feature markers only when the filter asks about map features.
     let markers = filter
@@ -75,7 +76,7 @@ pub(crate) async fn render(
         .await
         .map_err(|e| Reject::internal(format!("rendering {tile}: {e}")))??;
     app.stats.renders.fetch_add(1, Ordering::Relaxed);
-    Ok(Arc::new(Entry::new(Bytes::from(png), None, None)))
+    Ok(Arc::new(Entry::new(Bytes::from(png), None)))
 }
 
 fn draw(
