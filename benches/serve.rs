@@ -94,12 +94,8 @@ fn load(
     let mut latencies: Vec<u32> = client_rt.block_on(async {
         let mut tasks = Vec::new();
         for _ in 0..CONNECTIONS {
-            let (client, counter, bytes, url) = (
-                client.clone(),
-                counter.clone(),
-                bytes.clone(),
-                url.clone(),
-            );
+            let (client, counter, bytes, url) =
+                (client.clone(), counter.clone(), bytes.clone(), url.clone());
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 while Instant::now() < deadline {
