@@ -169,6 +169,7 @@ fn serve_logs_requests_and_summaries_and_stops_on_sigterm() {
         line.contains("INFO") && line.contains("1 client errors"),
         "{line}"
     );
+    assert!(!line.contains(" 0 bytes out"), "{line}");
 
     let status = serve.terminate();
     assert!(status.success(), "{status:?}");

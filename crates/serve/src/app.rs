@@ -148,8 +148,7 @@ impl App {
     }
 
     pub(crate) fn log_summary(&self) {
-        self.stats
-            .log_summary(self.config.summary_interval, self.memcache.usage());
+        self.stats.log_summary(self.memcache.usage());
     }
 
     /// The stored tile, fetched first (once, however many ask at the same time) when it is
@@ -341,6 +340,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 /// Logs the summary line every interval.
 pub(crate) async fn summaries(app: Arc<App>) {
     let every = app.config.summary_interval.max(Duration::from_millis(10));
+    app.stats.start_period();
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

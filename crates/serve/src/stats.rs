@@ -26,7 +26,8 @@ pub(crate) struct Stats {
     pub(crate) upstream_fetches: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
     latency: [AtomicU64; BUCKETS],
-    last: Mutex<Option<Snapshot>>,
+    /// The counters at the last summary, and when it was.
+    last: Mutex<Option<(Snapshot, Instant)>>,
 }
 
 /// The counters at one moment.
@@ -82,19 +83,27 @@ impl Stats {
         }
     }
 
-    /// Logs the summary of what happened since the last call, at info level.
-    pub(crate) fn log_summary(&self, interval: Duration, cache_usage: (usize, usize)) {
+    /// Marks the start of the first summary's period.
+    pub(crate) fn start_period(&self) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        *last = Some((self.snapshot(), Instant::now()));
+    }
+
+    /// Logs the summary of what happened since the last call (or
+    /// [`start_period`](Self::start_period)), at info level.
+    pub(crate) fn log_summary(&self, cache_usage: (usize, usize)) {
         let now = self.snapshot();
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let before = last.unwrap_or_default();
-        *last = Some(now);
+        let (before, since) = last.unwrap_or_else(|| (Snapshot::default(), Instant::now()));
+        let interval = since.elapsed();
+        *last = Some((now, Instant::now()));
         let d = |f: fn(&Snapshot) -> u64| f(&now).saturating_sub(f(&before));
         let mut hist = [0u64; BUCKETS];
         for (i, h) in hist.iter_mut().enumerate() {
             *h = now.latency[i].saturating_sub(before.latency[i]);
         }
         tracing::info!(
-            "summary: {} requests in {:.0?} ({} ok, {} not modified, {} client errors, {} server errors), \
+            "summary: {} requests in {:.1?} ({} ok, {} not modified, {} client errors, {} server errors), \
              {} memory-cache hits, {} renders, {} filtered vector tiles, {} upstream fetches, \
              {} bytes out, latency p50 < {} p99 < {}, memory cache {} tiles / {} bytes",
             d(|s| s.requests),
@@ -153,11 +162,9 @@ pub(crate) async fn log_request(
     let response = next.run(request).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
-    let bytes = response
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
+    // Bodies here are whole buffers: their exact size is known before they are sent.
+    let bytes = axum::body::HttpBody::size_hint(response.body())
+        .exact()
         .unwrap_or(0);
     stats.record(status, bytes, took);
     tracing::debug!("{method} {target:?} {status} {bytes} bytes {took:.1?}");
