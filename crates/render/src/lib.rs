@@ -365,9 +365,19 @@ pub(crate) fn point_pad(options: &RenderOptions) -> u32 {
     (6.0f32 * options.brush_scale()).ceil() as u32 + 2
 }
 
-/// Draws one tile into `canvas` at `origin`, reading `sources`. With `neighbours`, the points
-/// of the stored tiles beside it that reach into it are drawn too (a lone tile; a mosaic
-/// draws its neighbours itself).
+/// Which stored tiles beside a tile to read for the points reaching into it.
+#[derive(Clone, Copy)]
+pub(crate) enum Neighbours<'a> {
+    /// None (a mosaic tile whose neighbours the mosaic draws).
+    None,
+    /// All of them (a lone tile).
+    All,
+    /// Those for which the function says true.
+    Some(&'a (dyn Fn(TileId) -> bool + Sync)),
+}
+
+/// Draws one tile into `canvas` at `origin`, reading `sources`, and the points of the stored
+/// tiles beside it that reach into it as `neighbours` says.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn draw_tile(
     canvas: &mut Canvas,
@@ -376,14 +386,19 @@ pub(crate) fn draw_tile(
     origin: (u32, u32),
     point_clip: Clip,
     options: &RenderOptions,
-    neighbours: bool,
+    neighbours: Neighbours<'_>,
     stats: &mut RenderStats,
 ) -> Result<()> {
     let data = data_tile(tile);
-    if neighbours {
+    if !matches!(neighbours, Neighbours::None) {
         let side = options.pixels()?;
         let mut scratch = RenderStats::default();
         for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
+            if let Neighbours::Some(wanted) = neighbours
+                && !wanted(n)
+            {
+                continue;
+            }
             if let Some(bytes) = read_tile(sources.coverage.as_ref(), n, None)? {
                 draw_loaded(
                     canvas,
@@ -517,7 +532,7 @@ pub fn render_tile(sources: &Sources, tile: TileId, options: &RenderOptions) -> 
         (0, 0),
         clip,
         options,
-        true,
+        Neighbours::All,
         &mut stats,
     )?;
     Ok(Rendered {

@@ -9,7 +9,9 @@ use rayon::prelude::*;
 
 use crate::png_out::{PngOptions, demultiply, encoder, png_err};
 use crate::raster::{Canvas, Clip};
-use crate::{Error, RenderOptions, RenderStats, Result, Sources, draw_tile, new_canvas};
+use crate::{
+    Error, Neighbours, RenderOptions, RenderStats, Result, Sources, draw_tile, new_canvas,
+};
 
 /// What area to render into one image, and how.
 #[derive(Debug, Clone)]
@@ -321,6 +323,12 @@ pub fn render_mosaic(
             .step_by(band as usize)
             .map(|r| (ty0 + r, (ty0 + r + band).min(ty1 + 1)))
             .collect();
+        // At the mosaic's own zoom (z14 and above), a stored neighbour inside the mosaic's
+        // range is a mosaic tile, drawn with its points crossing into the padding; deeper
+        // mosaics read every neighbour of their border tiles (drawing a dot twice is harmless).
+        let outside = move |n: TileId| {
+            n.z() != z || !(tx0..=tx1).contains(&n.x()) || !(ty0..=ty1).contains(&n.y())
+        };
         let render_band = |(r0, r1): (u32, u32)| -> Result<Vec<Vec<TilePart>>> {
             let tiles: Vec<(u32, u32)> = (r0..r1)
                 .flat_map(|y| (tx0..=tx1).map(move |x| (x, y)))
@@ -355,7 +363,13 @@ pub fn render_mosaic(
                         (pad, pad),
                         clip,
                         ro,
-                        density || border,
+                        if density {
+                            Neighbours::All
+                        } else if border {
+                            Neighbours::Some(&outside)
+                        } else {
+                            Neighbours::None
+                        },
                         &mut stats,
                     )?;
                     Ok(TilePart { canvas, stats })
