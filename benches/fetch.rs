@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
-use mlytiles_fetch::{FetchConfig, Fetcher, PlanOptions, RunOptions, Token, Tileset, plan, run};
+use mlytiles_fetch::{FetchConfig, Fetcher, PlanOptions, RunOptions, Tileset, Token, plan, run};
 use mlytiles_store::chrono::Utc;
 use mlytiles_store::{MbTiles, TileRecord, TileStatus, TileStore};
 use mlytiles_testserver::TestServer;
@@ -156,7 +156,10 @@ fn fetch_rates() {
             LATENCY.as_millis(),
             median.as_secs_f64(),
             100.0 * rate / ideal,
-            times.iter().map(|t| format!("{:.3}", t.as_secs_f64())).collect::<Vec<_>>()
+            times
+                .iter()
+                .map(|t| format!("{:.3}", t.as_secs_f64()))
+                .collect::<Vec<_>>()
         );
     };
     report("mlytiles-fetch", &mut a);
@@ -208,7 +211,7 @@ fn put_bench(c: &mut Criterion) {
             e.finish().unwrap()
         })
         .collect();
-    const N: usize = 500;
+    const N: usize = 2000;
     let now = Utc::now();
     let records: Vec<(TileId, TileRecord)> = (0..N)
         .map(|i| {
@@ -231,7 +234,44 @@ fn put_bench(c: &mut Criterion) {
                 for (t, r) in &records {
                     store.put(*t, r).unwrap();
                 }
-                (dir, store)
+                // Closing checkpoints the WAL into the file: timed too.
+                drop(store);
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // Small tiles (the sample's z13 size): the per-tile cost without the bytes.
+    let small: Vec<(TileId, TileRecord)> = records
+        .iter()
+        .map(|(t, _)| {
+            (
+                *t,
+                TileRecord::data(gz[0][..4096.min(gz[0].len())].to_vec(), now),
+            )
+        })
+        .collect();
+    g.bench_function("put one by one (4 KiB)", |b| {
+        b.iter_batched(
+            fresh,
+            |(dir, store)| {
+                for (t, r) in &small {
+                    store.put(*t, r).unwrap();
+                }
+                // Closing checkpoints the WAL into the file: timed too.
+                drop(store);
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("put_many (4 KiB)", |b| {
+        b.iter_batched(
+            fresh,
+            |(dir, store)| {
+                store.put_many(&small).unwrap();
+                drop(store);
+                dir
             },
             BatchSize::PerIteration,
         )
@@ -241,7 +281,8 @@ fn put_bench(c: &mut Criterion) {
             fresh,
             |(dir, store)| {
                 store.put_many(&records).unwrap();
-                (dir, store)
+                drop(store);
+                dir
             },
             BatchSize::PerIteration,
         )
@@ -251,7 +292,10 @@ fn put_bench(c: &mut Criterion) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if filter.is_empty() || filter.iter().any(|f| "fetch".contains(f.as_str())) {
         fetch_rates();
     }
