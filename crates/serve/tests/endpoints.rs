@@ -397,6 +397,11 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_the_server_goes_on() {
         let (ok, _) = raw_get(server.addr, &good);
         assert_eq!(ok, 200, "the server still serves after {target}");
     }
+    // HEAD: the headers of GET, no body.
+    let r = client().head(server.url(&good)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.bytes().await.unwrap().is_empty());
     // Other methods than GET and HEAD.
     let r = client()
         .post(server.url(&good))
