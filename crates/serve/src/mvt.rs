@@ -133,8 +133,7 @@ fn subset(
             }
             if *vm == u32::MAX {
                 *vm = out.values.len() as u32;
-                out.values
-                    .push(model::Value::from(values[v as usize].clone()));
+                out.values.push(model::Value::from(values[v as usize]));
             }
             tags.push(*km);
             tags.push(*vm);
