@@ -356,3 +356,59 @@ fn killed_mid_fetch_the_store_is_sound_and_the_rerun_completes() {
     assert_eq!((c.data, c.data + c.empty), (16, 160));
     assert_token_absent_from(dir.path());
 }
+
+#[test]
+fn a_polygon_area_plans_only_the_tiles_it_touches() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let t = sample_z14()[0];
+    let b = |dx, dy| TileId::new(14, t.x() + dx, t.y() + dy).unwrap().bounds();
+    // An L over three of the four tiles of a 2x2 block (its bbox covers all four), and a
+    // square inside one tile.
+    let (nw, ne, sw) = (b(0, 0), b(1, 0), b(0, 1));
+    let e = 1e-6;
+    let mid_x = nw.east();
+    let mid_y = nw.south();
+    let l_shape = [
+        (nw.west() + e, nw.north() - e),
+        (ne.east() - e, ne.north() - e),
+        (ne.east() - e, mid_y + e),
+        (mid_x - e, mid_y + e),
+        (mid_x - e, sw.south() + e),
+        (sw.west() + e, sw.south() + e),
+        (nw.west() + e, nw.north() - e),
+    ];
+    let inner = [
+        (
+            nw.west() + 0.3 * (mid_x - nw.west()),
+            nw.north() - 0.3 * (nw.north() - mid_y),
+        ),
+        (
+            nw.west() + 0.6 * (mid_x - nw.west()),
+            nw.north() - 0.3 * (nw.north() - mid_y),
+        ),
+        (
+            nw.west() + 0.6 * (mid_x - nw.west()),
+            nw.north() - 0.6 * (nw.north() - mid_y),
+        ),
+        (
+            nw.west() + 0.3 * (mid_x - nw.west()),
+            nw.north() - 0.3 * (nw.north() - mid_y),
+        ),
+    ];
+    for (ring, expected) in [(&l_shape[..], 3), (&inner[..], 1)] {
+        let coords: Vec<String> = ring.iter().map(|(x, y)| format!("[{x},{y}]")).collect();
+        let geojson = format!(
+            r#"{{"type":"Polygon","coordinates":[[{}]]}}"#,
+            coords.join(",")
+        );
+        let path = dir.path().join("area.geojson");
+        std::fs::write(&path, geojson).unwrap();
+        let mut cmd = bin(&server, &dir.path().join("cache"));
+        cmd.arg("--within").arg(&path).arg("--plan");
+        let (code, out, err) = run(cmd);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&format!(": {expected} tiles;")), "{out}");
+    }
+    assert_eq!(server.total_requests(), 0);
+}

@@ -45,7 +45,10 @@ impl Budget {
         let _: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        // A killed process loses nothing with WAL at any level; OFF only risks the last
+        // counts on a power cut, and spares every thousandth request a checkpoint's fsyncs
+        // while the other workers wait for the counter.
+        conn.pragma_update(None, "synchronous", "OFF")
             .map_err(err)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS budget (day TEXT PRIMARY KEY, used INTEGER NOT NULL)",

@@ -310,7 +310,7 @@ impl Fetcher {
                     _ = rx.wait_for(|s| *s) => return Err(Error::Stopped),
                 }
             }
-            self.inner.budget.take()?;
+            self.take_budget().await?;
             self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
             let (answer, headers) = {
                 let mut rx = self.inner.stop.subscribe();
@@ -370,6 +370,18 @@ impl Fetcher {
                     return Ok((Outcome::Failed { kind, reason }, write));
                 }
             }
+        }
+    }
+
+    /// Counts one request in the budget file, on a blocking thread: an SQLite write (and the
+    /// wait for other workers' writes) must not hold up the async threads that move the
+    /// bytes of the requests in flight.
+    async fn take_budget(&self) -> Result<()> {
+        let inner = Arc::clone(&self.inner);
+        match tokio::task::spawn_blocking(move || inner.budget.take()).await {
+            Ok(r) => r,
+            // The closure does not panic; if the runtime is shutting down, stop.
+            Err(_) => Err(Error::Stopped),
         }
     }
 

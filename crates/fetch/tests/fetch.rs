@@ -320,12 +320,13 @@ async fn a_429_pauses_every_worker_for_retry_after() {
     for &tile in &tiles {
         e.server.insert(key(tile), body.clone());
     }
-    // Worker A's tile gets a 429 at once; worker B's first tile answers 400 ms later, so B
-    // asks for its next tile while the pause is in force.
+    // Worker A's tile gets a 429 at once; worker B's first tile answers a second later, so B
+    // asks for its next tile while the 3 s pause is in force (generous margins for a loaded
+    // machine: the 429 has a whole second to be handled).
     e.server
-        .script(key(tiles[0]), [Reply::TooManyRequests(Some("2".into()))]);
+        .script(key(tiles[0]), [Reply::TooManyRequests(Some("3".into()))]);
     e.server
-        .script(key(tiles[1]), [Reply::Delay(Duration::from_millis(400))]);
+        .script(key(tiles[1]), [Reply::Delay(Duration::from_millis(1000))]);
     let f = e.fetcher(FetchConfig {
         concurrency: 2,
         ..config(&e.server)
@@ -355,7 +356,7 @@ async fn a_429_pauses_every_worker_for_retry_after() {
     for r in later {
         let gap = r.received.duration_since(limited);
         assert!(
-            gap >= Duration::from_millis(1900),
+            gap >= Duration::from_millis(2900),
             "{:?} requested {gap:?} after the 429",
             r.tile
         );
