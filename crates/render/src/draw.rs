@@ -373,11 +373,18 @@ struct PointSink<'c> {
     oy: f32,
     clip: Clip,
     stamps: &'c Stamps,
+    /// The tile's own square: points inside it are counted.
+    own: Clip,
+    inside: u64,
 }
 
 impl GeometrySink for PointSink<'_> {
     fn move_to(&mut self, x: i32, y: i32) {
         let (px, py) = (self.ox + x as f32 * self.k, self.oy + y as f32 * self.k);
+        let o = self.own;
+        if px >= o.x0 as f32 && px < o.x1 as f32 && py >= o.y0 as f32 && py < o.y1 as f32 {
+            self.inside += 1;
+        }
         self.canvas
             .stamp(self.class, self.clip, px, py, self.stamps);
     }
@@ -437,6 +444,7 @@ fn draw_layer(
             continue;
         }
         let class = classes.class_of(&feature);
+        let mut inside = 0;
         let result = if is_line {
             let mut sink = LineSink {
                 canvas: &mut *canvas,
@@ -464,14 +472,18 @@ fn draw_layer(
                 oy,
                 clip: at.point_clip,
                 stamps,
+                own: at.line_clip,
+                inside: 0,
             };
-            feature.decode_geometry(&mut sink)
+            let r = feature.decode_geometry(&mut sink);
+            inside = sink.inside;
+            r
         };
         match result {
             Ok(()) => match kind {
                 LayerKind::Sequence => stats.lines += 1,
-                LayerKind::Point | LayerKind::TrafficSign => stats.markers += 1,
-                _ => stats.points += 1,
+                LayerKind::Point | LayerKind::TrafficSign => stats.markers += inside,
+                _ => stats.points += inside,
             },
             // What was drawn before the error stays; the feature counts as skipped.
             Err(_) => stats.features_skipped += 1,

@@ -247,11 +247,12 @@ impl RenderOptions {
 /// Counts of what a render did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenderStats {
-    /// Sequence lines drawn.
+    /// Sequence lines drawn (a line crossing several tiles counts once per tile).
     pub lines: u64,
-    /// Image or overview points drawn.
+    /// Image or overview points drawn inside the tile (points of neighbouring tiles reaching
+    /// across its edges are not counted).
     pub points: u64,
-    /// Map-feature markers drawn.
+    /// Map-feature markers drawn inside the tile.
     pub markers: u64,
     /// Features the filter left out.
     pub features_filtered: u64,
