@@ -295,8 +295,18 @@ pub(crate) fn parse_filter(query: Option<&str>) -> Result<QueryFilter, Reject> {
             .collect::<Vec<_>>()
             .join("&")
     );
+    // A window such as `last=30months` moves with the clock: answers cached under it are
+    // keyed by the day too, so they are drawn again the next day.
+    let mut key = format!("{filter:?}");
+    if params.last.is_some() {
+        key.push_str(
+            &mlytiles_filter::chrono::Utc::now()
+                .format(" @%Y-%m-%d")
+                .to_string(),
+        );
+    }
     Ok(QueryFilter {
-        key: format!("{filter:?}"),
+        key,
         filter: Some(filter),
         query,
     })
