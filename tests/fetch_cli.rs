@@ -412,3 +412,56 @@ fn a_polygon_area_plans_only_the_tiles_it_touches() {
     }
     assert_eq!(server.total_requests(), 0);
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_what_is_stored() {
+    let server = server();
+    server.set_latency(Duration::from_millis(40));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let first = sample_z14()[0];
+    let tiles: Vec<TileId> = (0..16)
+        .flat_map(|dx| (0..10).map(move |dy| (dx, dy)))
+        .map(|(dx, dy)| TileId::new(14, first.x() - 4 + dx, first.y() - 3 + dy).unwrap())
+        .collect();
+    let list = list_file(dir.path(), &tiles);
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles")
+        .arg(&list)
+        .args(["--concurrency", "2", "--no-skip-empty", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let db = cache.join("mly1_public.mbtiles");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while MbTiles::open_read_only(&db)
+        .ok()
+        .and_then(|s| s.count_by_status().ok())
+        .map_or(0, |c| c.total())
+        < 10
+    {
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("stopped: interrupted"), "{stdout}");
+    let store = MbTiles::open_read_only(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let c = store.count_by_status().unwrap();
+    // Everything the summary counts as done is stored.
+    let done: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("mly1_public: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a summary line");
+    assert_eq!(c.total(), done, "{stdout}");
+    assert!(done < 160);
+}
