@@ -323,4 +323,22 @@ fn the_preview_page_shows_coverage_and_follows_the_filters() {
     );
     let errors = cdp.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+
+    // A malformed filter: the tiles fail and the page shows the server's one-line reason.
+    cdp.eval(
+        "(() => { const o = document.getElementById('org'); o.value = 'acme'; \
+         o.dispatchEvent(new Event('change')); return true; })()",
+    );
+    let start = Instant::now();
+    loop {
+        let status = cdp.eval("document.getElementById('status').textContent");
+        if status.as_str().is_some_and(|s| s.starts_with("org: ")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the page never explained the failure: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
