@@ -192,6 +192,19 @@ impl App {
                     .upstream_fetches
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match fetch.fetcher.fetch_tile(&spec, tile, store.as_ref()).await {
+                    Ok(mlytiles_fetch::Outcome::Failed { reason, .. }) => {
+                        // Retries are spent: say so, rather than answering an empty tile
+                        // that clients would keep.
+                        tracing::warn!("fetching {} {tile}: {reason}", spec.name());
+                        Err(Reject {
+                            status: StatusCode::BAD_GATEWAY,
+                            reason: format!(
+                                "fetching {} {tile} failed: {}",
+                                spec.name(),
+                                crate::route::one_line(&reason)
+                            ),
+                        })
+                    }
                     Ok(outcome) => {
                         tracing::debug!(
                             "fetched {} {tile}: {}",

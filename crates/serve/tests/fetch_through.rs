@@ -10,7 +10,7 @@ use common::{client, decode_png, drawn_pixels, sample_cache, start};
 use mlytiles_serve::Config;
 use mlytiles_serve::mlytiles_fetch::{FetchConfig, Token};
 use mlytiles_store::{MbTiles, TileStore};
-use mlytiles_testserver::TestServer;
+use mlytiles_testserver::{Reply, TestServer};
 use mlytiles_tile::TileId;
 
 const TILE: (u8, u32, u32) = (14, 3251, 6257);
@@ -41,6 +41,7 @@ async fn concurrent_requests_for_a_missing_tile_cause_one_upstream_request() {
         fetch: Some(FetchConfig {
             endpoint: upstream.url(),
             token: Some(Token::new("MLY|1|SECRETTOKEN").unwrap()),
+            max_retries: 0,
             ..FetchConfig::default()
         }),
         ..Config::default()
@@ -98,4 +99,23 @@ async fn concurrent_requests_for_a_missing_tile_cause_one_upstream_request() {
         assert_eq!(r.status(), 204);
     }
     assert_eq!(upstream.count((14, 100, 100)), 1);
+
+    // An upstream failure is a 502 with the reason (not an empty tile clients would keep);
+    // the next request tries again.
+    let other = (14, 3252, 6257);
+    upstream.script(other, [Reply::Status(503)]);
+    let url = server.url(&format!(
+        "/mvt/mly1_public/{}/{}/{}.mvt",
+        other.0, other.1, other.2
+    ));
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let reason = r.text().await.unwrap();
+    assert!(
+        reason.contains("503") && !reason.contains("SECRET"),
+        "{reason}"
+    );
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(upstream.count(other), 2);
 }
