@@ -186,6 +186,9 @@ fn run_in_pool(args: &Args) -> Result<()> {
         Some(path) => (Sources::from_store_path(path)?, path.display().to_string()),
         None => {
             let dir = args.cache.clone().unwrap_or_else(default_cache);
+            if !dir.is_dir() {
+                bail!("the cache folder {} does not exist", dir.display());
+            }
             let cache = Cache::open(&dir).with_context(|| format!("cache {}", dir.display()))?;
             let sources = Sources::from_cache(&cache, &args.tileset)?;
             (sources, sources_path(&dir, &args.tileset))

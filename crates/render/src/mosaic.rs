@@ -318,7 +318,7 @@ pub fn render_mosaic(
         let mut stats = RenderStats::default();
         // Bands of rows with enough tiles to keep every thread busy.
         let threads = rayon::current_num_threads() as u32;
-        let band = (4 * threads).div_ceil(cols).clamp(1, rows);
+        let band = (8 * threads).div_ceil(cols).clamp(1, rows);
         let bands: Vec<(u32, u32)> = (0..rows)
             .step_by(band as usize)
             .map(|r| (ty0 + r, (ty0 + r + band).min(ty1 + 1)))
