@@ -82,8 +82,9 @@ impl Serve {
 
     /// Sends SIGTERM to this process (by its id) and waits for it to end.
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        // The shell's own `kill`, so no procps package is needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", self.child.id())])
             .status()
             .unwrap();
         assert!(status.success());
