@@ -670,3 +670,33 @@ async fn the_overview_index_skips_z14_tiles_without_images() {
     assert_eq!(index.requests(), 0);
     assert_eq!(server.total_requests(), 1);
 }
+
+#[tokio::test]
+async fn the_pace_limit_spreads_requests_over_all_workers() {
+    let e = env().await;
+    let body = sample_tile();
+    let tiles: Vec<TileId> = (0..10).map(|i| t(700 + i, 7)).collect();
+    for &tile in &tiles {
+        e.server.insert(key(tile), body.clone());
+    }
+    let f = e.fetcher(FetchConfig {
+        concurrency: 8,
+        rate: Some(20.0),
+        ..config(&e.server)
+    });
+    let s = run(
+        &f,
+        &public(),
+        Arc::clone(&e.store),
+        tiles,
+        RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.progress.data, 10);
+    let log = e.server.requests();
+    let span = log.last().unwrap().received - log[0].received;
+    // 10 requests at 20/s take 450 ms from the first to the last (less any delay of the
+    // first request in transit: a wide margin).
+    assert!(span >= Duration::from_millis(300), "{span:?}");
+}
