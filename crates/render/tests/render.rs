@@ -272,3 +272,46 @@ fn a_too_large_mosaic_fails_before_writing() {
         "a file was written"
     );
 }
+
+/// Every tile of the mvt-fixtures suite (valid and invalid) and every real Mapillary tile renders
+/// or fails with an error, never a panic, at a zoom that draws lines and one that draws points.
+#[test]
+fn untrusted_tiles_never_panic() {
+    let root = common::repo().join("../shared/fixtures");
+    if !root.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing (needed under CI)",
+            root.display()
+        );
+        eprintln!("skipping: {} is missing", root.display());
+        return;
+    }
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(root.join("mvt-fixtures/fixtures")).expect("fixtures") {
+        paths.push(entry.expect("entry").path().join("tile.mvt"));
+    }
+    for entry in std::fs::read_dir(root.join("mapillary")).expect("mapillary") {
+        let p = entry.expect("entry").path();
+        if p.extension().is_some_and(|e| e == "mvt") {
+            paths.push(p);
+        }
+    }
+    paths.sort();
+    let mut rendered = 0;
+    for path in paths.iter().filter(|p| p.is_file()) {
+        let bytes = std::fs::read(path).expect("read");
+        for id in ["10/203/391", "14/3251/6257", "18/52020/100120"] {
+            let options = RenderOptions {
+                size: 256,
+                style: Style::Age,
+                ..Default::default()
+            };
+            if render_bytes(&bytes, tile(id), &options).is_ok() {
+                rendered += 1;
+            }
+        }
+    }
+    assert!(paths.len() > 70, "{} tiles", paths.len());
+    assert!(rendered > 100, "{rendered} renders succeeded");
+}
