@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{Error, Result};
 
@@ -14,14 +14,23 @@ pub const BUDGET_FILE: &str = "mlytiles-budget.sqlite";
 
 /// A counter of requests per UTC day in `mlytiles-budget.sqlite`.
 ///
-/// Every request is counted before it is sent, in one SQLite write statement: processes and
+/// Every request is counted before it is sent, in an SQLite write transaction: processes and
 /// threads sharing the folder never spend more than the limit together, and a process killed
 /// after counting loses at most the requests it had counted.
+///
+/// With a lease ([`with_lease`](Self::with_lease)), up to that many requests are counted in
+/// one write and handed out in memory: workers released together by a server's answers no
+/// longer queue for the file one by one. Unused leased requests go back to the file on
+/// [`release`](Self::release) and on drop (a killed process loses them for the day: the
+/// budget errs on the safe side, never beyond the limit).
 #[derive(Debug)]
 pub struct Budget {
     path: PathBuf,
     limit: u64,
     conn: Mutex<Connection>,
+    lease_size: u64,
+    /// Requests counted in the file and not sent yet, and the day they were counted for.
+    lease: Mutex<(u64, String)>,
 }
 
 impl Budget {
@@ -58,7 +67,38 @@ impl Budget {
             path,
             limit,
             conn: Mutex::new(conn),
+            lease_size: 1,
+            lease: Mutex::new((0, String::new())),
         })
+    }
+
+    /// Counts up to `n` requests per write to the file (at least 1; default 1).
+    pub fn with_lease(mut self, n: u64) -> Budget {
+        self.lease_size = n.max(1);
+        self
+    }
+
+    /// Gives the leased requests not sent back to today's count.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Budget`] if the file fails.
+    pub fn release(&self) -> Result<()> {
+        let (n, day) = {
+            let mut lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+            let n = lease.0;
+            lease.0 = 0;
+            (n, lease.1.clone())
+        };
+        // Leased yesterday: yesterday's count no longer matters.
+        if n == 0 || day != day_key(Utc::now()) {
+            return Ok(());
+        }
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.prepare_cached("UPDATE budget SET used = max(used - ?2, 0) WHERE day=?1")
+            .and_then(|mut st| st.execute(params![day, i64::try_from(n).unwrap_or(i64::MAX)]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// The file.
@@ -86,29 +126,46 @@ impl Budget {
     /// counted then); [`Error::Budget`] if the file fails.
     pub fn take(&self) -> Result<()> {
         let day = day_key(Utc::now());
-        let limit = i64::try_from(self.limit).unwrap_or(i64::MAX);
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        // One statement is one atomic write transaction: the count only moves below the limit.
-        let take = |conn: &Connection| -> rusqlite::Result<usize> {
-            conn.prepare_cached("UPDATE budget SET used = used + 1 WHERE day=?1 AND used < ?2")?
-                .execute(params![day, limit])
-        };
-        let mut taken = take(&conn).map_err(|e| self.err(e))?;
-        if taken == 0 {
-            // The first request of the day creates the row (another process may race us: the
-            // insert is ignored then, and the update decides).
-            conn.prepare_cached("INSERT OR IGNORE INTO budget (day, used) VALUES (?1, 0)")
-                .and_then(|mut st| st.execute(params![day]))
-                .map_err(|e| self.err(e))?;
-            taken = take(&conn).map_err(|e| self.err(e))?;
+        let mut lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        if lease.0 > 0 && lease.1 == day {
+            lease.0 -= 1;
+            return Ok(());
         }
-        if taken == 0 {
+        let n = self.count(&day, self.lease_size)?;
+        *lease = (n - 1, day);
+        Ok(())
+    }
+
+    /// Counts up to `want` requests for `day` in the file, at least one.
+    fn count(&self, day: &str, want: u64) -> Result<u64> {
+        let limit = i64::try_from(self.limit).unwrap_or(i64::MAX);
+        let want = i64::try_from(want).unwrap_or(1).max(1);
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        // IMMEDIATE: the read and the update are one write transaction, so processes sharing
+        // the file never count beyond the limit together.
+        let counted = (|| -> rusqlite::Result<i64> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached("INSERT OR IGNORE INTO budget (day, used) VALUES (?1, 0)")?
+                .execute(params![day])?;
+            let used: i64 = tx
+                .prepare_cached("SELECT used FROM budget WHERE day=?1")?
+                .query_row(params![day], |r| r.get(0))?;
+            let n = want.min(limit.saturating_sub(used)).max(0);
+            if n > 0 {
+                tx.prepare_cached("UPDATE budget SET used = used + ?2 WHERE day=?1")?
+                    .execute(params![day, n])?;
+            }
+            tx.commit()?;
+            Ok(n)
+        })();
+        let n = counted.map_err(|e| self.err(e))?;
+        if n == 0 {
             return Err(Error::BudgetExhausted {
                 limit: self.limit,
                 resets_at: next_reset(Utc::now()),
             });
         }
-        Ok(())
+        Ok(u64::try_from(n).unwrap_or(1))
     }
 
     /// Requests counted today (UTC).
@@ -133,6 +190,13 @@ impl Budget {
     /// [`Error::Budget`] if the file fails.
     pub fn remaining(&self) -> Result<u64> {
         Ok(self.limit.saturating_sub(self.used_today()?))
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        // Best effort: a failure leaves the leased requests counted (never beyond the limit).
+        let _ = self.release();
     }
 }
 
@@ -179,5 +243,33 @@ mod tests {
         assert_eq!(ok, 5);
         assert_eq!(a.used_today().unwrap(), 5);
         assert_eq!(b.remaining().unwrap(), 0);
+    }
+
+    #[test]
+    fn leased_requests_not_sent_go_back_and_the_limit_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Budget::open(dir.path(), 10).unwrap().with_lease(4);
+        let b = Budget::open(dir.path(), 10).unwrap().with_lease(4);
+        a.take().unwrap();
+        assert_eq!(
+            a.used_today().unwrap(),
+            4,
+            "a lease of 4 is counted at once"
+        );
+        for _ in 0..6 {
+            b.take().unwrap();
+        }
+        // 4 (a) + 8 (b's two leases) would pass 10: b's second lease is cut to 2.
+        assert_eq!(b.used_today().unwrap(), 10);
+        assert!(matches!(b.take(), Err(Error::BudgetExhausted { .. })));
+        // a used 1 of its 4: giving back 3 lets b go on, up to the limit exactly.
+        a.release().unwrap();
+        assert_eq!(b.remaining().unwrap(), 3);
+        for _ in 0..3 {
+            b.take().unwrap();
+        }
+        assert!(b.take().is_err());
+        drop(b);
+        assert_eq!(a.used_today().unwrap(), 10);
     }
 }

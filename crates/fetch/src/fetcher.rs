@@ -174,7 +174,9 @@ impl Fetcher {
     pub fn new(config: FetchConfig, cache_dir: impl AsRef<Path>) -> Result<Fetcher> {
         config.validate()?;
         let cache_dir = cache_dir.as_ref().to_path_buf();
-        let budget = Budget::open(&cache_dir, config.daily_budget)?;
+        // A lease of one request per worker: workers answered together count together.
+        let budget = Budget::open(&cache_dir, config.daily_budget)?
+            .with_lease(config.concurrency.max(1) as u64);
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)

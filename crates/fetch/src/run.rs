@@ -286,6 +286,11 @@ pub async fn run(
                 .get_or_insert(StopReason::Error(format!("a fetch worker failed: {e}")));
         }
     }
+    // Requests leased from the budget and not sent go back to it for other runs.
+    if let Err(e) = fetcher.budget().release() {
+        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.stopped.get_or_insert(StopReason::Error(e.to_string()));
+    }
     // Every result is written before the run returns.
     if let Err(e) = writer.await {
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
