@@ -1,6 +1,7 @@
 //! `mlytiles render`: coverage PNGs (one tile, a mosaic of an area, or an XYZ pyramid) from a
 //! cache of stores or one store.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -16,6 +17,14 @@ use mlytiles_tile::{BBox, TileId};
 use rayon::prelude::*;
 
 use crate::filter_args::FilterArgs;
+
+/// `println!` that returns the write error (a closed pipe ends the command quietly, see
+/// main.rs) instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout(), $($t)*)?
+    };
+}
 
 /// Render Mapillary coverage as PNG: one tile, a mosaic of an area, or an XYZ pyramid.
 ///
@@ -248,14 +257,14 @@ fn run_in_pool(args: &Args) -> Result<()> {
     };
     let report = render_mosaic(&sources, &mosaic, &out)?;
     let secs = start.elapsed().as_secs_f64();
-    println!(
+    out!(
         "Rendered {} tiles at z{zoom} (style {}) from {source_name}, {} threads, in {secs:.2} s:",
         report.tiles,
         args.style,
         rayon::current_num_threads()
     );
-    print_stats(&report.stats);
-    println!(
+    print_stats(&report.stats)?;
+    out!(
         "Wrote {} ({} x {} px, {}, {}) and {} (Web Mercator world file).",
         report.path.display(),
         report.width,
@@ -268,7 +277,7 @@ fn run_in_pool(args: &Args) -> Result<()> {
         },
         report.world_file.display()
     );
-    println!(
+    out!(
         "Area {},{},{},{}; attribution: Mapillary, CC BY-SA.",
         bbox.west(),
         bbox.south(),
@@ -282,17 +291,22 @@ fn sources_path(dir: &Path, tileset: &str) -> String {
     dir.join(format!("{tileset}.mbtiles")).display().to_string()
 }
 
-fn print_stats(s: &RenderStats) {
-    println!(
+fn print_stats(s: &RenderStats) -> Result<()> {
+    out!(
         "  {} sequence lines, {} image points, {} map-feature markers drawn; {} features filtered out",
-        s.lines, s.points, s.markers, s.features_filtered
+        s.lines,
+        s.points,
+        s.markers,
+        s.features_filtered
     );
     if s.tiles_missing > 0 || s.features_skipped > 0 {
-        println!(
+        out!(
             "  {} tiles missing from the store (drawn transparent), {} features skipped as unreadable",
-            s.tiles_missing, s.features_skipped
+            s.tiles_missing,
+            s.features_skipped
         );
     }
+    Ok(())
 }
 
 fn human_bytes(n: u64) -> String {
@@ -345,13 +359,13 @@ fn one_tile(
         .clone()
         .unwrap_or_else(|| PathBuf::from("coverage.png"));
     write_atomic(&out, &png)?;
-    println!(
+    out!(
         "Rendered tile {tile} (style {}) from {source_name} in {:.1} ms:",
         options.style,
         start.elapsed().as_secs_f64() * 1000.0
     );
-    print_stats(&rendered.stats);
-    println!(
+    print_stats(&rendered.stats)?;
+    out!(
         "Wrote {} ({} x {} px, {}).",
         out.display(),
         rendered.pixmap.width(),
@@ -423,7 +437,7 @@ fn pyramid(
     if tiles.is_empty() && !all.is_empty() {
         bail!("shard {i}/{n} is empty ({} tiles in all)", all.len());
     }
-    println!(
+    out!(
         "Pyramid z{z0}-{z1}{}: {} tiles ({} rendered, {skipped} already there) into {} in {:.2} s",
         if n > 1 {
             format!(", part {i}/{n}")
@@ -435,6 +449,6 @@ fn pyramid(
         out.display(),
         start.elapsed().as_secs_f64()
     );
-    print_stats(&stats);
+    print_stats(&stats)?;
     Ok(())
 }
