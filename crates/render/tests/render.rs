@@ -315,3 +315,34 @@ fn untrusted_tiles_never_panic() {
     assert!(paths.len() > 70, "{} tiles", paths.len());
     assert!(rendered > 100, "{rendered} renders succeeded");
 }
+
+/// A z14 tile whose neighbour has images near the shared edge: rendered alone, the dots on that
+/// edge are cut; read with its neighbours, they are whole (more drawn pixels along the edge).
+#[test]
+fn edge_dots_come_from_the_neighbours() {
+    use mlytiles_render::{EdgePoints, render_tile_with};
+    let sources = common::sample();
+    let options = RenderOptions {
+        size: 256,
+        ..Default::default()
+    };
+    let mut gained = 0;
+    for t in [
+        "14/3251/6257",
+        "14/3252/6257",
+        "14/3251/6258",
+        "14/3252/6258",
+    ] {
+        let with = render_tile_with(&sources, tile(t), &options, EdgePoints::FromNeighbours)
+            .expect("render");
+        let cut = render_tile_with(&sources, tile(t), &options, EdgePoints::Cut).expect("render");
+        assert_eq!(with.stats, cut.stats, "neighbours' points are not counted");
+        let drawn = |p: &mlytiles_render::tiny_skia::Pixmap| {
+            p.pixels().iter().map(|c| u64::from(c.alpha())).sum::<u64>()
+        };
+        let (a, b) = (drawn(&with.pixmap), drawn(&cut.pixmap));
+        assert!(a >= b, "{t}: reading neighbours removed coverage");
+        gained += a - b;
+    }
+    assert!(gained > 0, "no dot crossed an edge in the sample area");
+}
