@@ -221,3 +221,27 @@ fn the_token_never_appears_in_the_log() {
     // The upstream request did carry it.
     assert!(upstream.requests()[0].query.contains("TOPSECRET"));
 }
+
+#[test]
+fn setup_errors_say_what_is_wrong() {
+    let missing = tempfile::tempdir().unwrap().path().join("nope");
+    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--cache"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!missing.exists(), "nothing is created without --fetch");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--fetch", "--cache"])
+        .arg(sample_cache())
+        .env_remove("MAPILLARY_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a Mapillary access token"), "{err}");
+}
