@@ -27,7 +27,8 @@ Examples:
   mlytiles serve --addr 0.0.0.0:8080 --public-url https://tiles.example.org/mly
   MAPILLARY_ACCESS_TOKEN=... mlytiles serve --fetch --daily-budget 5000")]
 pub struct Args {
-    /// The cache folder: one store per tileset [default: the user cache folder's `mlytiles`].
+    /// The cache folder: one store per tileset [default: MLYTILES_CACHE, else the user cache
+    /// folder's `mlytiles`, as for `mlytiles fetch`].
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
 
@@ -81,9 +82,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     init_logging(args.verbose);
     let cache_dir = match &args.cache {
         Some(dir) => dir.clone(),
-        None => dirs::cache_dir()
-            .context("no user cache folder is known here: pass --cache DIR")?
-            .join("mlytiles"),
+        None => crate::fetch::default_cache_dir()?,
     };
     let fetch = if args.fetch {
         let token = match &args.token_file {
