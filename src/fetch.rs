@@ -52,7 +52,7 @@ pub struct Args {
     /// (the Mapillary token is not sent to it).
     #[arg(long, value_name = "TEMPLATE")]
     url: Option<String>,
-    /// Store name for --url [default: custom-<hash of the template>].
+    /// Store name for --url [default: custom-HASH, from the template without its query].
     #[arg(long, requires = "url")]
     name: Option<String>,
     /// The area as a box: west,south,east,north in degrees.
@@ -94,7 +94,7 @@ pub struct Args {
     #[arg(long)]
     no_skip_empty: bool,
     /// Base URL of the Mapillary tilesets, for a mirror or proxy [default: MLYTILES_ENDPOINT,
-    /// else https://tiles.mapillary.com].
+    /// else `https://tiles.mapillary.com`].
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
     /// Read the access token from this file instead of MAPILLARY_ACCESS_TOKEN.
