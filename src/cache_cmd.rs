@@ -119,14 +119,7 @@ fn info(t: &Target) -> anyhow::Result<()> {
             let count = |s: TileStatus| tiles.iter().filter(|(_, i)| i.status == s).count();
             let times = tiles.iter().filter_map(|(_, i)| i.fetched_at);
             let (oldest, newest) = (times.clone().min(), times.max());
-            let when = match (oldest, newest) {
-                (Some(o), Some(n)) => format!(
-                    ", fetched {} to {}",
-                    o.format("%Y-%m-%d %H:%M"),
-                    n.format("%Y-%m-%d %H:%M")
-                ),
-                _ => String::new(),
-            };
+            let when = crate::fetch::fetched_between(oldest, newest);
             writeln!(
                 out,
                 "  z{z}: {} data, {} empty, {} failed{when}",

@@ -429,14 +429,7 @@ fn print_plan(
     took: Duration,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let fresh = match (plan.oldest, plan.newest) {
-        (Some(o), Some(n)) => format!(
-            ", fetched {} to {}",
-            o.format("%Y-%m-%d %H:%M"),
-            n.format("%Y-%m-%d %H:%M")
-        ),
-        _ => String::new(),
-    };
+    let fresh = fetched_between(plan.oldest, plan.newest);
     writeln!(
         out,
         "plan for {}: {} tiles; cached {} ({} data, {} empty{fresh}); failed before {}; \
@@ -607,4 +600,19 @@ fn print_summary(tileset: &Tileset, s: &Summary) -> anyhow::Result<()> {
         writeln!(out, "stopped: {stop}{when}; {} tiles remain", s.remaining)?;
     }
     Ok(())
+}
+
+/// `", fetched OLDEST to NEWEST"` when both times are known, else nothing: how fresh cached tiles are.
+pub(crate) fn fetched_between(
+    oldest: Option<chrono::DateTime<Utc>>,
+    newest: Option<chrono::DateTime<Utc>>,
+) -> String {
+    match (oldest, newest) {
+        (Some(o), Some(n)) => format!(
+            ", fetched {} to {}",
+            o.format("%Y-%m-%d %H:%M"),
+            n.format("%Y-%m-%d %H:%M")
+        ),
+        _ => String::new(),
+    }
 }

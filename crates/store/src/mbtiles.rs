@@ -194,6 +194,19 @@ impl MbTiles {
         }
     }
 
+    /// The tile of a row whose first two columns are `tile_column` and `tile_row` (TMS) at zoom `z`.
+    fn tile_of_row(&self, z: u8, row: &rusqlite::Row<'_>) -> Result<TileId> {
+        let sql = |e| self.sql(None, e);
+        let x: i64 = row.get(0).map_err(sql)?;
+        let tms: i64 = row.get(1).map_err(sql)?;
+        u32::try_from(x)
+            .ok()
+            .zip(u32::try_from(tms).ok())
+            .and_then(|(x, tms)| TileId::new(z, x, tms).ok())
+            .map(|t| t.flip_y())
+            .ok_or_else(|| self.corrupt(None, format!("invalid tile {z}/{x}/{tms} (TMS row)")))
+    }
+
     fn corrupt(&self, tile: Option<TileId>, detail: String) -> Error {
         Error::Corrupt {
             at: Location::new(&self.path, tile),
@@ -526,16 +539,7 @@ impl TileStore for MbTiles {
                 .query(params![z, r.x0, r.x1, row0, row1])
                 .map_err(sql)?;
             while let Some(row) = rows.next().map_err(sql)? {
-                let x: i64 = row.get(0).map_err(sql)?;
-                let tms: i64 = row.get(1).map_err(sql)?;
-                let tile = u32::try_from(x)
-                    .ok()
-                    .zip(u32::try_from(tms).ok())
-                    .and_then(|(x, tms)| TileId::new(z, x, tms).ok())
-                    .map(|t| t.flip_y())
-                    .ok_or_else(|| {
-                        self.corrupt(None, format!("invalid tile {z}/{x}/{tms} (TMS row)"))
-                    })?;
+                let tile = self.tile_of_row(z, row)?;
                 let status = if i == 0 {
                     let has_bytes: Option<bool> = row.get(2).map_err(sql)?;
                     if has_bytes == Some(true) {
@@ -605,16 +609,7 @@ impl TileStore for MbTiles {
                 .query(params![z, r.x0, r.x1, row0, row1])
                 .map_err(sql)?;
             while let Some(row) = rows.next().map_err(sql)? {
-                let x: i64 = row.get(0).map_err(sql)?;
-                let tms: i64 = row.get(1).map_err(sql)?;
-                let tile = u32::try_from(x)
-                    .ok()
-                    .zip(u32::try_from(tms).ok())
-                    .and_then(|(x, tms)| TileId::new(z, x, tms).ok())
-                    .map(|t| t.flip_y())
-                    .ok_or_else(|| {
-                        self.corrupt(None, format!("invalid tile {z}/{x}/{tms} (TMS row)"))
-                    })?;
+                let tile = self.tile_of_row(z, row)?;
                 let has_bytes: Option<bool> = row.get(2).map_err(sql)?;
                 let status_row: Option<String> = row.get(3).map_err(sql)?;
                 let row_status = match &status_row {
