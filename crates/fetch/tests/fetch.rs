@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mlytiles_fetch::{
     Error, FailureKind, FetchConfig, Fetcher, Outcome, PlanOptions, RunOptions, StopReason,
-    Tileset, Token, build_overview_index, plan, run,
+    Summary, Tileset, Token, build_overview_index, plan, run,
 };
 use mlytiles_store::{MbTiles, TileStatus, TileStore};
 use mlytiles_testserver::{Reply, TestServer};
@@ -85,16 +85,40 @@ impl Env {
     fn status(&self, tile: TileId) -> Option<TileStatus> {
         self.store.info(tile).unwrap().map(|i| i.status)
     }
+
+    /// Serves the sample tile at each of `tiles`.
+    fn serve_sample(&self, tiles: &[TileId]) {
+        let body = sample_tile();
+        for &tile in tiles {
+            self.server.insert(key(tile), body.clone());
+        }
+    }
+
+    /// Runs `f` over `tiles` into this environment's store with the default options.
+    async fn run(&self, f: &Fetcher, tiles: Vec<TileId>) -> Summary {
+        run(
+            f,
+            &public(),
+            Arc::clone(&self.store),
+            tiles,
+            RunOptions::default(),
+        )
+        .await
+        .unwrap()
+    }
+}
+
+/// `n` z14 tiles in a row: x from `x0`, at `y`.
+fn row(n: u32, x0: u32, y: u32) -> Vec<TileId> {
+    (0..n).map(|i| t(x0 + i, y)).collect()
 }
 
 #[tokio::test]
 async fn answers_are_classified_before_anything_is_stored() {
     let e = env().await;
     let body = sample_tile();
-    let tiles: Vec<TileId> = (0..12).map(|i| t(100 + i, 200)).collect();
-    for &tile in &tiles {
-        e.server.insert(key(tile), body.clone());
-    }
+    let tiles = row(12, 100, 200);
+    e.serve_sample(&tiles);
     e.server.insert(key(t(200, 200)), Vec::new());
     let script = [
         (0, Reply::Status(204)),
@@ -288,15 +312,7 @@ async fn an_invalid_token_stops_at_once() {
             ..config(&e.server)
         });
         let tiles: Vec<TileId> = (0..20).map(|i| t(i, 9)).collect();
-        let s = run(
-            &f,
-            &public(),
-            Arc::clone(&e.store),
-            tiles,
-            RunOptions::default(),
-        )
-        .await
-        .unwrap();
+        let s = e.run(&f, tiles).await;
         assert!(
             matches!(s.stopped, Some(StopReason::InvalidToken(_))),
             "{reply:?}: {:?}",
@@ -304,22 +320,17 @@ async fn an_invalid_token_stops_at_once() {
         );
         assert_eq!(e.server.total_requests(), 1, "{reply:?}");
         assert_eq!(s.remaining, 20);
-        let msg = Error::InvalidToken {
-            answer: "HTTP 401".into(),
-        }
-        .to_string();
-        assert!(msg.contains("invalid"));
+        let msg = s.stopped.unwrap().to_string();
+        assert!(msg.contains("access token is invalid"), "{reply:?}: {msg}");
+        assert!(!msg.contains("SEKRIT"), "{msg}");
     }
 }
 
 #[tokio::test]
 async fn a_429_pauses_every_worker_for_retry_after() {
     let e = env().await;
-    let body = sample_tile();
-    let tiles: Vec<TileId> = (0..3).map(|i| t(50 + i, 50)).collect();
-    for &tile in &tiles {
-        e.server.insert(key(tile), body.clone());
-    }
+    let tiles = row(3, 50, 50);
+    e.serve_sample(&tiles);
     // Worker A's tile gets a 429 at once; worker B's first tile answers a second later, so B
     // asks for its next tile while the 3 s pause is in force (generous margins for a loaded
     // machine: the 429 has a whole second to be handled).
@@ -331,15 +342,7 @@ async fn a_429_pauses_every_worker_for_retry_after() {
         concurrency: 2,
         ..config(&e.server)
     });
-    let s = run(
-        &f,
-        &public(),
-        Arc::clone(&e.store),
-        tiles.clone(),
-        RunOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = e.run(&f, tiles.clone()).await;
     assert_eq!(s.progress.data, 3, "{s:?}");
     let log = e.server.requests();
     let limited = log
@@ -398,11 +401,8 @@ async fn a_limit_that_persists_stops_with_the_daily_limit() {
 #[tokio::test]
 async fn the_budget_is_never_exceeded_and_is_shared_through_the_cache_folder() {
     let e = env().await;
-    let body = sample_tile();
-    let tiles: Vec<TileId> = (0..40).map(|i| t(1000 + i, 7)).collect();
-    for &tile in &tiles {
-        e.server.insert(key(tile), body.clone());
-    }
+    let tiles = row(40, 1000, 7);
+    e.serve_sample(&tiles);
     let cfg = FetchConfig {
         daily_budget: 25,
         ..config(&e.server)
@@ -468,11 +468,8 @@ async fn the_budget_is_never_exceeded_and_is_shared_through_the_cache_folder() {
 #[tokio::test]
 async fn a_rerun_requests_only_what_is_missing_or_failed() {
     let e = env().await;
-    let body = sample_tile();
-    let tiles: Vec<TileId> = (0..10).map(|i| t(400 + i, 400)).collect();
-    for &tile in &tiles {
-        e.server.insert(key(tile), body.clone());
-    }
+    let tiles = row(10, 400, 400);
+    e.serve_sample(&tiles);
     e.server.script(key(tiles[3]), vec![Reply::Status(500); 2]);
     let f = e.fetcher(FetchConfig {
         max_retries: 1,
@@ -480,15 +477,7 @@ async fn a_rerun_requests_only_what_is_missing_or_failed() {
     });
     let p = plan(&*e.store, &tiles, &PlanOptions::default()).unwrap();
     assert_eq!((p.total, p.missing, p.requests()), (10, 10, 10));
-    let s = run(
-        &f,
-        &public(),
-        Arc::clone(&e.store),
-        p.to_request,
-        RunOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = e.run(&f, p.to_request).await;
     assert_eq!((s.progress.data, s.progress.failed), (9, 1));
     let (count, sample) = &s.failures[&FailureKind::ServerError];
     assert_eq!(*count, 1);
@@ -507,15 +496,7 @@ async fn a_rerun_requests_only_what_is_missing_or_failed() {
         plan(&*e.store, &more, &only).unwrap().to_request,
         vec![tiles[3]]
     );
-    let s = run(
-        &f,
-        &public(),
-        Arc::clone(&e.store),
-        p.to_request,
-        RunOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = e.run(&f, p.to_request).await;
     assert_eq!(s.progress.data, 1);
     let after = e.server.counts();
     for &tile in &tiles {
@@ -613,11 +594,8 @@ async fn the_token_goes_in_the_query_only_and_never_into_errors_or_the_store() {
 #[tokio::test]
 async fn stop_ends_a_run_cleanly_and_keeps_what_is_stored() {
     let e = env().await;
-    let body = sample_tile();
-    let tiles: Vec<TileId> = (0..30).map(|i| t(600 + i, 6)).collect();
-    for &tile in &tiles {
-        e.server.insert(key(tile), body.clone());
-    }
+    let tiles = row(30, 600, 6);
+    e.serve_sample(&tiles);
     e.server.set_latency(Duration::from_millis(30));
     let f = e.fetcher(FetchConfig {
         concurrency: 2,
@@ -685,25 +663,14 @@ async fn the_overview_index_skips_z14_tiles_without_images() {
 #[tokio::test]
 async fn the_pace_limit_spreads_requests_over_all_workers() {
     let e = env().await;
-    let body = sample_tile();
-    let tiles: Vec<TileId> = (0..10).map(|i| t(700 + i, 7)).collect();
-    for &tile in &tiles {
-        e.server.insert(key(tile), body.clone());
-    }
+    let tiles = row(10, 700, 7);
+    e.serve_sample(&tiles);
     let f = e.fetcher(FetchConfig {
         concurrency: 8,
         rate: Some(20.0),
         ..config(&e.server)
     });
-    let s = run(
-        &f,
-        &public(),
-        Arc::clone(&e.store),
-        tiles,
-        RunOptions::default(),
-    )
-    .await
-    .unwrap();
+    let s = e.run(&f, tiles).await;
     assert_eq!(s.progress.data, 10);
     let log = e.server.requests();
     let span = log.last().unwrap().received - log[0].received;
