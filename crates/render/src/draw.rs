@@ -143,18 +143,12 @@ pub(crate) fn draw_coverage(
     points_only: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    let tile = Tile::new(bytes).map_err(|source| Error::Tile {
-        tile: at.data_tile,
-        source,
-    })?;
+    let tile = Tile::new(bytes).map_err(Error::in_tile(at.data_tile))?;
     for name in coverage_layers(at.data_tile.z()) {
         if points_only && *name == "sequence" {
             continue;
         }
-        let layer = tile.layer(name).map_err(|source| Error::Tile {
-            tile: at.data_tile,
-            source,
-        })?;
+        let layer = tile.layer(name).map_err(Error::in_tile(at.data_tile))?;
         if let Some(layer) = layer {
             draw_layer(canvas, &layer, at, pass, stats)?;
         }
@@ -170,15 +164,9 @@ pub(crate) fn draw_markers(
     pass: &Pass<'_>,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    let tile = Tile::new(bytes).map_err(|source| Error::Tile {
-        tile: at.data_tile,
-        source,
-    })?;
+    let tile = Tile::new(bytes).map_err(Error::in_tile(at.data_tile))?;
     for layer in tile.layers() {
-        let layer = layer.map_err(|source| Error::Tile {
-            tile: at.data_tile,
-            source,
-        })?;
+        let layer = layer.map_err(Error::in_tile(at.data_tile))?;
         if matches!(layer.name(), "point" | "traffic_sign") {
             draw_layer(canvas, &layer, at, pass, stats)?;
         }
@@ -200,7 +188,7 @@ impl Classifier {
         pass: &Pass<'_>,
         tile: TileId,
     ) -> Result<Classifier> {
-        let err = |source| Error::Tile { tile, source };
+        let err = Error::in_tile(tile);
         let none = Classifier {
             key: None,
             table: Vec::new(),
@@ -431,7 +419,7 @@ fn draw_layer(
     for feature in layer.features() {
         let feature = match feature {
             Ok(f) => f,
-            Err(e) if e.is_fatal() => return Err(Error::Tile { tile, source: e }),
+            Err(e) if e.is_fatal() => return Err(Error::in_tile(tile)(e)),
             Err(_) => {
                 stats.features_skipped += 1;
                 continue;

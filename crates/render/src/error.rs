@@ -67,5 +67,12 @@ pub enum Error {
     Font(String),
 }
 
+impl Error {
+    /// Wraps a reader error as [`Error::Tile`] for `tile`; for `map_err`.
+    pub(crate) fn in_tile(tile: TileId) -> impl Fn(mlytiles_mvt::Error) -> Error + Copy {
+        move |source| Error::Tile { tile, source }
+    }
+}
+
 /// This crate's `Result`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -476,18 +476,12 @@ fn draw_loaded(
     };
     if let Some(bytes) = coverage.filter(|b| !b.is_empty()) {
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
-            .map_err(|source| Error::Tile {
-                tile: at.data_tile,
-                source,
-            })?;
+            .map_err(Error::in_tile(at.data_tile))?;
         draw::draw_coverage(canvas, &bytes, &at, &pass, neighbour.is_some(), stats)?;
     }
     for bytes in markers.iter().filter(|b| !b.is_empty()) {
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
-            .map_err(|source| Error::Tile {
-                tile: at.data_tile,
-                source,
-            })?;
+            .map_err(Error::in_tile(at.data_tile))?;
         draw::draw_markers(canvas, &bytes, &at, &pass, stats)?;
     }
     Ok(())
