@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
 use mlytiles_fetch::{FetchConfig, Fetcher, PlanOptions, RunOptions, Tileset, Token, plan, run};
 use mlytiles_store::chrono::Utc;
 use mlytiles_store::{MbTiles, TileRecord, TileStatus, TileStore};
@@ -222,25 +223,6 @@ fn put_bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("store");
     g.sample_size(10);
     g.throughput(Throughput::Elements(N as u64));
-    let fresh = || {
-        let dir = tempfile::tempdir().unwrap();
-        let store = MbTiles::open(dir.path().join("put.mbtiles")).unwrap();
-        (dir, store)
-    };
-    g.bench_function("put one by one (gzip tiles)", |b| {
-        b.iter_batched(
-            fresh,
-            |(dir, store)| {
-                for (t, r) in &records {
-                    store.put(*t, r).unwrap();
-                }
-                // Closing checkpoints the WAL into the file: timed too.
-                drop(store);
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
     // Small tiles (the sample's z13 size): the per-tile cost without the bytes.
     let small: Vec<(TileId, TileRecord)> = records
         .iter()
@@ -251,43 +233,42 @@ fn put_bench(c: &mut Criterion) {
             )
         })
         .collect();
-    g.bench_function("put one by one (4 KiB)", |b| {
-        b.iter_batched(
-            fresh,
-            |(dir, store)| {
-                for (t, r) in &small {
-                    store.put(*t, r).unwrap();
-                }
-                // Closing checkpoints the WAL into the file: timed too.
-                drop(store);
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    g.bench_function("put_many (4 KiB)", |b| {
-        b.iter_batched(
-            fresh,
-            |(dir, store)| {
-                store.put_many(&small).unwrap();
-                drop(store);
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    g.bench_function("put_many (gzip tiles)", |b| {
-        b.iter_batched(
-            fresh,
-            |(dir, store)| {
-                store.put_many(&records).unwrap();
-                drop(store);
-                dir
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    put_case(&mut g, "put one by one (gzip tiles)", &records, false);
+    put_case(&mut g, "put one by one (4 KiB)", &small, false);
+    put_case(&mut g, "put_many (4 KiB)", &small, true);
+    put_case(&mut g, "put_many (gzip tiles)", &records, true);
     g.finish();
+}
+
+/// Times storing `records` into a fresh MBTiles file, one `put` each or in one `put_many`;
+/// closing the store (which checkpoints the WAL into the file) is timed too.
+fn put_case(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    records: &[(TileId, TileRecord)],
+    many: bool,
+) {
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let store = MbTiles::open(dir.path().join("put.mbtiles")).unwrap();
+                (dir, store)
+            },
+            |(dir, store)| {
+                if many {
+                    store.put_many(records).unwrap();
+                } else {
+                    for (t, r) in records {
+                        store.put(*t, r).unwrap();
+                    }
+                }
+                drop(store);
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
 }
 
 fn main() {

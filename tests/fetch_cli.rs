@@ -48,6 +48,30 @@ fn sample_z14() -> Vec<TileId> {
         .collect()
 }
 
+/// 160 z14 tiles (16 columns by 10 rows): the 16 of the sample and their empty neighbours.
+fn sample_with_neighbours() -> Vec<TileId> {
+    let first = sample_z14()[0];
+    (0..16)
+        .flat_map(|dx| (0..10).map(move |dy| (dx, dy)))
+        .map(|(dx, dy)| TileId::new(14, first.x() - 4 + dx, first.y() - 3 + dy).unwrap())
+        .collect()
+}
+
+/// How many tiles (of any status) the MBTiles file at `db` holds; 0 while it cannot be opened.
+fn stored_count(db: &Path) -> u64 {
+    MbTiles::open_read_only(db)
+        .ok()
+        .and_then(|s| s.count_by_status().ok())
+        .map_or(0, |c| c.total())
+}
+
+/// `mlytiles cache SUB CACHE`.
+fn cache_cmd(sub: &str, cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
+    cmd.args(["cache", sub]).arg(cache);
+    cmd
+}
+
 fn bin(server: &TestServer, cache: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
     cmd.arg("fetch")
@@ -173,20 +197,12 @@ fn plan_then_fetch_then_a_rerun_requests_nothing() {
     assert!(out.contains("to request 0"), "{out}");
     assert_eq!(server.total_requests(), requested);
     // cache info and verify.
-    let (code, out, err) = run({
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
-        c.args(["cache", "info"]).arg(&cache);
-        c
-    });
+    let (code, out, err) = run(cache_cmd("info", &cache));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("mly1_public: "), "{out}");
     assert!(out.contains("z14: 16 data"), "{out}");
     assert!(out.contains("z5: 1 data"), "{out}");
-    let (code, out, err) = run({
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
-        c.args(["cache", "verify"]).arg(&cache);
-        c
-    });
+    let (code, out, err) = run(cache_cmd("verify", &cache));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("integrity ok, 17 data tiles checked"), "{out}");
     assert_token_absent_from(dir.path());
@@ -223,11 +239,7 @@ fn failures_are_summarised_listed_and_never_hold_the_token() {
         "{out}"
     );
     assert!(out.contains("failed (connection): 1 tiles"), "{out}");
-    let (code, out, err) = run({
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mlytiles"));
-        c.args(["cache", "failed"]).arg(&cache);
-        c
-    });
+    let (code, out, err) = run(cache_cmd("failed", &cache));
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.contains(&format!("mly1_public {} ", tiles[0])), "{out}");
@@ -283,12 +295,7 @@ fn killed_mid_fetch_the_store_is_sound_and_the_rerun_completes() {
     server.set_latency(Duration::from_millis(40));
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    // 160 tiles: the 16 of the sample and their empty neighbours.
-    let first = sample_z14()[0];
-    let tiles: Vec<TileId> = (0..16)
-        .flat_map(|dx| (0..10).map(move |dy| (dx, dy)))
-        .map(|(dx, dy)| TileId::new(14, first.x() - 4 + dx, first.y() - 3 + dy).unwrap())
-        .collect();
+    let tiles = sample_with_neighbours();
     let list = list_file(dir.path(), &tiles);
     let mut cmd = bin(&server, &cache);
     cmd.arg("--tiles")
@@ -301,11 +308,7 @@ fn killed_mid_fetch_the_store_is_sound_and_the_rerun_completes() {
     // Wait (generously) until some tiles are stored, then SIGKILL.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let stored = MbTiles::open_read_only(&db)
-            .ok()
-            .and_then(|s| s.count_by_status().ok())
-            .map_or(0, |c| c.total());
-        if stored >= 20 {
+        if stored_count(&db) >= 20 {
             break;
         }
         assert!(Instant::now() < deadline, "no progress");
@@ -419,11 +422,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_is_stored() {
     server.set_latency(Duration::from_millis(40));
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    let first = sample_z14()[0];
-    let tiles: Vec<TileId> = (0..16)
-        .flat_map(|dx| (0..10).map(move |dy| (dx, dy)))
-        .map(|(dx, dy)| TileId::new(14, first.x() - 4 + dx, first.y() - 3 + dy).unwrap())
-        .collect();
+    let tiles = sample_with_neighbours();
     let list = list_file(dir.path(), &tiles);
     let mut cmd = bin(&server, &cache);
     cmd.arg("--tiles")
@@ -434,12 +433,7 @@ fn ctrl_c_stops_cleanly_and_keeps_what_is_stored() {
     let child = cmd.spawn().unwrap();
     let db = cache.join("mly1_public.mbtiles");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while MbTiles::open_read_only(&db)
-        .ok()
-        .and_then(|s| s.count_by_status().ok())
-        .map_or(0, |c| c.total())
-        < 10
-    {
+    while stored_count(&db) < 10 {
         assert!(Instant::now() < deadline, "no progress");
         std::thread::sleep(Duration::from_millis(20));
     }
