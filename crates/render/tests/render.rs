@@ -2,10 +2,12 @@
 
 mod common;
 
+use std::path::Path;
+
 use mlytiles_filter::{Filter, ImageType};
 use mlytiles_render::{
-    Error, MosaicOptions, PngOptions, RenderOptions, Sources, Style, encode_png, render_bytes,
-    render_mosaic, render_tile,
+    Error, MosaicOptions, MosaicReport, PngOptions, RenderOptions, Sources, Style, encode_png,
+    render_bytes, render_mosaic, render_tile,
 };
 use mlytiles_tile::{BBox, TileId};
 
@@ -200,22 +202,22 @@ fn a_mosaic_is_seamless() {
     }
 }
 
+/// A mosaic of `bbox` at `zoom` from the sample pyramid with default options.
+fn sample_mosaic(bbox: BBox, zoom: u8, out: &Path) -> mlytiles_render::Result<MosaicReport> {
+    let options = MosaicOptions {
+        bbox,
+        zoom,
+        ..Default::default()
+    };
+    render_mosaic(&common::sample(), &options, out)
+}
+
 #[test]
 fn a_mosaic_carries_its_georeference() {
-    let sources = common::sample();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("area.png");
     let bbox = BBox::new(-108.57, 39.04, -108.52, 39.08).expect("bbox");
-    let report = render_mosaic(
-        &sources,
-        &MosaicOptions {
-            bbox,
-            zoom: 14,
-            ..Default::default()
-        },
-        &out,
-    )
-    .expect("mosaic");
+    let report = sample_mosaic(bbox, 14, &out).expect("mosaic");
     assert_eq!(report.world_file, dir.path().join("area.pgw"));
     let pgw = std::fs::read_to_string(&report.world_file).expect("world file");
     let v: Vec<f64> = pgw.lines().map(|l| l.parse().expect("number")).collect();
@@ -229,6 +231,10 @@ fn a_mosaic_carries_its_georeference() {
     // The top-left pixel centre is within a pixel of the box's north-west corner.
     let x = 6_378_137.0 * (-108.57f64).to_radians();
     assert!((v[4] - x).abs() < res, "{} vs {x}", v[4]);
+    let lat = 39.08f64.to_radians();
+    let y = 6_378_137.0 * (std::f64::consts::FRAC_PI_4 + lat / 2.0).tan().ln();
+    assert!((v[5] - y).abs() < res, "{} vs {y}", v[5]);
+    assert_eq!((v[1], v[2]), (0.0, 0.0), "no rotation");
     let bytes = std::fs::read(&out).expect("png");
     let dec = png::Decoder::new(std::io::Cursor::new(&bytes))
         .read_info()
@@ -252,19 +258,10 @@ fn a_mosaic_carries_its_georeference() {
 
 #[test]
 fn a_too_large_mosaic_fails_before_writing() {
-    let sources = common::sample();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("big.png");
-    let err = render_mosaic(
-        &sources,
-        &MosaicOptions {
-            bbox: BBox::new(-120.0, 30.0, -100.0, 45.0).expect("bbox"),
-            zoom: 16,
-            ..Default::default()
-        },
-        &out,
-    )
-    .expect_err("too large");
+    let bbox = BBox::new(-120.0, 30.0, -100.0, 45.0).expect("bbox");
+    let err = sample_mosaic(bbox, 16, &out).expect_err("too large");
     assert!(matches!(err, Error::TooLarge { .. }), "{err}");
     assert!(err.to_string().contains(" x "), "{err}");
     assert!(
