@@ -4,7 +4,7 @@ mod common;
 
 use std::io::Read;
 
-use common::{client, decode_png, drawn_pixels, raw_get, start_sample};
+use common::{client, decode_png, drawn_pixels, get, get_json, raw_get, start_sample};
 use mlytiles_mvt::{Tile, Value};
 use mlytiles_store::{MbTiles, TileStore};
 use mlytiles_tile::TileId;
@@ -78,11 +78,12 @@ async fn png_tiles_show_coverage_where_the_sample_has_it_and_none_elsewhere() {
         "organization:1",
         "creator:1",
     ] {
-        let r = http
-            .get(server.url(&format!("/{style}/{IN_SAMPLE}.png")))
-            .send()
-            .await
-            .unwrap();
+        let r = get(
+            &http,
+            &server.url(&format!("/{style}/{IN_SAMPLE}.png")),
+            &[],
+        )
+        .await;
         assert_eq!(r.status(), 200, "{style}");
         assert_eq!(r.headers()["content-type"], "image/png");
         assert!(r.headers().contains_key("etag"));
@@ -99,11 +100,7 @@ async fn png_tiles_show_coverage_where_the_sample_has_it_and_none_elsewhere() {
             "{style}: coverage drawn in the sample"
         );
 
-        let r = http
-            .get(server.url(&format!("/{style}/{OUTSIDE}.png")))
-            .send()
-            .await
-            .unwrap();
+        let r = get(&http, &server.url(&format!("/{style}/{OUTSIDE}.png")), &[]).await;
         assert_eq!(r.status(), 200);
         let (_, _, rgba) = decode_png(&r.bytes().await.unwrap());
         assert_eq!(
@@ -113,11 +110,12 @@ async fn png_tiles_show_coverage_where_the_sample_has_it_and_none_elsewhere() {
         );
     }
     // @2x, a lower zoom over the sample, and an overzoomed tile.
-    let r = http
-        .get(server.url(&format!("/mapillary/{IN_SAMPLE}@2x.png")))
-        .send()
-        .await
-        .unwrap();
+    let r = get(
+        &http,
+        &server.url(&format!("/mapillary/{IN_SAMPLE}@2x.png")),
+        &[],
+    )
+    .await;
     let (w, h, rgba) = decode_png(&r.bytes().await.unwrap());
     assert_eq!((w, h), (512, 512));
     assert!(drawn_pixels(&rgba) > 2000);
@@ -125,7 +123,7 @@ async fn png_tiles_show_coverage_where_the_sample_has_it_and_none_elsewhere() {
         "/mapillary/12/812/1564.png",
         "/mapillary/16/13004/25028.png",
     ] {
-        let r = http.get(server.url(path)).send().await.unwrap();
+        let r = get(&http, &server.url(path), &[]).await;
         assert_eq!(r.status(), 200, "{path}");
         let (_, _, rgba) = decode_png(&r.bytes().await.unwrap());
         assert!(drawn_pixels(&rgba) > 100, "{path}");
@@ -141,7 +139,7 @@ async fn png_filters_change_what_is_drawn() {
         let http = http.clone();
         let url = server.url(&format!("/mapillary/{tile}.png{query}"));
         async move {
-            let r = http.get(url).send().await.unwrap();
+            let r = get(&http, &url, &[]).await;
             assert_eq!(r.status(), 200, "{query}");
             drawn_pixels(&decode_png(&r.bytes().await.unwrap()).2)
         }
@@ -172,7 +170,7 @@ async fn stored_vector_tiles_come_as_stored_plain_or_gzip() {
     let url = server.url(&format!("/mvt/mly1_public/{IN_SAMPLE}.mvt"));
     let expected = stored("mly1_public", IN_SAMPLE);
 
-    let r = http.get(&url).send().await.unwrap();
+    let r = get(&http, &url, &[]).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.headers()["content-type"],
@@ -181,30 +179,21 @@ async fn stored_vector_tiles_come_as_stored_plain_or_gzip() {
     assert!(!r.headers().contains_key("content-encoding"));
     assert_eq!(r.bytes().await.unwrap(), expected);
 
-    let r = http
-        .get(&url)
-        .header("accept-encoding", "br, gzip;q=0.8")
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, &url, &[("accept-encoding", "br, gzip;q=0.8")]).await;
     assert_eq!(r.headers()["content-encoding"], "gzip");
     assert_eq!(r.headers()["vary"], "Accept-Encoding");
     assert_eq!(gunzip(&r.bytes().await.unwrap()), expected);
 
-    let r = http
-        .get(&url)
-        .header("accept-encoding", "gzip;q=0")
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, &url, &[("accept-encoding", "gzip;q=0")]).await;
     assert!(!r.headers().contains_key("content-encoding"));
 
     // A tile the cache does not hold: no content.
-    let r = http
-        .get(server.url(&format!("/mvt/mly1_public/{OUTSIDE}.mvt")))
-        .send()
-        .await
-        .unwrap();
+    let r = get(
+        &http,
+        &server.url(&format!("/mvt/mly1_public/{OUTSIDE}.mvt")),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 204);
     assert_eq!(r.headers()["x-mlytiles-note"], "missing from the cache");
 }
@@ -217,12 +206,12 @@ async fn filtered_vector_tiles_hold_only_matching_features() {
     let stored_bytes = stored("mly1_public", &tile);
     let (_, panos) = count(&stored_bytes, "image", is_pano);
 
-    let r = http
-        .get(server.url(&format!("/mvt/mly1_public/{tile}.mvt?pano=only")))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let r = get(
+        &http,
+        &server.url(&format!("/mvt/mly1_public/{tile}.mvt?pano=only")),
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-encoding"], "gzip");
     let bytes = gunzip(&r.bytes().await.unwrap());
@@ -240,24 +229,26 @@ async fn filtered_vector_tiles_hold_only_matching_features() {
         _ => false,
     };
     let (_, expected) = count(&stored_bytes, "image", in_range);
-    let r = http
-        .get(server.url(&format!(
+    let r = get(
+        &http,
+        &server.url(&format!(
             "/mvt/mly1_public/{tile}.mvt?since=2020-01-01&until=2021-12-31"
-        )))
-        .send()
-        .await
-        .unwrap();
+        )),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let bytes = r.bytes().await.unwrap();
     assert!(expected > 0, "some images of {tile} fall in the range");
     assert_eq!(count(&bytes, "image", in_range), (expected, expected));
 
     // Map features by class.
-    let r = http
-        .get(server.url("/mvt/mly_map_feature_traffic_sign/14/3251/6257.mvt?class=regulatory--*"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(
+        &http,
+        &server.url("/mvt/mly_map_feature_traffic_sign/14/3251/6257.mvt?class=regulatory--*"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let bytes = r.bytes().await.unwrap();
     let (n, regulatory) = count(
@@ -274,11 +265,12 @@ async fn layers_a_filter_cannot_judge_are_named_not_guessed() {
     let server = start_sample();
     let http = client();
     // A tileset none of whose layers the filter applies to: a clear 400.
-    let r = http
-        .get(server.url("/mvt/mly_map_feature_point/14/3251/6257.mvt?pano=only"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(
+        &http,
+        &server.url("/mvt/mly_map_feature_point/14/3251/6257.mvt?pano=only"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let reason = r.text().await.unwrap();
     assert!(
@@ -286,11 +278,12 @@ async fn layers_a_filter_cannot_judge_are_named_not_guessed() {
         "{reason}"
     );
     // A zoom whose only layer (overview) carries no organization: no content, and why.
-    let r = http
-        .get(server.url("/mvt/mly1_public/3/1/3.mvt?org=none"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(
+        &http,
+        &server.url("/mvt/mly1_public/3/1/3.mvt?org=none"),
+        &[],
+    )
+    .await;
     assert_eq!(r.status(), 204);
     let note = r.headers()["x-mlytiles-note"].to_str().unwrap().to_owned();
     assert!(
@@ -310,24 +303,19 @@ async fn matching_if_none_match_gets_304() {
         format!("/mvt/mly1_public/{tile}.mvt"),
         format!("/mvt/mly1_public/{tile}.mvt?pano=only"),
     ] {
-        let r = http.get(server.url(&path)).send().await.unwrap();
+        let r = get(&http, &server.url(&path), &[]).await;
         assert_eq!(r.status(), 200, "{path}");
         let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-        let r = http
-            .get(server.url(&path))
-            .header("if-none-match", format!("\"other\", {etag}"))
-            .send()
-            .await
-            .unwrap();
+        let r = get(
+            &http,
+            &server.url(&path),
+            &[("if-none-match", &format!("\"other\", {etag}"))],
+        )
+        .await;
         assert_eq!(r.status(), 304, "{path}");
         assert_eq!(r.headers()["etag"], etag.as_str());
         assert!(r.bytes().await.unwrap().is_empty());
-        let r = http
-            .get(server.url(&path))
-            .header("if-none-match", "\"other\"")
-            .send()
-            .await
-            .unwrap();
+        let r = get(&http, &server.url(&path), &[("if-none-match", "\"other\"")]).await;
         assert_eq!(r.status(), 200, "{path}: a different ETag gets the tile");
     }
 }
@@ -416,15 +404,7 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_the_server_goes_on() {
 async fn tilejson_lists_every_style_and_tileset() {
     let server = start_sample();
     let http = client();
-    let docs: serde_json::Value = http
-        .get(server.url("/tiles.json"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let docs = get_json(&http, &server.url("/tiles.json"), &[]).await;
     let docs = docs.as_array().unwrap();
     let host = server.addr.to_string();
     for style in ["mapillary", "classic", "age", "pano", "density"] {
@@ -464,15 +444,12 @@ async fn tilejson_lists_every_style_and_tileset() {
         assert_eq!(d["maxzoom"], 14);
     }
     // Filters carry into the URLs; tilesets the filter cannot judge are left out.
-    let docs: serde_json::Value = http
-        .get(server.url("/tiles.json?pano=only&since=2023-01-01"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let docs = get_json(
+        &http,
+        &server.url("/tiles.json?pano=only&since=2023-01-01"),
+        &[],
+    )
+    .await;
     let urls: Vec<&str> = docs
         .as_array()
         .unwrap()
@@ -486,26 +463,14 @@ async fn tilejson_lists_every_style_and_tileset() {
     );
     assert!(!urls.iter().any(|u| u.contains("map_feature")), "{urls:?}");
     // One document per style or tileset.
-    let d: serde_json::Value = http
-        .get(server.url("/mvt/mly1_public/tiles.json"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let d = get_json(&http, &server.url("/mvt/mly1_public/tiles.json"), &[]).await;
     assert_eq!(d["name"], "mly1_public");
-    let d: serde_json::Value = http
-        .get(server.url("/age/tiles.json"))
-        .header("host", "tiles.example.org")
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let d = get_json(
+        &http,
+        &server.url("/age/tiles.json"),
+        &[("host", "tiles.example.org")],
+    )
+    .await;
     assert_eq!(
         d["tiles"][0],
         "http://tiles.example.org/age/{z}/{x}/{y}.png"
@@ -516,19 +481,11 @@ async fn tilejson_lists_every_style_and_tileset() {
 async fn health_and_the_preview_page() {
     let server = start_sample();
     let http = client();
-    let h: serde_json::Value = http
-        .get(server.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap();
+    let h = get_json(&http, &server.url("/health"), &[]).await;
     assert_eq!(h["status"], "ok");
     assert_eq!(h["tilesets"].as_array().unwrap().len(), 4);
 
-    let r = http.get(server.url("/")).send().await.unwrap();
+    let r = get(&http, &server.url("/"), &[]).await;
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-type"]

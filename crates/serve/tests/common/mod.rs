@@ -145,3 +145,28 @@ pub fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 pub fn drawn_pixels(rgba: &[u8]) -> usize {
     rgba.chunks_exact(4).filter(|p| p[3] > 0).count()
 }
+
+/// GETs `url` with the given request headers; panics, naming the URL, if no answer comes.
+pub async fn get(http: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = http.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+/// GETs `url` (with the given request headers), checks the answer is a 200, and parses its
+/// body as JSON.
+pub async fn get_json(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> serde_json::Value {
+    let r = get(http, url, headers).await;
+    assert_eq!(r.status(), 200, "GET {url}");
+    let body = r.bytes().await.unwrap();
+    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
