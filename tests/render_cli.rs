@@ -31,6 +31,18 @@ fn png_size(path: &Path) -> (u32, u32) {
     (dec.info().width, dec.info().height)
 }
 
+/// The decoded image data of a PNG (whatever its colour type).
+fn png_pixels(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).expect("read png");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("png");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    buf.truncate(info.buffer_size());
+    buf
+}
+
 fn repo_cache() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/cache")
@@ -46,6 +58,10 @@ fn no_arguments_render_the_sample_area() {
     assert_eq!(png_size(&png), (4096, 4096));
     let pgw = std::fs::read_to_string(dir.path().join("coverage.pgw")).expect("world file");
     assert_eq!(pgw.lines().count(), 6);
+    for line in pgw.lines() {
+        let v: f64 = line.trim().parse().expect("a world-file number");
+        assert!(v.is_finite(), "{pgw}");
+    }
     assert!(stdout.contains("Rendered 64 tiles at z15"), "{stdout}");
     assert!(stdout.contains("image points"), "{stdout}");
     assert!(stdout.contains("coverage.png (4096 x 4096 px"), "{stdout}");
@@ -55,25 +71,17 @@ fn no_arguments_render_the_sample_area() {
 fn one_tile_with_style_filter_and_legend() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = repo_cache();
+    let one_tile = ["--cache", cache.as_str(), "--tile", "14/3251/6257"];
     let stdout = ok(&run(
         dir.path(),
         &[
-            "--cache",
-            &cache,
-            "--tile",
-            "14/3251/6257",
-            "--style",
-            "pano",
-            "--pano",
-            "only",
-            "--legend",
-            "--size",
-            "256",
-            "--scale",
-            "2",
-            "--out",
-            "t.png",
-        ],
+            &one_tile[..],
+            &[
+                "--style", "pano", "--pano", "only", "--legend", "--size", "256", "--scale", "2",
+                "--out", "t.png",
+            ],
+        ]
+        .concat(),
     ));
     assert_eq!(png_size(&dir.path().join("t.png")), (512, 512));
     assert!(
@@ -81,17 +89,16 @@ fn one_tile_with_style_filter_and_legend() {
         "{stdout}"
     );
     assert!(stdout.contains("filtered out"), "{stdout}");
-    let bad = run(
-        dir.path(),
-        &[
-            "--cache",
-            &cache,
-            "--tile",
-            "14/3251/6257",
-            "--style",
-            "neon",
-        ],
+    let plain = [
+        "--style", "pano", "--pano", "only", "--size", "256", "--scale", "2", "--out", "u.png",
+    ];
+    ok(&run(dir.path(), &[&one_tile[..], &plain].concat()));
+    assert_ne!(
+        png_pixels(&dir.path().join("t.png")),
+        png_pixels(&dir.path().join("u.png")),
+        "--legend drew nothing"
     );
+    let bad = run(dir.path(), &[&one_tile[..], &["--style", "neon"]].concat());
     assert_eq!(bad.status.code(), Some(2), "a bad style is a usage error");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("neon"));
 }
