@@ -199,7 +199,7 @@ fn run_code(args: &Args) -> anyhow::Result<i32> {
             ));
             match fetched {
                 Ok(i) => i,
-                Err(e) => return Ok(report_stop(&e.to_string(), &e, the_plan.requests())),
+                Err(e) => return Ok(report_stop(&e, the_plan.requests())),
             }
         };
         the_plan.skip_missing(|t| index.may_hold_data(t));
@@ -227,9 +227,9 @@ fn run_code(args: &Args) -> anyhow::Result<i32> {
 }
 
 /// Prints why fetching the overview index stopped; the exit code.
-fn report_stop(msg: &str, e: &mlytiles_fetch::Error, remaining: u64) -> i32 {
+fn report_stop(e: &mlytiles_fetch::Error, remaining: u64) -> i32 {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {msg}");
+    let _ = writeln!(err, "error: {e}");
     match e {
         mlytiles_fetch::Error::BudgetExhausted { .. }
         | mlytiles_fetch::Error::DailyLimit { .. } => {
@@ -397,22 +397,20 @@ fn read_tile_list(path: &Path) -> anyhow::Result<Vec<TileId>> {
         if line.is_empty() {
             continue;
         }
-        let parts: Vec<&str> = line
+        // The other separators become `/` for the tile crate's own `z/x/y` parser.
+        let z_x_y = line
             .split(|c: char| c == '/' || c == ',' || c.is_whitespace())
             .filter(|p| !p.is_empty())
-            .collect();
-        let bad = || {
+            .collect::<Vec<_>>()
+            .join("/");
+        let tile: TileId = z_x_y.parse().with_context(|| {
             format!(
                 "{}:{}: {line:?} is not a tile: expected z/x/y such as 14/8185/5447",
                 path.display(),
                 i + 1
             )
-        };
-        let [z, x, y] = parts[..] else { bail!(bad()) };
-        let (Ok(z), Ok(x), Ok(y)) = (z.parse(), x.parse(), y.parse()) else {
-            bail!(bad())
-        };
-        out.push(TileId::new(z, x, y).with_context(bad)?);
+        })?;
+        out.push(tile);
     }
     if out.is_empty() {
         bail!("{}: no tiles listed", path.display());

@@ -459,3 +459,32 @@ fn ctrl_c_stops_cleanly_and_keeps_what_is_stored() {
     assert_eq!(c.total(), done, "{stdout}");
     assert!(done < 160);
 }
+
+#[test]
+fn a_tile_list_takes_three_separators_and_names_a_bad_line() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let list = dir.path().join("tiles.txt");
+    std::fs::write(
+        &list,
+        "# two tiles\n14/8185/5447\n14,8186 5447  # comma, space\n",
+    )
+    .unwrap();
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles").arg(&list).arg("--plan");
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 2 tiles;"), "{out}");
+    std::fs::write(&list, "14/8185/5447\n14/99999/1\n").unwrap();
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles").arg(&list).arg("--plan");
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("tiles.txt:2: \"14/99999/1\" is not a tile"),
+        "{err}"
+    );
+    assert!(err.contains("x 99999 is outside"), "{err}");
+    assert_eq!(server.total_requests(), 0);
+}
