@@ -165,38 +165,39 @@ pub(crate) fn parse_tile_path(path: &str) -> Result<Option<TilePath>, Reject> {
             style: (*style).to_owned(),
         })),
         ["mvt", tileset, z, x, last] => {
-            let Some(y) = last.strip_suffix(".mvt") else {
-                return Err(Reject::not_found(format!(
-                    "vector tiles end in .mvt: {}",
-                    quote(last)
-                )));
-            };
-            let tile = tile_id(z, x, y)?;
+            let (y, ()) = split_ending(last, &[(".mvt", ())], "vector tiles end in .mvt")?;
             Ok(Some(TilePath::Mvt {
                 tileset: (*tileset).to_owned(),
-                tile,
+                tile: tile_id(z, x, y)?,
             }))
         }
         [style, z, x, last] => {
-            let (y, scale) = if let Some(y) = last.strip_suffix("@2x.png") {
-                (y, 2)
-            } else if let Some(y) = last.strip_suffix(".png") {
-                (y, 1)
-            } else {
-                return Err(Reject::not_found(format!(
-                    "raster tiles end in .png or @2x.png: {}",
-                    quote(last)
-                )));
-            };
-            let tile = tile_id(z, x, y)?;
+            let (y, scale) = split_ending(
+                last,
+                &[("@2x.png", 2), (".png", 1)],
+                "raster tiles end in .png or @2x.png",
+            )?;
             Ok(Some(TilePath::Png {
                 style: (*style).to_owned(),
-                tile,
+                tile: tile_id(z, x, y)?,
                 scale,
             }))
         }
         _ => Ok(None),
     }
+}
+
+/// Splits a path's last segment into what comes before the first of `endings` it ends with
+/// and that ending's value; a 404 saying `expected` when it ends with none of them.
+fn split_ending<'a, T: Copy>(
+    last: &'a str,
+    endings: &[(&str, T)],
+    expected: &str,
+) -> Result<(&'a str, T), Reject> {
+    endings
+        .iter()
+        .find_map(|(ending, value)| last.strip_suffix(ending).map(|rest| (rest, *value)))
+        .ok_or_else(|| Reject::not_found(format!("{expected}: {}", quote(last))))
 }
 
 /// A decimal number of at most `max_digits` digits, nothing else (no sign, no spaces).
