@@ -316,11 +316,12 @@ fn read_tile(
     let got = store.get(tile)?;
     let found = match got {
         Some(t) if t.info.status == TileStatus::Data => {
-            let bytes = t.uncompressed()?;
-            Some(match bytes {
-                Cow::Borrowed(_) => t.data.clone(),
-                Cow::Owned(v) => v,
-            })
+            // Plain bytes are moved out of the record rather than copied.
+            let inflated = match t.uncompressed()? {
+                Cow::Owned(v) => Some(v),
+                Cow::Borrowed(_) => None,
+            };
+            Some(inflated.unwrap_or(t.data))
         }
         Some(t) if t.info.status == TileStatus::Empty => Some(Vec::new()),
         _ => None,
