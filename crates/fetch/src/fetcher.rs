@@ -448,42 +448,33 @@ impl Fetcher {
         };
         let status = resp.status();
         let headers = resp.headers().clone();
-        let too_large = resp.content_length().is_some_and(|n| n > c.max_body as u64);
+        let too_large = || {
+            let what = format!("body larger than {} bytes", c.max_body);
+            (
+                Answer::Failed(FailureKind::TooLarge, what),
+                Some(headers.clone()),
+            )
+        };
+        if resp.content_length().is_some_and(|n| n > c.max_body as u64) {
+            return too_large();
+        }
         let mut body = Vec::new();
-        if !too_large {
-            loop {
-                match resp.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if body.len() + chunk.len() > c.max_body {
-                            body.clear();
-                            return (
-                                Answer::Failed(
-                                    FailureKind::TooLarge,
-                                    format!("body larger than {} bytes", c.max_body),
-                                ),
-                                Some(headers),
-                            );
-                        }
-                        body.extend_from_slice(&chunk);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > c.max_body {
+                        return too_large();
                     }
-                    Ok(None) => break,
-                    Err(e) => return (self.transport_failure(e), Some(headers)),
+                    body.extend_from_slice(&chunk);
                 }
+                Ok(None) => break,
+                Err(e) => return (self.transport_failure(e), Some(headers)),
             }
         }
         self.inner
             .counters
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
-        if too_large {
-            return (
-                Answer::Failed(
-                    FailureKind::TooLarge,
-                    format!("body larger than {} bytes", c.max_body),
-                ),
-                Some(headers),
-            );
-        }
         let answer = classify_status(status, &headers, body, c);
         (answer, Some(headers))
     }

@@ -148,29 +148,17 @@ pub async fn build_overview_index(
             tileset.name()
         )));
     }
-    let z5s = overview_tiles(tiles);
-    let mut index = OverviewIndex::default();
-    for z5 in z5s {
-        let stored = store.get(z5)?;
-        let body = match stored {
-            Some(t) if t.info.status == TileStatus::Data => Some(t.uncompressed()?.into_owned()),
-            Some(t) if t.info.status == TileStatus::Empty => None,
-            _ => {
-                index.requests += 1;
-                match fetcher.fetch_tile(tileset, z5, store).await? {
-                    Outcome::Data { body } => Some(
-                        mlytiles_mvt::decompress(&body, fetcher.config().max_body)
-                            .map_err(|e| Error::Index(format!("tile {z5}: {e}")))?
-                            .into_owned(),
-                    ),
-                    Outcome::Empty | Outcome::NotModified => None,
-                    Outcome::Failed { .. } => continue,
-                }
+    let (mut index, missing) = OverviewIndex::from_store(store, tiles)?;
+    for z5 in missing {
+        index.requests += 1;
+        match fetcher.fetch_tile(tileset, z5, store).await? {
+            Outcome::Data { body } => {
+                let bytes = mlytiles_mvt::decompress(&body, fetcher.config().max_body)
+                    .map_err(|e| Error::Index(format!("tile {z5}: {e}")))?;
+                index.add_tile(z5, &bytes)?;
             }
-        };
-        match body {
-            Some(b) => index.add_tile(z5, &b)?,
-            None => index.add_empty(z5),
+            Outcome::Empty | Outcome::NotModified => index.add_empty(z5),
+            Outcome::Failed { .. } => {}
         }
     }
     Ok(index)

@@ -167,9 +167,12 @@ pub async fn run(
         failures: BTreeMap::new(),
         stopped: None,
     }));
+    let zooms: BTreeSet<u8> = tiles.iter().map(TileId::z).collect();
+    for &z in &zooms {
+        tileset.check_zoom(z)?;
+    }
     // Validators of the stored tiles, for conditional requests (one listing per zoom).
     let mut validators: HashMap<TileId, Validators> = HashMap::new();
-    let zooms: BTreeSet<u8> = tiles.iter().map(TileId::z).collect();
     for z in zooms {
         for (tile, info) in store.list_info(z, None)? {
             let v = Validators::of(Some(&info));
@@ -177,9 +180,6 @@ pub async fn run(
                 validators.insert(tile, v);
             }
         }
-    }
-    for z in tiles.iter().map(TileId::z).collect::<BTreeSet<_>>() {
-        tileset.check_zoom(z)?;
     }
     let validators = Arc::new(validators);
     // One writer thread batches the store writes (one transaction per batch), off the

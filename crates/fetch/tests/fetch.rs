@@ -678,3 +678,29 @@ async fn the_pace_limit_spreads_requests_over_all_workers() {
     // first request in transit: a wide margin).
     assert!(span >= Duration::from_millis(300), "{span:?}");
 }
+
+#[tokio::test]
+async fn a_body_larger_than_max_body_fails_without_a_retry_and_is_not_stored() {
+    let e = env().await;
+    let tile = t(9, 9);
+    let body = sample_tile();
+    assert!(body.len() > 1000, "the sample tile is {} bytes", body.len());
+    e.server.insert(key(tile), body);
+    let f = e.fetcher(FetchConfig {
+        max_body: 1000,
+        ..config(&e.server)
+    });
+    let o = f.fetch_tile(&public(), tile, &*e.store).await.unwrap();
+    let Outcome::Failed { kind, reason } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, FailureKind::TooLarge, "{reason}");
+    assert!(reason.contains("larger than 1000 bytes"), "{reason}");
+    assert_eq!(
+        e.server.count(key(tile)),
+        1,
+        "a too-large body is not retried"
+    );
+    assert_eq!(e.status(tile), Some(TileStatus::Failed));
+    assert!(e.store.get(tile).unwrap().unwrap().data.is_empty());
+}
