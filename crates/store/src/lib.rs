@@ -180,6 +180,24 @@ impl Ranges {
         })
     }
 
+    /// The TMS rows (first, last) of the XYZ rows `y0..=y1` at zoom `z`.
+    pub(crate) fn tms_rows(&self, z: u8) -> (u32, u32) {
+        let last = (1u32 << z) - 1;
+        (last - self.y1, last - self.y0)
+    }
+
+    /// The SQL condition on `{prefix}zoom_level`, `{prefix}tile_column` and `{prefix}tile_row`
+    /// for these ranges, with the parameters ?1 zoom, ?2 x0, ?3 x1, ?4 and ?5 the
+    /// [`tms_rows`](Self::tms_rows); columns wrap around the antimeridian when `x0 > x1`.
+    pub(crate) fn sql(&self, prefix: &str) -> String {
+        let cols = if self.x0 <= self.x1 {
+            format!("{prefix}tile_column BETWEEN ?2 AND ?3")
+        } else {
+            format!("({prefix}tile_column >= ?2 OR {prefix}tile_column <= ?3)")
+        };
+        format!("{prefix}zoom_level=?1 AND {cols} AND {prefix}tile_row BETWEEN ?4 AND ?5")
+    }
+
     pub(crate) fn contains(&self, tile: TileId) -> bool {
         let x_in = if self.x0 <= self.x1 {
             (self.x0..=self.x1).contains(&tile.x())

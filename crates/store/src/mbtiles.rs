@@ -235,30 +235,39 @@ impl MbTiles {
         let sql = |e| self.sql(Some(tile), e);
         let tx = conn.transaction().map_err(sql)?;
         let key = params![tile.z(), tile.x(), tile.tms_y()];
-        let data_sql = if with_data {
-            "SELECT tile_data FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3"
+        // `Some(bytes)` for a `tiles` row (NULL tile_data read as no bytes).
+        let (has_bytes, bytes) = if with_data {
+            let data: Option<Option<Vec<u8>>> = tx
+                .query_row(
+                    "SELECT tile_data FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
+                    key,
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            let bytes = data.map(Option::unwrap_or_default);
+            (
+                bytes.as_ref().map(|b| !b.is_empty()),
+                bytes.unwrap_or_default(),
+            )
         } else {
-            "SELECT x'00' FROM tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3"
+            let has_bytes: Option<bool> = tx
+                .query_row(
+                    "SELECT coalesce(length(tile_data) > 0, 0) FROM tiles
+                     WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
+                    key,
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            (has_bytes, Vec::new())
         };
-        let data: Option<Option<Vec<u8>>> = tx
-            .query_row(data_sql, key, |r| r.get(0))
-            .optional()
-            .map_err(sql)?;
         let row = if self.has_status {
             tx.query_row(
                 "SELECT status, fetched_at, etag, last_modified, failure_reason, failed_at
                  FROM mlytiles_tiles WHERE zoom_level=?1 AND tile_column=?2 AND tile_row=?3",
                 key,
-                |r| {
-                    Ok(StatusRow {
-                        status: r.get(0)?,
-                        fetched_at: r.get(1)?,
-                        etag: r.get(2)?,
-                        last_modified: r.get(3)?,
-                        failure_reason: r.get(4)?,
-                        failed_at: r.get(5)?,
-                    })
-                },
+                |r| StatusRow::from_row(r, 0),
             )
             .optional()
             .map_err(sql)?
@@ -266,6 +275,28 @@ impl MbTiles {
             None
         };
         drop(tx);
+        Ok(self
+            .tile_info(tile, has_bytes, row)?
+            .map(|info| StoredTile {
+                tile,
+                data: if info.status == TileStatus::Data {
+                    bytes
+                } else {
+                    Vec::new()
+                },
+                info,
+            }))
+    }
+
+    /// What the store says of a tile, from whether its `tiles` row has bytes (`None`: no
+    /// row) and its status row; `None` when it holds nothing for the tile. Shared by
+    /// [`read`](Self::read) and `list_info`, so one tile reads the same either way.
+    fn tile_info(
+        &self,
+        tile: TileId,
+        has_bytes: Option<bool>,
+        row: Option<StatusRow>,
+    ) -> Result<Option<TileInfo>> {
         let row_status = match &row {
             Some(r) => Some(TileStatus::parse(&r.status).ok_or_else(|| {
                 self.corrupt(Some(tile), format!("unknown status {:?}", r.status))
@@ -280,19 +311,19 @@ impl MbTiles {
         });
         // The `tiles` row is authoritative for data (another tool may have written it); a
         // zero-length or NULL tile_data is an empty tile.
-        let (status, bytes) = match (data, row_status) {
-            (Some(Some(bytes)), _) if !bytes.is_empty() => (TileStatus::Data, bytes),
-            (Some(_), _) => (TileStatus::Empty, Vec::new()),
-            (None, Some(TileStatus::Data)) | (None, None) => return Ok(None),
-            (None, Some(s)) => (s, Vec::new()),
+        let status = match (has_bytes, row_status) {
+            (Some(true), _) => TileStatus::Data,
+            (Some(false), _) => TileStatus::Empty,
+            (None, Some(TileStatus::Data) | None) => return Ok(None),
+            (None, Some(s)) => s,
         };
-        let same = row_status == Some(status);
-        let row = row.filter(|_| same);
+        // Times and validators count only when the status row agrees with the tile.
+        let row = row.filter(|_| row_status == Some(status));
         let mut info = TileInfo {
             status,
             fetched_at: row.as_ref().and_then(|r| r.fetched_at).and_then(from_ms),
             etag: row.as_ref().and_then(|r| r.etag.clone()),
-            last_modified: row.as_ref().and_then(|r| r.last_modified.clone()),
+            last_modified: row.and_then(|r| r.last_modified),
             failure,
         };
         if status == TileStatus::Failed {
@@ -301,11 +332,7 @@ impl MbTiles {
                 return Err(self.corrupt(Some(tile), "failed tile without a failure reason".into()));
             }
         }
-        Ok(Some(StoredTile {
-            tile,
-            data: if with_data { bytes } else { Vec::new() },
-            info,
-        }))
+        Ok(Some(info))
     }
 
     /// The body as it will be stored: plain bytes gzip-compressed, zero bytes as empty;
@@ -444,6 +471,21 @@ struct StatusRow {
     failed_at: Option<i64>,
 }
 
+impl StatusRow {
+    /// The six status columns, `status, fetched_at, etag, last_modified, failure_reason,
+    /// failed_at`, starting at column `first`.
+    fn from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StatusRow> {
+        Ok(StatusRow {
+            status: r.get(first)?,
+            fetched_at: r.get(first + 1)?,
+            etag: r.get(first + 2)?,
+            last_modified: r.get(first + 3)?,
+            failure_reason: r.get(first + 4)?,
+            failed_at: r.get(first + 5)?,
+        })
+    }
+}
+
 /// `table`, `view` or `None` for a schema object.
 fn object_type(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(
@@ -511,15 +553,8 @@ impl TileStore for MbTiles {
         let Some(r) = Ranges::new(z, bbox) else {
             return Ok(Vec::new());
         };
-        let side = 1u32 << z;
-        // TMS rows of the XYZ range y0..=y1.
-        let (row0, row1) = (side - 1 - r.y1, side - 1 - r.y0);
-        let cols = if r.x0 <= r.x1 {
-            "tile_column BETWEEN ?2 AND ?3"
-        } else {
-            "(tile_column >= ?2 OR tile_column <= ?3)"
-        };
-        let range = format!("zoom_level=?1 AND {cols} AND tile_row BETWEEN ?4 AND ?5");
+        let (row0, row1) = r.tms_rows(z);
+        let range = r.sql("");
         let mut conn = self.lock();
         let sql = |e| self.sql(None, e);
         let tx = conn.transaction().map_err(sql)?;
@@ -563,16 +598,8 @@ impl TileStore for MbTiles {
         let Some(r) = Ranges::new(z, bbox) else {
             return Ok(Vec::new());
         };
-        let side = 1u32 << z;
-        let (row0, row1) = (side - 1 - r.y1, side - 1 - r.y0);
-        let range = |t: &str| {
-            let cols = if r.x0 <= r.x1 {
-                format!("{t}.tile_column BETWEEN ?2 AND ?3")
-            } else {
-                format!("({t}.tile_column >= ?2 OR {t}.tile_column <= ?3)")
-            };
-            format!("{t}.zoom_level=?1 AND {cols} AND {t}.tile_row BETWEEN ?4 AND ?5")
-        };
+        let (row0, row1) = r.tms_rows(z);
+        let range = |t: &str| r.sql(&format!("{t}."));
         let status_cols =
             "m.status, m.fetched_at, m.etag, m.last_modified, m.failure_reason, m.failed_at";
         let mut queries = Vec::new();
@@ -611,48 +638,16 @@ impl TileStore for MbTiles {
             while let Some(row) = rows.next().map_err(sql)? {
                 let tile = self.tile_of_row(z, row)?;
                 let has_bytes: Option<bool> = row.get(2).map_err(sql)?;
-                let status_row: Option<String> = row.get(3).map_err(sql)?;
-                let row_status = match &status_row {
-                    Some(s) => Some(TileStatus::parse(s).ok_or_else(|| {
-                        self.corrupt(Some(tile), format!("unknown status {s:?}"))
-                    })?),
-                    None => None,
+                let has_status_row =
+                    row.get_ref(3).map_err(sql)? != rusqlite::types::ValueRef::Null;
+                let status_row = if has_status_row {
+                    Some(StatusRow::from_row(row, 3).map_err(sql)?)
+                } else {
+                    None
                 };
-                // As `read`: a `tiles` row decides data or empty; times count only when the
-                // status row agrees.
-                let status = match has_bytes {
-                    Some(true) => TileStatus::Data,
-                    Some(false) => TileStatus::Empty,
-                    None => match row_status {
-                        Some(s) => s,
-                        None => continue,
-                    },
+                let Some(info) = self.tile_info(tile, has_bytes, status_row)? else {
+                    continue;
                 };
-                let same = row_status == Some(status);
-                let failure = match (
-                    row.get::<_, Option<String>>(7).map_err(sql)?,
-                    row.get::<_, Option<i64>>(8).map_err(sql)?,
-                ) {
-                    (Some(reason), Some(at)) => from_ms(at).map(|at| Failure { reason, at }),
-                    _ => None,
-                };
-                let mut info = TileInfo {
-                    status,
-                    fetched_at: None,
-                    etag: None,
-                    last_modified: None,
-                    failure,
-                };
-                if same && status != TileStatus::Failed {
-                    info.fetched_at = row.get::<_, Option<i64>>(4).map_err(sql)?.and_then(from_ms);
-                    info.etag = row.get(5).map_err(sql)?;
-                    info.last_modified = row.get(6).map_err(sql)?;
-                }
-                if status == TileStatus::Failed && info.failure.is_none() {
-                    return Err(
-                        self.corrupt(Some(tile), "failed tile without a failure reason".into())
-                    );
-                }
                 out.push((tile, info));
             }
         }

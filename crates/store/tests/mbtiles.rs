@@ -248,3 +248,26 @@ fn list_info_agrees_with_info_for_every_status() {
     assert_eq!(listed[0].1.etag.as_deref(), Some("\"e\""));
     assert_eq!(listed[0].1.failure.as_ref().unwrap().reason, "timeout");
 }
+
+#[test]
+fn a_tiles_row_without_bytes_is_empty_to_get_info_and_list_info_alike() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("t.mbtiles");
+    drop(MbTiles::open(&path)?);
+    // Another tool's rows: zero-length and NULL tile_data, no status rows (TMS row 30 = y 1).
+    let conn = Connection::open(&path)?;
+    conn.execute("INSERT INTO tiles VALUES (5, 1, 30, x'')", [])?;
+    conn.execute("INSERT INTO tiles VALUES (5, 2, 30, NULL)", [])?;
+    drop(conn);
+    let store = MbTiles::open_read_only(&path)?;
+    let listed = store.list_info(5, None)?;
+    assert_eq!(listed.len(), 2);
+    for (id, info) in &listed {
+        assert_eq!(info.status, TileStatus::Empty, "{id}");
+        assert_eq!(store.info(*id)?.as_ref(), Some(info), "{id}");
+        let got = store.get(*id)?.expect("present");
+        assert_eq!(&got.info, info, "{id}");
+        assert!(got.data.is_empty(), "{id}");
+    }
+    Ok(())
+}
