@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use mlytiles_fetch::{Budget, FetchConfig};
+use mlytiles_fetch::{Budget, FetchConfig, validate_tile};
 use mlytiles_store::{Cache, MbTiles, TileStatus, TileStore};
 
 /// Inspect a cache folder: tiles per tileset and zoom, integrity, failed tiles.
@@ -156,7 +156,7 @@ fn verify(t: &Target) -> anyhow::Result<()> {
                 tiles += 1;
                 let bad = match store.get(tile) {
                     Ok(Some(stored)) => match stored.uncompressed() {
-                        Ok(bytes) => valid_tile(&bytes).err(),
+                        Ok(bytes) => validate_tile(&bytes).err().map(|e| e.to_string()),
                         Err(e) => Some(e.to_string()),
                     },
                     Ok(None) => Some("listed but not readable".into()),
@@ -172,19 +172,6 @@ fn verify(t: &Target) -> anyhow::Result<()> {
     }
     if problems > 0 {
         bail!("{problems} problem(s) found");
-    }
-    Ok(())
-}
-
-/// Reads every layer of an uncompressed tile.
-fn valid_tile(bytes: &[u8]) -> Result<(), String> {
-    let tile = mlytiles_mvt::Tile::new(bytes).map_err(|e| e.to_string())?;
-    for layer in tile.layers() {
-        if let Err(e) = layer
-            && e.severity() == mlytiles_mvt::Severity::Fatal
-        {
-            return Err(e.to_string());
-        }
     }
     Ok(())
 }

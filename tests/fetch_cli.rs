@@ -488,3 +488,30 @@ fn a_tile_list_takes_three_separators_and_names_a_bad_line() {
     assert!(err.contains("x 99999 is outside"), "{err}");
     assert_eq!(server.total_requests(), 0);
 }
+
+#[test]
+fn cache_verify_names_a_stored_tile_that_is_not_a_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let good = sample_z14()[0];
+    let bad = TileId::new(14, good.x() + 1, good.y()).unwrap();
+    {
+        let store = MbTiles::open(cache.join("mly1_public.mbtiles")).unwrap();
+        let now = mlytiles_store::chrono::Utc::now();
+        let body = sample().get(good).unwrap().unwrap().data;
+        store
+            .put(good, &mlytiles_store::TileRecord::data(body, now))
+            .unwrap();
+        let garbage = vec![0x1a, 0x7f, 1, 2];
+        store
+            .put(bad, &mlytiles_store::TileRecord::data(garbage, now))
+            .unwrap();
+    }
+    let (code, out, err) = run(cache_cmd("verify", &cache));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains(&format!("mly1_public {bad}: ")), "{out}");
+    assert!(!out.contains(&format!("mly1_public {good}: ")), "{out}");
+    assert!(out.contains("integrity ok, 2 data tiles checked"), "{out}");
+    assert!(err.contains("1 problem(s) found"), "{err}");
+}

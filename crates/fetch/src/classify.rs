@@ -128,14 +128,20 @@ pub(crate) fn classify_ok_body(body: Vec<u8>, max: usize) -> Answer {
     }
 }
 
-/// Reads every layer of an uncompressed tile; the number of layers, or the first fatal error.
-pub(crate) fn validate_tile(bytes: &[u8]) -> Result<usize, mlytiles_mvt::Error> {
+/// Reads every layer of an uncompressed tile: the number of layers read, or the first fatal
+/// error. The rule by which a fetched body counts as a tile (and `mlytiles cache verify`
+/// checks stored ones).
+///
+/// # Errors
+///
+/// The first fatal decoding error ([`mlytiles_mvt::Error::is_fatal`]).
+pub fn validate_tile(bytes: &[u8]) -> Result<usize, mlytiles_mvt::Error> {
     let tile = mlytiles_mvt::Tile::new(bytes)?;
     let mut n = 0;
     for layer in tile.layers() {
         match layer {
             Ok(_) => n += 1,
-            Err(e) if e.severity() == mlytiles_mvt::Severity::Fatal => return Err(e),
+            Err(e) if e.is_fatal() => return Err(e),
             Err(_) => {}
         }
     }

@@ -24,7 +24,7 @@ mod run;
 mod tileset;
 
 pub use budget::{BUDGET_FILE, Budget, next_reset};
-pub use classify::FailureKind;
+pub use classify::{FailureKind, validate_tile};
 pub use config::{DEFAULT_ENDPOINT, FetchConfig, Token};
 pub use error::{Error, Result};
 pub use fetcher::{Fetcher, Outcome};
