@@ -139,7 +139,12 @@ fn load(
     }
 }
 
-fn health(client_rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> serde_json::Value {
+/// The server's `counter` from `/health`.
+fn health_counter(
+    client_rt: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    counter: &str,
+) -> u64 {
     client_rt.block_on(async {
         let body = reqwest::get(format!("http://{addr}/health"))
             .await
@@ -147,8 +152,29 @@ fn health(client_rt: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> se
             .bytes()
             .await
             .unwrap();
-        serde_json::from_slice(&body).unwrap()
+        let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        health[counter]
+            .as_u64()
+            .unwrap_or_else(|| panic!("/health has no counter {counter}: {health}"))
     })
+}
+
+/// A half-second warm-up, then the measured run of [`load`]; also returns how much the
+/// server's `/health` `counter` grew during the measured run.
+fn scenario(
+    client_rt: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    name: &'static str,
+    seconds: f64,
+    counter: &str,
+    url: impl Fn(u64) -> String + Send + Sync + 'static,
+) -> (Report, u64) {
+    let url: Arc<dyn Fn(u64) -> String + Send + Sync> = Arc::new(url);
+    load(client_rt, "warm-up", 0.5, url.clone());
+    let before = health_counter(client_rt, addr, counter);
+    let report = load(client_rt, name, seconds, url);
+    let after = health_counter(client_rt, addr, counter);
+    (report, after - before)
 }
 
 fn main() {
@@ -169,18 +195,18 @@ fn main() {
     // Cached PNGs: warm the LRU with the 16 tiles, then ask for them over and over.
     let (addr, server_rt) = start(64 << 20);
     let t = tiles.clone();
-    let url: Arc<dyn Fn(u64) -> String + Send + Sync> = Arc::new(move |n| {
-        let (x, y) = t[(n % t.len() as u64) as usize];
-        format!("http://{addr}/mapillary/14/{x}/{y}.png")
-    });
-    load(&client_rt, "warm-up", 0.5, url.clone());
-    let before = health(&client_rt, addr);
-    let mut r = load(&client_rt, "cached PNG (z14)", seconds, url);
-    let after = health(&client_rt, addr);
-    r.extra = format!(
-        "renders during the run: {}",
-        after["renders"].as_u64().unwrap() - before["renders"].as_u64().unwrap()
+    let (mut r, renders) = scenario(
+        &client_rt,
+        addr,
+        "cached PNG (z14)",
+        seconds,
+        "renders",
+        move |n| {
+            let (x, y) = t[(n % t.len() as u64) as usize];
+            format!("http://{addr}/mapillary/14/{x}/{y}.png")
+        },
     );
+    r.extra = format!("renders during the run: {renders}");
     r.print();
     drop(server_rt);
 
@@ -188,22 +214,24 @@ fn main() {
     // date bound that keeps every image) so that no two requests share a render.
     let (addr, server_rt) = start(0);
     let t = tiles.clone();
-    let url: Arc<dyn Fn(u64) -> String + Send + Sync> = Arc::new(move |n| {
-        let (x, y) = t[(n % t.len() as u64) as usize];
-        let s = n % 86_400;
-        format!(
-            "http://{addr}/mapillary/14/{x}/{y}.png?since=2000-01-{:02}T{:02}:{:02}:{:02}Z",
-            1 + (n / 86_400) % 28,
-            s / 3600,
-            (s / 60) % 60,
-            s % 60
-        )
-    });
-    load(&client_rt, "warm-up", 0.5, url.clone());
-    let before = health(&client_rt, addr);
-    let mut r = load(&client_rt, "uncached PNG render (z14)", seconds, url);
-    let after = health(&client_rt, addr);
-    let renders = after["renders"].as_u64().unwrap() - before["renders"].as_u64().unwrap();
+    let (mut r, renders) = scenario(
+        &client_rt,
+        addr,
+        "uncached PNG render (z14)",
+        seconds,
+        "renders",
+        move |n| {
+            let (x, y) = t[(n % t.len() as u64) as usize];
+            let s = n % 86_400;
+            format!(
+                "http://{addr}/mapillary/14/{x}/{y}.png?since=2000-01-{:02}T{:02}:{:02}:{:02}Z",
+                1 + (n / 86_400) % 28,
+                s / 3600,
+                (s / 60) % 60,
+                s % 60
+            )
+        },
+    );
     r.extra = format!(
         "{renders} renders = {:.0} renders/s",
         renders as f64 / r.seconds
@@ -212,18 +240,18 @@ fn main() {
 
     // Filtered vector tiles, re-encoded per request (same server: no memory cache).
     let t = tiles.clone();
-    let url: Arc<dyn Fn(u64) -> String + Send + Sync> = Arc::new(move |n| {
-        let (x, y) = t[(n % t.len() as u64) as usize];
-        format!("http://{addr}/mvt/mly1_public/14/{x}/{y}.mvt?pano=exclude")
-    });
-    load(&client_rt, "warm-up", 0.5, url.clone());
-    let before = health(&client_rt, addr);
-    let mut r = load(&client_rt, "filtered MVT (z14, uncached)", seconds, url);
-    let after = health(&client_rt, addr);
-    r.extra = format!(
-        "{} tiles filtered",
-        after["filtered_mvt"].as_u64().unwrap() - before["filtered_mvt"].as_u64().unwrap()
+    let (mut r, filtered) = scenario(
+        &client_rt,
+        addr,
+        "filtered MVT (z14, uncached)",
+        seconds,
+        "filtered_mvt",
+        move |n| {
+            let (x, y) = t[(n % t.len() as u64) as usize];
+            format!("http://{addr}/mvt/mly1_public/14/{x}/{y}.mvt?pano=exclude")
+        },
     );
+    r.extra = format!("{filtered} tiles filtered");
     r.print();
     drop(server_rt);
 }
