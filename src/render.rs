@@ -103,8 +103,8 @@ pub struct Args {
     #[arg(long, value_name = "COLOUR", value_parser = parse_colour)]
     background: Option<[u8; 4]>,
 
-    /// Add a legend saying what the colours mean.
-    #[arg(long)]
+    /// Add a legend saying what the colours mean (one tile or a mosaic; not pyramid tiles).
+    #[arg(long, conflicts_with = "pyramid")]
     legend: bool,
 
     /// Output PNG (a folder with --pyramid). Default coverage.png (tiles/ with --pyramid).

@@ -187,4 +187,11 @@ fn pyramid_resumes_and_shards_split_it() {
         ],
     );
     assert_eq!(bad.status.code(), Some(2));
+    // Pyramid tiles carry no legend: asking for one is a usage error, not silently ignored.
+    let legend = run(
+        dir.path(),
+        &["--cache", &cache, "--pyramid", "--zooms", "1-2", "--legend"],
+    );
+    assert_eq!(legend.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&legend.stderr).contains("--legend"));
 }
