@@ -275,6 +275,21 @@ async fn a_stall_longer_than_the_timeout_is_a_timeout_and_retried() {
     let o = f.fetch_tile(&public(), tile, &*e.store).await.unwrap();
     assert!(matches!(o, Outcome::Data { .. }), "{o:?}");
     assert_eq!(e.server.count(key(tile)), 2);
+    // Without retries the stall is recorded, as a timeout.
+    let other = t(2, 3);
+    e.server.insert(key(other), sample_tile());
+    e.server
+        .script(key(other), [Reply::Stall(Duration::from_secs(10))]);
+    let once = e.fetcher(FetchConfig {
+        max_retries: 0,
+        ..f.config().clone()
+    });
+    let o = once.fetch_tile(&public(), other, &*e.store).await.unwrap();
+    let Outcome::Failed { kind, reason } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, FailureKind::Timeout, "{reason}");
+    assert_eq!(e.status(other), Some(TileStatus::Failed));
 }
 
 #[tokio::test]
