@@ -189,6 +189,7 @@ impl App {
                     return Ok(());
                 }
                 self.stats
+                    .counters
                     .upstream_fetches
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match fetch.fetcher.fetch_tile(&spec, tile, store.as_ref()).await {
@@ -493,6 +494,7 @@ async fn png_tile(
     let entry = match app.memcache.get(&key) {
         Some(e) => {
             app.stats
+                .counters
                 .memory_hits
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             e
@@ -538,6 +540,7 @@ async fn mvt_tile(
     };
     if let Some(entry) = app.memcache.get(&key) {
         app.stats
+            .counters
             .memory_hits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         compress_if_asked(&entry, headers).await;
@@ -563,6 +566,7 @@ async fn mvt_tile(
             .map_err(|e| Reject::internal(format!("filtering {tile}: {e}")))??;
         if filter.filter.is_some() {
             app.stats
+                .counters
                 .filtered_mvt
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }

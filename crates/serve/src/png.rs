@@ -75,7 +75,7 @@ pub(crate) async fn render(
     let png = tokio::task::spawn_blocking(move || draw(sources.as_ref(), tile, &options))
         .await
         .map_err(|e| Reject::internal(format!("rendering {tile}: {e}")))??;
-    app.stats.renders.fetch_add(1, Ordering::Relaxed);
+    app.stats.counters.renders.fetch_add(1, Ordering::Relaxed);
     Ok(Arc::new(Entry::new(Bytes::from(png), None)))
 }
 

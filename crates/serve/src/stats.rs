@@ -12,75 +12,73 @@ use axum::response::Response;
 /// everything slower).
 const BUCKETS: usize = 32;
 
+/// The request counters: atomics while counting (in [`Stats`]), plain numbers in a
+/// [`Snapshot`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counters<T> {
+    pub(crate) requests: T,
+    pub(crate) ok: T,
+    pub(crate) not_modified: T,
+    pub(crate) client_errors: T,
+    pub(crate) server_errors: T,
+    pub(crate) memory_hits: T,
+    pub(crate) renders: T,
+    pub(crate) filtered_mvt: T,
+    pub(crate) upstream_fetches: T,
+    pub(crate) bytes_out: T,
+    latency: [T; BUCKETS],
+}
+
+/// The counters at one moment.
+pub(crate) type Snapshot = Counters<u64>;
+
+impl Counters<AtomicU64> {
+    fn load(&self) -> Snapshot {
+        let load = |a: &AtomicU64| a.load(Relaxed);
+        Counters {
+            requests: load(&self.requests),
+            ok: load(&self.ok),
+            not_modified: load(&self.not_modified),
+            client_errors: load(&self.client_errors),
+            server_errors: load(&self.server_errors),
+            memory_hits: load(&self.memory_hits),
+            renders: load(&self.renders),
+            filtered_mvt: load(&self.filtered_mvt),
+            upstream_fetches: load(&self.upstream_fetches),
+            bytes_out: load(&self.bytes_out),
+            latency: self.latency.each_ref().map(load),
+        }
+    }
+}
+
 /// Counters since the start; the summary logs the difference since the last summary.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
-    pub(crate) requests: AtomicU64,
-    pub(crate) ok: AtomicU64,
-    pub(crate) not_modified: AtomicU64,
-    pub(crate) client_errors: AtomicU64,
-    pub(crate) server_errors: AtomicU64,
-    pub(crate) memory_hits: AtomicU64,
-    pub(crate) renders: AtomicU64,
-    pub(crate) filtered_mvt: AtomicU64,
-    pub(crate) upstream_fetches: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-    latency: [AtomicU64; BUCKETS],
+    pub(crate) counters: Counters<AtomicU64>,
     /// The counters at the last summary, and when it was.
     last: Mutex<Option<(Snapshot, Instant)>>,
 }
 
-/// The counters at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Snapshot {
-    pub(crate) requests: u64,
-    pub(crate) ok: u64,
-    pub(crate) not_modified: u64,
-    pub(crate) client_errors: u64,
-    pub(crate) server_errors: u64,
-    pub(crate) memory_hits: u64,
-    pub(crate) renders: u64,
-    pub(crate) filtered_mvt: u64,
-    pub(crate) upstream_fetches: u64,
-    pub(crate) bytes_out: u64,
-    latency: [u64; BUCKETS],
-}
-
 impl Stats {
     pub(crate) fn record(&self, status: u16, bytes: u64, took: Duration) {
-        self.requests.fetch_add(1, Relaxed);
+        let c = &self.counters;
+        c.requests.fetch_add(1, Relaxed);
         match status {
-            304 => &self.not_modified,
-            200..=299 => &self.ok,
-            400..=499 => &self.client_errors,
-            500..=599 => &self.server_errors,
-            _ => &self.ok,
+            304 => &c.not_modified,
+            200..=299 => &c.ok,
+            400..=499 => &c.client_errors,
+            500..=599 => &c.server_errors,
+            _ => &c.ok,
         }
         .fetch_add(1, Relaxed);
-        self.bytes_out.fetch_add(bytes, Relaxed);
+        c.bytes_out.fetch_add(bytes, Relaxed);
         let micros = took.as_micros().max(1) as u64;
         let bucket = (64 - micros.leading_zeros() as usize).min(BUCKETS - 1);
-        self.latency[bucket].fetch_add(1, Relaxed);
+        c.latency[bucket].fetch_add(1, Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let mut latency = [0; BUCKETS];
-        for (l, a) in latency.iter_mut().zip(&self.latency) {
-            *l = a.load(Relaxed);
-        }
-        Snapshot {
-            requests: self.requests.load(Relaxed),
-            ok: self.ok.load(Relaxed),
-            not_modified: self.not_modified.load(Relaxed),
-            client_errors: self.client_errors.load(Relaxed),
-            server_errors: self.server_errors.load(Relaxed),
-            memory_hits: self.memory_hits.load(Relaxed),
-            renders: self.renders.load(Relaxed),
-            filtered_mvt: self.filtered_mvt.load(Relaxed),
-            upstream_fetches: self.upstream_fetches.load(Relaxed),
-            bytes_out: self.bytes_out.load(Relaxed),
-            latency,
-        }
+        self.counters.load()
     }
 
     /// Marks the start of the first summary's period.
@@ -183,10 +181,18 @@ mod tests {
         }
         stats.record(404, 10, Duration::from_millis(30));
         stats.record(500, 10, Duration::from_millis(30));
+        stats.record(304, 0, Duration::from_micros(100));
         let s = stats.snapshot();
         assert_eq!(
-            (s.requests, s.ok, s.client_errors, s.server_errors),
-            (100, 98, 1, 1)
+            (
+                s.requests,
+                s.ok,
+                s.not_modified,
+                s.client_errors,
+                s.server_errors,
+                s.bytes_out
+            ),
+            (101, 98, 1, 1, 1, 1000)
         );
         assert_eq!(percentile(&s.latency, 0.5), "128µs");
         assert_eq!(percentile(&s.latency, 0.99), "32.768ms");
