@@ -280,6 +280,8 @@ struct LineSink<'c> {
     pending: Option<(f32, f32)>,
     dir: (f32, f32),
     reach: f32,
+    /// Whether any part of the line reached into `clip` (the line counts as drawn).
+    touched: bool,
 }
 
 impl LineSink<'_> {
@@ -293,7 +295,8 @@ impl LineSink<'_> {
     /// Draws the segment to the pending vertex, if any.
     fn flush(&mut self) {
         if let Some(p) = self.pending.take() {
-            self.canvas
+            self.touched |= self
+                .canvas
                 .capsule(self.class, self.clip, self.last, p, self.r);
             self.last = p;
         }
@@ -312,7 +315,7 @@ impl GeometrySink for LineSink<'_> {
         self.start = p;
         self.last = p;
         // A single-point part still shows as a dot (a capsule of length zero).
-        self.canvas.capsule(self.class, self.clip, p, p, self.r);
+        self.touched |= self.canvas.capsule(self.class, self.clip, p, p, self.r);
     }
     fn line_to(&mut self, x: i32, y: i32) {
         let p = self.px(x, y);
@@ -334,7 +337,7 @@ impl GeometrySink for LineSink<'_> {
     fn close_path(&mut self) {
         self.flush();
         let (a, b) = (self.last, self.start);
-        self.canvas.capsule(self.class, self.clip, a, b, self.r);
+        self.touched |= self.canvas.capsule(self.class, self.clip, a, b, self.r);
         self.last = b;
     }
 }
@@ -432,8 +435,9 @@ fn draw_layer(
             continue;
         }
         let class = classes.class_of(&feature);
-        let mut inside = 0;
-        let result = if is_line {
+        // What decoding returned, and how many of the feature's parts are drawn in the
+        // target tile (a line once if it reaches the tile; points one by one).
+        let (result, drawn) = if is_line {
             let mut sink = LineSink {
                 canvas: &mut *canvas,
                 class,
@@ -447,10 +451,11 @@ fn draw_layer(
                 pending: None,
                 dir: (1.0, 0.0),
                 reach: 0.0,
+                touched: false,
             };
             let r = feature.decode_geometry(&mut sink);
             sink.flush();
-            r
+            (r, u64::from(sink.touched))
         } else {
             let mut sink = PointSink {
                 canvas: &mut *canvas,
@@ -464,14 +469,13 @@ fn draw_layer(
                 inside: 0,
             };
             let r = feature.decode_geometry(&mut sink);
-            inside = sink.inside;
-            r
+            (r, sink.inside)
         };
         match result {
             Ok(()) => match kind {
-                LayerKind::Sequence => stats.lines += 1,
-                LayerKind::Point | LayerKind::TrafficSign => stats.markers += inside,
-                _ => stats.points += inside,
+                LayerKind::Sequence => stats.lines += drawn,
+                LayerKind::Point | LayerKind::TrafficSign => stats.markers += drawn,
+                _ => stats.points += drawn,
             },
             // What was drawn before the error stays; the feature counts as skipped.
             Err(_) => stats.features_skipped += 1,

@@ -87,16 +87,25 @@ impl Canvas {
 
     /// Draws one segment as a capsule of radius `r` into `class` (or the density buffer when the
     /// canvas has one), inside `clip`.
-    pub fn capsule(&mut self, class: usize, clip: Clip, a: (f32, f32), b: (f32, f32), r: f32) {
+    ///
+    /// Returns whether the capsule reaches into `clip` at all.
+    pub fn capsule(
+        &mut self,
+        class: usize,
+        clip: Clip,
+        a: (f32, f32),
+        b: (f32, f32),
+        r: f32,
+    ) -> bool {
         let w = self.width as usize;
         if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
-                return;
+                return false;
             };
-            capsule_spans(clip, a, b, r, &mut AddF32(d), w);
+            capsule_spans(clip, a, b, r, &mut AddF32(d), w)
         } else {
             let cov = self.plane(class);
-            capsule_spans(clip, a, b, r, &mut MaxU8(cov), w);
+            capsule_spans(clip, a, b, r, &mut MaxU8(cov), w)
         }
     }
 
@@ -332,7 +341,7 @@ fn ceil_i(x: f32) -> i32 {
 }
 
 /// Visits the pixels within `r + 0.5` of segment `a`-`b`, giving `target` their coverage in
-/// `(0, 1]`.
+/// `(0, 1]`. Returns false when the segment's reach misses `clip` (nothing visited).
 #[inline(always)]
 fn capsule_spans(
     clip: Clip,
@@ -341,7 +350,7 @@ fn capsule_spans(
     r: f32,
     target: &mut impl Target,
     stride: usize,
-) {
+) -> bool {
     let reach = r + 0.5;
     let (minx, maxx) = (a.0.min(b.0) - reach, a.0.max(b.0) + reach);
     let (miny, maxy) = (a.1.min(b.1) - reach, a.1.max(b.1) + reach);
@@ -350,7 +359,7 @@ fn capsule_spans(
     let x_lo = floor_i(minx).max(clip.x0);
     let x_hi = ceil_i(maxx).min(clip.x1);
     if y0 >= y1 || x_lo >= x_hi || !(minx.is_finite() && maxy.is_finite()) {
-        return;
+        return false;
     }
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
@@ -396,6 +405,7 @@ fn capsule_spans(
             }
         }
     }
+    true
 }
 
 /// A disc rendered at 4 x 4 sub-pixel offsets, each trimmed to its non-zero pixels.

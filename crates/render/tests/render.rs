@@ -129,6 +129,43 @@ fn overzoom_reads_the_z14_parent_and_scale_doubles_the_pixels() {
     ));
 }
 
+/// An overzoomed tile counts only the parent's lines that reach into it: each child counts at
+/// most the parent's lines, together at least as many, and some child fewer.
+#[test]
+fn overzoomed_tiles_count_only_the_lines_they_draw() {
+    let sources = common::sample();
+    let options = RenderOptions {
+        size: 256,
+        ..Default::default()
+    };
+    let parent = tile("14/3251/6257");
+    let whole = render_tile(&sources, parent, &options).expect("render");
+    assert!(whole.stats.lines > 1, "{:?}", whole.stats);
+    let children: Vec<u64> = parent
+        .children()
+        .expect("children")
+        .iter()
+        .map(|&c| {
+            render_tile(&sources, c, &options)
+                .expect("render")
+                .stats
+                .lines
+        })
+        .collect();
+    assert!(
+        children.iter().all(|&n| n <= whole.stats.lines),
+        "{children:?}"
+    );
+    assert!(
+        children.iter().sum::<u64>() >= whole.stats.lines,
+        "{children:?}"
+    );
+    assert!(
+        children.iter().any(|&n| n < whole.stats.lines),
+        "{children:?}"
+    );
+}
+
 #[test]
 fn bad_bytes_are_an_error_naming_the_tile() {
     let err = render_bytes(
