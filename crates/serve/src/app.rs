@@ -599,22 +599,35 @@ fn build_mvt(
     tile: TileId,
     filter: Option<mlytiles_filter::Filter>,
 ) -> std::result::Result<Entry, Reject> {
-    let plain = mlytiles_mvt::decompress(&data, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
-        .map_err(|e| Reject::internal(format!("stored tile {tile} cannot be decompressed: {e}")))?;
-    let (plain, note) = match &filter {
-        None => (plain.into_owned(), None),
+    // Plain stored bytes are used as they are (no copy); gzip ones are kept for clients that
+    // accept gzip when the answer is the stored tile itself.
+    let (plain, stored_gzip) = if mlytiles_mvt::is_gzip(&data) {
+        let plain = mlytiles_mvt::decompress(&data, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
+            .map_err(|e| {
+                Reject::internal(format!("stored tile {tile} cannot be decompressed: {e}"))
+            })?
+            .into_owned();
+        (plain, Some(data))
+    } else {
+        (data, None)
+    };
+    let (plain, stored_gzip, note) = match &filter {
+        None => (plain, stored_gzip, None),
         Some(f) => {
             let filtered = mvt::filter_tile(&plain, tile, f, Utc::now())?;
             let note = (!filtered.dropped.is_empty())
                 .then(|| format!("layers left out: {}", filtered.dropped.join("; ")));
-            (filtered.bytes, note)
+            (filtered.bytes, None, note)
         }
     };
     if plain.is_empty() {
         return Ok(Entry::new(Bytes::new(), note));
     }
-    let stored_gzip = (mlytiles_mvt::is_gzip(&data) && filter.is_none()).then(|| Bytes::from(data));
-    Ok(Entry::compressible(Bytes::from(plain), stored_gzip, note))
+    Ok(Entry::compressible(
+        Bytes::from(plain),
+        stored_gzip.map(Bytes::from),
+        note,
+    ))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
