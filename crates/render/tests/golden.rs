@@ -53,6 +53,23 @@ fn every_style_at_four_zooms() {
     }
 }
 
+/// The `pano` goldens at z14 and z16 equal `mapillary`'s: their tiles hold no panoramas. This
+/// z14 tile has some, so the pano colours are pinned too.
+#[test]
+fn pano_where_there_are_panoramas() {
+    let sources = common::sample();
+    let options = RenderOptions {
+        size: 256,
+        style: Style::Pano,
+        now: Some(now()),
+        ..RenderOptions::default()
+    };
+    let r = render_tile(&sources, "14/3251/6258".parse().expect("tile"), &options).expect("render");
+    assert!(r.stats.points > 0, "nothing drawn");
+    let png = encode_png(&r.pixmap, &PngOptions::default()).expect("encode");
+    common::check_golden("pano_panoramas_z14", &png);
+}
+
 #[test]
 fn markers_at_z14() {
     let sources = common::sample();
