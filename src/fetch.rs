@@ -19,9 +19,9 @@ use mlytiles_tile::{BBox, TileCover, TileId};
 
 /// Exit code of a run stopped by the daily budget or the server's daily limit: run the same
 /// command again after the reset to go on.
-pub const EXIT_LIMIT: i32 = 3;
+pub const EXIT_LIMIT: u8 = 3;
 /// Exit code of a run interrupted by Ctrl-C.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Download tiles from tiles.mapillary.com (or another MVT server) into the cache: a plan
 /// first, a daily request budget, resumable, every answer checked before it is stored.
@@ -118,15 +118,9 @@ pub fn default_cache_dir() -> anyhow::Result<PathBuf> {
         .context("no user cache folder on this system: give --cache DIR")
 }
 
-pub fn run(args: &Args) -> anyhow::Result<()> {
-    let code = run_code(args)?;
-    if code != 0 {
-        std::process::exit(code);
-    }
-    Ok(())
-}
-
-fn run_code(args: &Args) -> anyhow::Result<i32> {
+/// Runs the command; the exit code for a run that stopped at a limit or on Ctrl-C (errors go
+/// back to `main`, which prints them and exits with 1).
+pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     let tileset = match &args.url {
         Some(template) => {
             let t = Tileset::custom(template)?;
@@ -199,7 +193,7 @@ fn run_code(args: &Args) -> anyhow::Result<i32> {
             ));
             match fetched {
                 Ok(i) => i,
-                Err(e) => return Ok(report_stop(&e, the_plan.requests())),
+                Err(e) => return report_stop(e, the_plan.requests()),
             }
         };
         the_plan.skip_missing(|t| index.may_hold_data(t));
@@ -214,34 +208,39 @@ fn run_code(args: &Args) -> anyhow::Result<i32> {
         started.elapsed(),
     )?;
     if args.plan || the_plan.to_request.is_empty() {
-        return Ok(0);
+        return Ok(std::process::ExitCode::SUCCESS);
     }
     let summary = runtime.block_on(fetch(args, &fetcher, &tileset, store, &the_plan))?;
     print_summary(&tileset, &summary)?;
     Ok(match &summary.stopped {
-        None => 0,
-        Some(StopReason::Budget { .. } | StopReason::DailyLimit(_)) => EXIT_LIMIT,
-        Some(StopReason::Interrupted) => EXIT_INTERRUPTED,
+        None => std::process::ExitCode::SUCCESS,
+        Some(StopReason::Budget { .. } | StopReason::DailyLimit(_)) => EXIT_LIMIT.into(),
+        Some(StopReason::Interrupted) => EXIT_INTERRUPTED.into(),
         Some(other) => bail!("{other}"),
     })
 }
 
-/// Prints why fetching the overview index stopped; the exit code.
-fn report_stop(e: &mlytiles_fetch::Error, remaining: u64) -> i32 {
+/// Why fetching the overview index stopped: at a limit or on Ctrl-C, the message and exit
+/// code of a run that stopped there; any other error goes back to `main`.
+fn report_stop(
+    e: mlytiles_fetch::Error,
+    remaining: u64,
+) -> anyhow::Result<std::process::ExitCode> {
+    let code = match e {
+        mlytiles_fetch::Error::BudgetExhausted { .. }
+        | mlytiles_fetch::Error::DailyLimit { .. } => EXIT_LIMIT,
+        mlytiles_fetch::Error::Stopped => EXIT_INTERRUPTED,
+        e => return Err(e.into()),
+    };
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "error: {e}");
-    match e {
-        mlytiles_fetch::Error::BudgetExhausted { .. }
-        | mlytiles_fetch::Error::DailyLimit { .. } => {
-            let _ = writeln!(
-                err,
-                "{remaining} tiles remain; run the same command again after the reset"
-            );
-            EXIT_LIMIT
-        }
-        mlytiles_fetch::Error::Stopped => EXIT_INTERRUPTED,
-        _ => 1,
+    if code == EXIT_LIMIT {
+        let _ = writeln!(
+            err,
+            "{remaining} tiles remain; run the same command again after the reset"
+        );
     }
+    Ok(code.into())
 }
 
 fn config(args: &Args, tileset: &Tileset) -> anyhow::Result<FetchConfig> {

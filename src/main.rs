@@ -2,7 +2,8 @@
 //!
 //! This file parses the arguments, dispatches to a subcommand module and maps errors to exit
 //! codes: 0 for success (warnings go to stderr), 1 for bad input data or an I/O error, 2 for a
-//! usage error (clap's own code). A closed stdout (`mlytiles decode ... | head`) ends the
+//! usage error (clap's own code); `fetch` also stops with 3 at the daily limit and 130 on
+//! Ctrl-C, codes its `run` returns. A closed stdout (`mlytiles decode ... | head`) ends the
 //! program quietly with 0.
 
 #![forbid(unsafe_code)]
@@ -59,17 +60,18 @@ fn main() -> ExitCode {
     // Usage errors exit with 2, --help and --version with 0.
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Inspect(args) => inspect::run(args),
-        Command::Decode(args) => decode::run(args),
-        Command::Detection(args) => detection::run(args),
-        Command::Filter(args) => filter::run(args),
-        Command::Render(args) => render::run(args),
+        Command::Inspect(args) => inspect::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Decode(args) => decode::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Detection(args) => detection::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Filter(args) => filter::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Render(args) => render::run(args).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => fetch::run(args),
-        Command::Cache(args) => cache_cmd::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Cache(args) => cache_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        // Success, or a run that stopped with its own code and message (fetch at a limit).
+        Ok(code) => code,
         // The reader of our stdout went away (`| head`): what it wanted, it has.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
