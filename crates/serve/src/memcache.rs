@@ -96,7 +96,9 @@ pub(crate) struct MemCache {
 
 #[derive(Debug)]
 struct Inner {
-    lru: LruCache<Key, Arc<Entry>>,
+    /// Each entry with its cost when inserted: what is taken off `bytes` when it goes, even
+    /// if its gzip form was made meanwhile (which changes what [`Entry::cost`] says).
+    lru: LruCache<Key, (Arc<Entry>, usize)>,
     bytes: usize,
 }
 
@@ -116,7 +118,7 @@ impl MemCache {
     }
 
     pub(crate) fn get(&self, key: &Key) -> Option<Arc<Entry>> {
-        self.lock().lru.get(key).cloned()
+        self.lock().lru.get(key).map(|(e, _)| Arc::clone(e))
     }
 
     /// Inserts the entry, evicting the least recently used ones past the bound. An entry
@@ -127,13 +129,13 @@ impl MemCache {
             return;
         }
         let mut inner = self.lock();
-        if let Some(old) = inner.lru.put(key.clone(), entry) {
-            inner.bytes -= old.cost(&key);
+        if let Some((_, old_cost)) = inner.lru.put(key, (entry, cost)) {
+            inner.bytes -= old_cost;
         }
         inner.bytes += cost;
         while inner.bytes > self.max_bytes {
             match inner.lru.pop_lru() {
-                Some((k, e)) => inner.bytes -= e.cost(&k),
+                Some((_, (_, c))) => inner.bytes -= c,
                 None => break,
             }
         }
@@ -182,6 +184,29 @@ mod tests {
             cache.get(&key(100)).is_none(),
             "an entry over 1/8 of the bound is not kept"
         );
+    }
+
+    #[test]
+    fn a_gzip_form_made_after_insertion_keeps_the_byte_count_right() {
+        let cache = MemCache::new(8 * 1024);
+        // A small tile: its gzip form is bigger than the half-body guess counted for it.
+        let small = Arc::new(Entry::compressible(Bytes::from(vec![7; 40]), None, None));
+        cache.insert(key(0), Arc::clone(&small));
+        let counted = cache.usage().1;
+        small.gzip.get_or_init(|| Bytes::from(vec![1; 60]));
+        // Push it out, and everything after it.
+        for x in 1..40 {
+            let e = Arc::new(Entry::new(Bytes::from(vec![x as u8; 600]), None));
+            cache.insert(key(x), e);
+            assert!(cache.usage().1 <= 8 * 1024);
+        }
+        assert!(cache.get(&key(0)).is_none());
+        let (tiles, bytes) = cache.usage();
+        let expected: usize = (1..40)
+            .filter_map(|x| cache.get(&key(x)).map(|e| e.cost(&key(x))))
+            .sum();
+        assert!(tiles > 0);
+        assert_eq!(bytes, expected, "after evicting a {counted}-byte entry");
     }
 
     #[test]
