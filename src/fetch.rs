@@ -222,10 +222,7 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
 
 /// Why fetching the overview index stopped: at a limit or on Ctrl-C, the message and exit
 /// code of a run that stopped there; any other error goes back to `main`.
-fn report_stop(
-    e: mlytiles_fetch::Error,
-    remaining: u64,
-) -> anyhow::Result<std::process::ExitCode> {
+fn report_stop(e: mlytiles_fetch::Error, remaining: u64) -> anyhow::Result<std::process::ExitCode> {
     let code = match e {
         mlytiles_fetch::Error::BudgetExhausted { .. }
         | mlytiles_fetch::Error::DailyLimit { .. } => EXIT_LIMIT,
