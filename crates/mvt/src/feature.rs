@@ -35,33 +35,12 @@ impl<'l, 'a> Feature<'l, 'a> {
         // Mapillary's tiles have it; type, geometry, id, tags, as Mapbox Streets has it; type,
         // tags, geometry, as OSM QA tiles have it. Each field but the geometry may be missing.
         // Any other layout, or anything odd, takes the general parse.
-        let mut cursor = Cursor::new(bytes);
-        let general = || Self::parse_general(layer, bytes, index);
-        let (mut id, mut tags, mut geom_type) = (None, &[][..], GeomType::Unknown);
-        let geometry = if cursor.peek() == Some(0x18) {
-            read_type(&mut cursor, &mut geom_type).and_then(|()| {
-                if cursor.peek() == Some(0x22) {
-                    let geometry = read_geometry(&mut cursor)?;
-                    read_id(&mut cursor, &mut id)?;
-                    read_tags(&mut cursor, &mut tags)?;
-                    Some(geometry)
-                } else {
-                    read_tags(&mut cursor, &mut tags)?;
-                    let geometry = read_geometry(&mut cursor)?;
-                    read_id(&mut cursor, &mut id)?;
-                    Some(geometry)
-                }
-            })
-        } else {
-            read_id(&mut cursor, &mut id)
-                .and_then(|()| read_tags(&mut cursor, &mut tags))
-                .and_then(|()| read_type(&mut cursor, &mut geom_type))
-                .and_then(|()| read_geometry(&mut cursor))
-        };
-        let Some(geometry) = geometry.filter(|_| cursor.is_empty()) else {
-            return general();
-        };
-        Self::finish(layer, index, id, geom_type, tags, geometry)
+        match read_known_layouts(bytes) {
+            Some((id, tags, geom_type, geometry)) => {
+                Self::finish(layer, index, id, geom_type, tags, geometry)
+            }
+            None => Self::parse_general(layer, bytes, index),
+        }
     }
 
     #[inline(always)]
@@ -236,6 +215,34 @@ impl<'l, 'a> Feature<'l, 'a> {
     pub(crate) fn locate(&self, e: Error) -> Error {
         self.layer.locate(e.in_feature(self.index))
     }
+}
+
+/// The direct path of [`Feature::parse`]: id, tags, type and geometry when the message is laid
+/// out in one of the known orders, each field once; `None` for anything else.
+#[inline(always)]
+fn read_known_layouts(bytes: &[u8]) -> Option<(Option<u64>, &[u8], GeomType, &[u8])> {
+    let mut cursor = Cursor::new(bytes);
+    let (mut id, mut tags, mut geom_type) = (None, &[][..], GeomType::Unknown);
+    let geometry = if cursor.peek() == Some(0x18) {
+        read_type(&mut cursor, &mut geom_type)?;
+        if cursor.peek() == Some(0x22) {
+            let geometry = read_geometry(&mut cursor)?;
+            read_id(&mut cursor, &mut id)?;
+            read_tags(&mut cursor, &mut tags)?;
+            geometry
+        } else {
+            read_tags(&mut cursor, &mut tags)?;
+            let geometry = read_geometry(&mut cursor)?;
+            read_id(&mut cursor, &mut id)?;
+            geometry
+        }
+    } else {
+        read_id(&mut cursor, &mut id)?;
+        read_tags(&mut cursor, &mut tags)?;
+        read_type(&mut cursor, &mut geom_type)?;
+        read_geometry(&mut cursor)?
+    };
+    cursor.is_empty().then_some((id, tags, geom_type, geometry))
 }
 
 // The fields of the direct path: each reads its field if it comes next, and gives `None` when

@@ -560,7 +560,10 @@ impl<'l, 'a> Feature<'l, 'a> {
             .map_err(|kind| self.locate(Error::new(kind)))
     }
 
-    #[inline(always)]
+    // Kept out of the caller's loop on purpose: in a function of its own the cursor, the
+    // coordinates and the sink's fields stay in registers, where inlined into a feature loop
+    // they were spilled to the stack on every vertex.
+    #[inline(never)]
     fn decode_into<S: GeometrySink>(&self, sink: &mut S) -> std::result::Result<(), ErrorKind> {
         let mut ints = ByteInts {
             buf: self.geometry,

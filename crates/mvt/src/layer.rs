@@ -257,6 +257,7 @@ impl<'a> Layer<'a> {
             .map(|i| i as u32))
     }
 
+    #[inline]
     pub(crate) fn tables(&self) -> Result<&Tables<'a>> {
         self.tables
             .get_or_init(|| self.parse_tables())

@@ -194,6 +194,7 @@ impl<'a> Cursor<'a> {
 /// `part` and whatever follows it in `whole`, when `part` is a piece of `whole` (found by its
 /// address, which is safe to compare); `part` itself otherwise. Lets a reader near the end of a
 /// field load 8 bytes at once, checking lengths against the field's own end.
+#[inline]
 pub(crate) fn run_on<'a>(part: &'a [u8], whole: &'a [u8]) -> &'a [u8] {
     (part.as_ptr() as usize)
         .checked_sub(whole.as_ptr() as usize)
