@@ -39,6 +39,10 @@ fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, ErrorKind> 
             *pos += 2;
             return Ok(u32::from(b0 & 0x7f) | (u32::from(b1) << 7));
         }
+        [b0, b1, b2, ..] if b2 < 0x80 => {
+            *pos += 3;
+            return Ok(u32::from(b0 & 0x7f) | (u32::from(b1 & 0x7f) << 7) | (u32::from(b2) << 14));
+        }
         _ => {}
     }
     if let Some(word) = rest.first_chunk::<8>()
@@ -86,6 +90,16 @@ fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), Err
         };
         if let Some((a, b, n)) = found {
             *pos += n;
+            return Ok((zigzag32(a), zigzag32(b)));
+        }
+        // Longer integers (tiles with a large extent have many of three bytes), both still in
+        // the 8 bytes: a varint of more than 5 bytes is above u32 and left to the checks below.
+        if let Some((a, na)) = varint_from_word(w).filter(|&(_, n)| n <= 5)
+            && let Some((b, nb)) = varint_from_word(w >> (8 * na))
+            && na + nb <= 8
+            && let (Ok(a), Ok(b)) = (u32::try_from(a), u32::try_from(b))
+        {
+            *pos += na + nb;
             return Ok((zigzag32(a), zigzag32(b)));
         }
     }
@@ -741,6 +755,88 @@ impl GeometrySink for Parts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Default, Debug, PartialEq)]
+    struct Record(Vec<(char, i32, i32)>);
+
+    impl GeometrySink for Record {
+        fn move_to(&mut self, x: i32, y: i32) {
+            self.0.push(('M', x, y));
+        }
+        fn line_to(&mut self, x: i32, y: i32) {
+            self.0.push(('L', x, y));
+        }
+        fn close_path(&mut self) {
+            self.0.push(('C', 0, 0));
+        }
+    }
+
+    fn varints(ints: &[u32]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for &v in ints {
+            let mut x = v;
+            while x >= 0x80 {
+                buf.push((x as u8) | 0x80);
+                x >>= 7;
+            }
+            buf.push(x as u8);
+        }
+        buf
+    }
+
+    #[test]
+    fn packed_bytes_decode_like_the_integers_they_hold() {
+        // Lines whose deltas take 1 to 5 bytes in every mix, so each fast path of the byte
+        // reader (pairs of short integers, longer pairs from one load, the tail of the bytes)
+        // is taken; every prefix of the bytes too, so integers are cut at the end.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3_000 {
+            let points = 1 + (next() % 6) as u32;
+            let mut ints = vec![(1 << 3) | 1];
+            for i in 0..points {
+                if i == 1 {
+                    ints.push(((points - 1) << 3) | 2);
+                }
+                for _ in 0..2 {
+                    // A zigzag value of 1 to 32 bits, never 0 (a LineTo must move).
+                    let bits = 1 + next() % 32;
+                    let v = (next() as u32 >> (32 - bits)).max(1);
+                    ints.push(v);
+                }
+            }
+            let bytes = varints(&ints);
+            let last = std::cell::Cell::new(0);
+            let mut expected = Record::default();
+            let expected_result = decode_commands(
+                &mut SliceInts::new(&ints, &last),
+                GeomType::LineString,
+                2,
+                &mut expected,
+            );
+            let mut got = Record::default();
+            let mut reader = ByteInts { buf: &bytes, pos: 0 };
+            let result = decode_commands(&mut reader, GeomType::LineString, 2, &mut got);
+            assert_eq!(got, expected, "{ints:?}");
+            assert_eq!(result.is_ok(), expected_result.is_ok(), "{ints:?}");
+            for cut in 0..bytes.len() {
+                let mut got = Record::default();
+                let mut reader = ByteInts {
+                    buf: &bytes[..cut],
+                    pos: 0,
+                };
+                let result = decode_commands(&mut reader, GeomType::LineString, 2, &mut got);
+                assert!(result.is_err(), "{ints:?} cut at {cut}");
+                // What was drawn before the cut is a prefix of the whole.
+                assert!(expected.0.starts_with(&got.0), "{ints:?} cut at {cut}");
+            }
+        }
+    }
 
     #[test]
     fn ring_area_sign_follows_the_spec_winding() {
