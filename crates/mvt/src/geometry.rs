@@ -108,6 +108,78 @@ fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), Err
     Ok((zigzag32(a), zigzag32(b)))
 }
 
+/// Where the four integers of two points lie in an 8-byte word, for one pattern of continuation
+/// bits, when each integer is one or two bytes long; see [`read_two_pairs`].
+#[derive(Debug, Clone, Copy)]
+struct FourInts {
+    /// The bit offset of each integer's first byte.
+    shift: [u8; 4],
+    /// `0x3f80` for an integer with a second byte, `0` for one without.
+    high: [u32; 4],
+    /// The bytes the four take, or 0 when they are not four integers of one or two bytes.
+    len: u8,
+}
+
+const fn four_ints(continues: u8) -> FourInts {
+    let mut f = FourInts {
+        shift: [0; 4],
+        high: [0; 4],
+        len: 0,
+    };
+    let (mut i, mut k) = (0u8, 0);
+    while k < 4 {
+        if i >= 8 {
+            return f;
+        }
+        f.shift[k] = 8 * i;
+        if (continues >> i) & 1 == 0 {
+            i += 1;
+        } else if i < 7 && (continues >> (i + 1)) & 1 == 0 {
+            f.high[k] = 0x3f80;
+            i += 2;
+        } else {
+            return f;
+        }
+        k += 1;
+    }
+    f.len = i;
+    f
+}
+
+/// [`FourInts`] for each pattern of continuation bits (bit `i` is the top bit of byte `i`).
+static FOUR_INTS: [FourInts; 256] = {
+    let mut table = [four_ints(0); 256];
+    let mut m = 0;
+    while m < 256 {
+        table[m] = four_ints(m as u8);
+        m += 1;
+    }
+    table
+};
+
+/// Reads the parameters of two points at once, when 8 bytes are left and the four integers
+/// are one or two bytes long: their layout comes from a table indexed by the word's
+/// continuation bits, so one load and one lookup replace four branches on lengths that real
+/// geometry mixes unpredictably. `None` (nothing read) otherwise.
+#[inline(always)]
+fn read_two_pairs(buf: &[u8], pos: &mut usize) -> Option<[(i32, i32); 2]> {
+    let word = buf.get(*pos..).and_then(|r| r.first_chunk::<8>())?;
+    let w = u64::from_le_bytes(*word);
+    // The top bit of each byte gathered into one byte (bit i from byte i); the multiplier's
+    // partial products meet only in the top byte, without carries.
+    let continues = ((w >> 7) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let f = &FOUR_INTS[continues as usize];
+    if f.len == 0 {
+        return None;
+    }
+    let int = |k: usize| {
+        let x = w >> f.shift[k];
+        zigzag32(((x & 0x7f) as u32) | ((x >> 1) as u32 & f.high[k]))
+    };
+    *pos += usize::from(f.len);
+    Some([(int(0), int(1)), (int(2), int(3))])
+}
+
 /// A geometry integer of three bytes or more at `pos`: its value and length.
 #[inline(never)]
 fn read_u32_slow(buf: &[u8], pos: usize) -> std::result::Result<(u32, usize), ErrorKind> {
@@ -169,6 +241,11 @@ pub(crate) trait IntSource {
     fn next_u32(&mut self) -> std::result::Result<u32, ErrorKind>;
     /// The next two parameter integers, zigzag-decoded.
     fn next_pair(&mut self) -> std::result::Result<(i32, i32), ErrorKind>;
+    /// The next two points' parameters when a fast path has them; `None`, having read
+    /// nothing, otherwise (the caller then reads one point with `next_pair`).
+    fn next_two_pairs(&mut self) -> Option<[(i32, i32); 2]> {
+        None
+    }
     /// Checks that `count` points can still follow, before any is read (spec 4.3.2).
     fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind>;
 }
@@ -191,6 +268,10 @@ impl IntSource for ByteInts<'_> {
     #[inline(always)]
     fn next_pair(&mut self) -> std::result::Result<(i32, i32), ErrorKind> {
         read_pair(self.buf, &mut self.pos)
+    }
+    #[inline(always)]
+    fn next_two_pairs(&mut self) -> Option<[(i32, i32); 2]> {
+        read_two_pairs(self.buf, &mut self.pos)
     }
     #[inline(always)]
     fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind> {
@@ -324,8 +405,8 @@ pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
                     return Err(bad_count("LineTo", count));
                 }
                 ints.check_count("LineTo", count)?;
-                for _ in 0..count {
-                    let (dx, dy) = ints.next_pair()?;
+                let mut left = count;
+                let mut line_to = |(dx, dy): (i32, i32)| {
                     // spec 4.3.3.2, a rule of the command, so UNKNOWN too.
                     if dx == 0 && dy == 0 {
                         return Err(ErrorKind::ZeroLengthSegment { x, y });
@@ -333,6 +414,19 @@ pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
                     x = x.wrapping_add(dx);
                     y = y.wrapping_add(dy);
                     sink.line_to(x, y);
+                    Ok(())
+                };
+                while left > 0 {
+                    if left >= 2
+                        && let Some([first, second]) = ints.next_two_pairs()
+                    {
+                        line_to(first)?;
+                        line_to(second)?;
+                        left -= 2;
+                    } else {
+                        line_to(ints.next_pair()?)?;
+                        left -= 1;
+                    }
                 }
                 part_points += count;
                 state = State::AfterLineTo;
