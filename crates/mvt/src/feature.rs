@@ -36,9 +36,7 @@ impl<'l, 'a> Feature<'l, 'a> {
         // tags, geometry, as OSM QA tiles have it. Each field but the geometry may be missing.
         // Any other layout, or anything odd, takes the general parse.
         match read_known_layouts(bytes) {
-            Some((id, tags, geom_type, geometry)) => {
-                Self::finish(layer, index, id, geom_type, tags, geometry)
-            }
+            Some(f) => Self::finish(layer, index, f.id, f.geom_type, f.tags, f.geometry),
             None => Self::parse_general(layer, bytes, index),
         }
     }
@@ -217,10 +215,18 @@ impl<'l, 'a> Feature<'l, 'a> {
     }
 }
 
+/// The four fields of a feature message, as the direct path reads them.
+struct Fields<'a> {
+    id: Option<u64>,
+    tags: &'a [u8],
+    geom_type: GeomType,
+    geometry: &'a [u8],
+}
+
 /// The direct path of [`Feature::parse`]: id, tags, type and geometry when the message is laid
 /// out in one of the known orders, each field once; `None` for anything else.
 #[inline(always)]
-fn read_known_layouts(bytes: &[u8]) -> Option<(Option<u64>, &[u8], GeomType, &[u8])> {
+fn read_known_layouts(bytes: &[u8]) -> Option<Fields<'_>> {
     let mut cursor = Cursor::new(bytes);
     let (mut id, mut tags, mut geom_type) = (None, &[][..], GeomType::Unknown);
     let geometry = if cursor.peek() == Some(0x18) {
@@ -242,7 +248,12 @@ fn read_known_layouts(bytes: &[u8]) -> Option<(Option<u64>, &[u8], GeomType, &[u
         read_type(&mut cursor, &mut geom_type)?;
         read_geometry(&mut cursor)?
     };
-    cursor.is_empty().then_some((id, tags, geom_type, geometry))
+    cursor.is_empty().then_some(Fields {
+        id,
+        tags,
+        geom_type,
+        geometry,
+    })
 }
 
 // The fields of the direct path: each reads its field if it comes next, and gives `None` when
