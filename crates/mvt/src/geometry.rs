@@ -914,7 +914,10 @@ mod tests {
                 &mut expected,
             );
             let mut got = Record::default();
-            let mut reader = ByteInts { buf: &bytes, pos: 0 };
+            let mut reader = ByteInts {
+                buf: &bytes,
+                pos: 0,
+            };
             let result = decode_commands(&mut reader, GeomType::LineString, 2, &mut got);
             assert_eq!(got, expected, "{ints:?}");
             assert_eq!(result.is_ok(), expected_result.is_ok(), "{ints:?}");
