@@ -36,28 +36,21 @@ impl<'l, 'a> Feature<'l, 'a> {
         // tags, geometry, as OSM QA tiles have it. Each field but the geometry may be missing.
         // Any other layout, or anything odd, takes the general parse.
         match read_known_layouts(bytes) {
-            Some(f) => Self::finish(layer, index, f.id, f.geom_type, f.tags, f.geometry),
+            Some(fields) => Ok(Self::new(layer, index, fields)),
             None => Self::parse_general(layer, bytes, index),
         }
     }
 
     #[inline(always)]
-    fn finish(
-        layer: &'l Layer<'a>,
-        index: usize,
-        id: Option<u64>,
-        geom_type: GeomType,
-        tags: &'a [u8],
-        geometry: &'a [u8],
-    ) -> Result<Self> {
-        Ok(Feature {
+    fn new(layer: &'l Layer<'a>, index: usize, f: Fields<'a>) -> Self {
+        Feature {
             layer,
             index,
-            id,
-            geom_type,
-            tags,
-            geometry,
-        })
+            id: f.id,
+            geom_type: f.geom_type,
+            tags: f.tags,
+            geometry: f.geometry,
+        }
     }
 
     #[cold]
@@ -115,7 +108,13 @@ impl<'l, 'a> Feature<'l, 'a> {
         }
         let geom_type = geom_type.map_err(|v| locate(Error::new(ErrorKind::UnknownGeomType(v))))?;
         let geometry = geometry.ok_or_else(|| locate(Error::new(ErrorKind::MissingGeometry)))?;
-        Self::finish(layer, index, id, geom_type, tags.unwrap_or(&[]), geometry)
+        let fields = Fields {
+            id,
+            tags: tags.unwrap_or(&[]),
+            geom_type,
+            geometry,
+        };
+        Ok(Self::new(layer, index, fields))
     }
 
     /// The feature's `id` field, if present. In Mapillary tiles this is a tile-local counter, not
@@ -215,7 +214,7 @@ impl<'l, 'a> Feature<'l, 'a> {
     }
 }
 
-/// The four fields of a feature message, as the direct path reads them.
+/// The four fields of a feature message, as either parse reads them.
 struct Fields<'a> {
     id: Option<u64>,
     tags: &'a [u8],

@@ -275,15 +275,10 @@ impl<'a> Layer<'a> {
         let mut values = Vec::with_capacity(self.value_count);
         let mut cursor = Cursor::new(&self.bytes[self.table_fields.clone()]);
         while let Some(key) = cursor.peek() {
-            // Keys (0x1a) and values (0x22) directly, and features (0x12), which some encoders
-            // write between them, stepped over directly; anything else through the general path.
+            // Keys (0x1a) and values (0x22) directly; anything else through the general path.
             let field = if key == 0x1a || key == 0x22 {
                 cursor.advance(1);
                 key >> 3
-            } else if key == 0x12 {
-                cursor.advance(1);
-                cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
-                continue;
             } else {
                 let Some(key) = cursor.field() else { break };
                 let (field, wire_type) = key.map_err(|e| self.locate(wire("Layer", e)))?;
@@ -423,14 +418,9 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
     fn next(&mut self) -> Option<Self::Item> {
         while let Some(key) = self.cursor.peek() {
             // 0x12 is field 2 (features), length-delimited: the common case, read directly.
-            // Keys (0x1a) and values (0x22), which some encoders write between features, are
-            // stepped over directly too.
             let step = if key == 0x12 {
                 self.cursor.advance(1);
                 self.cursor.bytes().map(Some)
-            } else if key == 0x1a || key == 0x22 {
-                self.cursor.advance(1);
-                self.cursor.bytes().map(|_| None)
             } else {
                 // The layer scan already walked these fields, so wire errors cannot happen
                 // here; they are handled all the same rather than trusted away.

@@ -581,7 +581,7 @@ impl GeometrySink for GeometryEncoder {
 }
 
 /// Protobuf wire helpers (<https://protobuf.dev/programming-guides/encoding/>).
-mod wire {
+pub(crate) mod wire {
     pub(super) const VARINT: u32 = 0;
     pub(super) const I64: u32 = 1;
     pub(super) const LEN: u32 = 2;
@@ -592,7 +592,7 @@ mod wire {
         (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
     }
 
-    pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
         while v >= 0x80 {
             out.push((v as u8) | 0x80);
             v >>= 7;
