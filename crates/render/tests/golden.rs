@@ -5,7 +5,8 @@
 mod common;
 
 use mlytiles_render::{
-    MosaicOptions, PngOptions, RenderOptions, Style, encode_png, render_mosaic, render_tile,
+    MosaicOptions, PngOptions, RenderOptions, RenderStats, Sources, Style, encode_png,
+    render_mosaic, render_tile,
 };
 use mlytiles_store::chrono::{TimeZone, Utc};
 use mlytiles_tile::{BBox, TileId};
@@ -29,26 +30,34 @@ const STYLES: [&str; 7] = [
     "creator:676899510254324",
 ];
 
+/// Renders `tile` of `sources` at 256 px with the fixed "now" and `options`, compares the PNG
+/// with the golden `name`, and returns what was drawn.
+fn golden_tile(sources: &Sources, name: &str, tile: &str, options: RenderOptions) -> RenderStats {
+    let options = RenderOptions {
+        size: 256,
+        now: Some(now()),
+        ..options
+    };
+    let id: TileId = tile.parse().expect("tile id");
+    let r = render_tile(sources, id, &options).expect("render");
+    let png = encode_png(&r.pixmap, &PngOptions::default()).expect("encode");
+    common::check_golden(name, &png);
+    r.stats
+}
+
 #[test]
 fn every_style_at_four_zooms() {
     let sources = common::sample();
     for style in STYLES {
         for tile in TILES {
-            let id: TileId = tile.parse().expect("tile id");
+            let z = tile.split('/').next().unwrap_or(tile);
+            let name = format!("{}_z{z}", style.split(':').next().unwrap_or(style));
             let options = RenderOptions {
-                size: 256,
                 style: style.parse().expect("style"),
-                now: Some(now()),
                 ..RenderOptions::default()
             };
-            let r = render_tile(&sources, id, &options).expect("render");
-            assert!(
-                r.stats.features_drawn() > 0,
-                "{style} {tile}: nothing drawn"
-            );
-            let png = encode_png(&r.pixmap, &PngOptions::default()).expect("encode");
-            let name = format!("{}_z{}", style.split(':').next().unwrap_or(style), id.z());
-            common::check_golden(&name, &png);
+            let stats = golden_tile(&sources, &name, tile, options);
+            assert!(stats.features_drawn() > 0, "{style} {tile}: nothing drawn");
         }
     }
 }
@@ -57,33 +66,28 @@ fn every_style_at_four_zooms() {
 /// z14 tile has some, so the pano colours are pinned too.
 #[test]
 fn pano_where_there_are_panoramas() {
-    let sources = common::sample();
     let options = RenderOptions {
-        size: 256,
         style: Style::Pano,
-        now: Some(now()),
         ..RenderOptions::default()
     };
-    let r = render_tile(&sources, "14/3251/6258".parse().expect("tile"), &options).expect("render");
-    assert!(r.stats.points > 0, "nothing drawn");
-    let png = encode_png(&r.pixmap, &PngOptions::default()).expect("encode");
-    common::check_golden("pano_panoramas_z14", &png);
+    let stats = golden_tile(
+        &common::sample(),
+        "pano_panoramas_z14",
+        "14/3251/6258",
+        options,
+    );
+    assert!(stats.points > 0, "nothing drawn");
 }
 
 #[test]
 fn markers_at_z14() {
-    let sources = common::sample();
     let options = RenderOptions {
-        size: 256,
         markers: true,
         background: Some([255, 255, 255, 255]),
-        now: Some(now()),
         ..RenderOptions::default()
     };
-    let r = render_tile(&sources, "14/3251/6257".parse().expect("tile"), &options).expect("render");
-    assert!(r.stats.markers > 0, "no markers drawn");
-    let png = encode_png(&r.pixmap, &PngOptions::default()).expect("encode");
-    common::check_golden("markers_z14", &png);
+    let stats = golden_tile(&common::sample(), "markers_z14", "14/3251/6257", options);
+    assert!(stats.markers > 0, "no markers drawn");
 }
 
 #[test]
