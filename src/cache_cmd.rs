@@ -47,10 +47,7 @@ const MAX_LISTED_ZOOM: u8 = 22;
 
 impl Target {
     fn open(&self) -> anyhow::Result<(PathBuf, Cache, Vec<String>)> {
-        let dir = match &self.dir {
-            Some(d) => d.clone(),
-            None => crate::fetch::default_cache_dir()?,
-        };
+        let dir = crate::cache_home::resolve(self.dir.as_deref())?;
         if !dir.is_dir() {
             bail!("{}: no such cache folder", dir.display());
         }

@@ -34,15 +34,16 @@ A re-run requests only what is missing or failed; --retry-failed requests only t
 whose last fetch failed. Tiles fetched earlier are requested again only with
 --refresh-older-than (as conditional requests: unchanged tiles cost a request but no body).
 
-Exit codes: 0 done (failed tiles are listed in the summary and in `mlytiles cache failed`),
-1 error (invalid token, I/O), 2 usage error, 3 stopped at the daily budget or the server's
-daily limit (run again after the reset), 130 interrupted.
+Exit codes: 0 done (some tiles may have failed: the summary and `mlytiles cache failed` list
+them), 1 failure (every tile requested failed, invalid token, I/O), 2 usage error, 3 stopped
+at the daily budget or the server's daily limit (run again after the reset), 130 interrupted.
 
 Examples:
   mlytiles fetch --bbox 13.37,52.50,13.42,52.53 --plan
   mlytiles fetch --tileset mly_map_feature_traffic_sign --within area.geojson
   mlytiles fetch --tiles list.txt --cache ./cache --budget 10000 --rate 20
   mlytiles fetch --url 'https://example.com/tiles/{z}/{x}/{y}.pbf' --bbox 5,45,6,46 --zoom 10")]
+#[command(group = clap::ArgGroup::new("area").required(true).args(["bbox", "within", "tiles"]))]
 pub struct Args {
     /// Mapillary tileset: mly1_public, mly1_computed_public, mly_map_feature_point,
     /// mly_map_feature_traffic_sign.
@@ -57,12 +58,12 @@ pub struct Args {
     name: Option<String>,
     /// The area as a box: west,south,east,north in degrees.
     #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
-    bbox: Option<String>,
+    bbox: Option<BBox>,
     /// The area as a GeoJSON Polygon or MultiPolygon (a Feature or FeatureCollection of them).
     #[arg(long, value_name = "FILE")]
     within: Option<PathBuf>,
-    /// The tiles to fetch, one z/x/y per line (# starts a comment); --zoom is ignored.
-    #[arg(long, value_name = "FILE")]
+    /// The tiles to fetch, one z/x/y per line (# starts a comment).
+    #[arg(long, value_name = "FILE", conflicts_with = "zoom")]
     tiles: Option<PathBuf>,
     /// Zoom of the tiles covering --bbox or --within.
     #[arg(long, default_value_t = 14)]
@@ -108,16 +109,6 @@ pub struct Args {
     quiet: bool,
 }
 
-/// The default cache folder: `MLYTILES_CACHE`, else the user cache folder's `mlytiles`.
-pub fn default_cache_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("MLYTILES_CACHE").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    dirs::cache_dir()
-        .map(|d| d.join("mlytiles"))
-        .context("no user cache folder on this system: give --cache DIR")
-}
-
 /// Runs the command; the exit code for a run that stopped at a limit or on Ctrl-C (errors go
 /// back to `main`, which prints them and exits with 1).
 pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
@@ -145,10 +136,7 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     {
         tileset.check_zoom(z)?;
     }
-    let cache_dir = match &args.cache {
-        Some(d) => d.clone(),
-        None => default_cache_dir()?,
-    };
+    let cache_dir = crate::cache_home::resolve(args.cache.as_deref())?;
     let cache = Cache::open(&cache_dir)?;
     let store = cache.store(tileset.name())?;
     let config = config(args, &tileset)?;
@@ -212,7 +200,18 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     }
     let summary = runtime.block_on(fetch(args, &fetcher, &tileset, store, &the_plan))?;
     print_summary(&tileset, &summary)?;
+    let p = &summary.progress;
     Ok(match &summary.stopped {
+        // Nothing came of the run: a cron job must see it.
+        None if p.failed > 0 && p.failed == p.done => bail!(
+            "every tile requested failed ({} of {}); `mlytiles cache failed{}` lists the reasons",
+            p.failed,
+            p.done,
+            match &args.cache {
+                Some(d) => format!(" {}", d.display()),
+                None => String::new(),
+            }
+        ),
         None => std::process::ExitCode::SUCCESS,
         Some(StopReason::Budget { .. } | StopReason::DailyLimit(_)) => EXIT_LIMIT.into(),
         Some(StopReason::Interrupted) => EXIT_INTERRUPTED.into(),
@@ -319,16 +318,8 @@ fn parse_age(s: &str) -> anyhow::Result<Duration> {
 
 /// The tiles of the area given by --bbox, --within or --tiles.
 fn area_tiles(args: &Args) -> anyhow::Result<Vec<TileId>> {
-    let given = [
-        args.bbox.is_some(),
-        args.within.is_some(),
-        args.tiles.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
-        bail!("give the area with exactly one of --bbox W,S,E,N, --within FILE or --tiles FILE");
-    }
-    if let Some(b) = &args.bbox {
-        let bbox: BBox = b.parse().with_context(|| format!("--bbox {b:?}"))?;
+    // clap's `area` group makes these exclusive, and one of them required.
+    if let Some(bbox) = args.bbox {
         return cover(bbox, args.zoom, |_| true);
     }
     if let Some(path) = &args.within {

@@ -151,3 +151,64 @@ fn parse_bound(s: &str) -> std::result::Result<String, String> {
 fn parse_id_list(s: &str) -> std::result::Result<Vec<u64>, String> {
     parse_ids(s).map_err(|e| e.to_string())
 }
+
+/// The filter flags given on this command line, each as `--name value`, sorted, leaving out
+/// the flags named in `except` (by their long name): a readable record of which filter a
+/// run used (a pyramid folder keeps it). Every filter flag takes a value.
+pub fn flags_given(argv: &[String], except: &[&str]) -> Vec<String> {
+    let command = <FilterArgs as clap::Args>::augment_args(clap::Command::new("filters"));
+    let names: Vec<&str> = command
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|l| !except.contains(l))
+        .collect();
+    let mut out = Vec::new();
+    let mut args = argv.iter().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        let Some(flag) = arg.strip_prefix("--") else {
+            continue;
+        };
+        let (name, inline) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (flag, None),
+        };
+        if names.contains(&name) {
+            let value = inline.or_else(|| args.next().cloned()).unwrap_or_default();
+            out.push(format!("--{name} {value}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn flags_given_lists_filter_flags_in_either_form_sorted() {
+        let got = flags_given(
+            &argv(
+                "mlytiles render --pyramid --since=2025-01-01 --zooms 0-3 --pano only \
+                 --bbox 1,2,3,4 --class a --class b",
+            ),
+            &["bbox"],
+        );
+        assert_eq!(
+            got,
+            [
+                "--class a",
+                "--class b",
+                "--pano only",
+                "--since 2025-01-01"
+            ]
+        );
+    }
+}

@@ -1,14 +1,16 @@
-//! `mlytiles`: look inside Mapillary vector tiles from the command line.
+//! `mlytiles`: decode, filter, render, fetch and serve Mapillary vector tiles from the command
+//! line.
 //!
-//! This file parses the arguments, dispatches to a subcommand module and maps errors to exit
-//! codes: 0 for success (warnings go to stderr), 1 for bad input data or an I/O error, 2 for a
-//! usage error (clap's own code); `fetch` also stops with 3 at the daily limit and 130 on
+//! This file parses the arguments, dispatches to a subcommand module and maps errors to the
+//! exit codes that `--help` lists: 0 for success (warnings go to stderr), 1 for a failure, 2 for
+//! a usage error (clap's own code); `fetch` also stops with 3 at the daily limit and 130 on
 //! Ctrl-C, codes its `run` returns. A closed stdout (`mlytiles decode ... | head`) ends the
-//! program quietly with 0.
+//! program quietly with 0. Each error is printed once, on one line: see [`error_line`].
 
 #![forbid(unsafe_code)]
 
 mod cache_cmd;
+mod cache_home;
 mod decode;
 mod detection;
 mod fetch;
@@ -25,18 +27,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Decode and inspect Mapillary vector tiles (Mapbox Vector Tiles, gzipped or not).
+/// Decode, filter, render, fetch and serve Mapillary vector tiles (Mapbox Vector Tiles).
+///
+/// Every command that reads or fills a cache uses --cache DIR, else MLYTILES_CACHE, else the
+/// user cache folder's `mlytiles` (~/.cache/mlytiles on Linux).
 #[derive(Debug, Parser)]
 #[command(
     name = "mlytiles",
     version,
-    after_help = "\
-Exit codes: 0 success (warnings on stderr), 1 bad input data or I/O error, 2 usage error.
-
-Examples:
-  mlytiles inspect fixtures/sample/14/3251/6257.mvt
-  mlytiles decode fixtures/sample/14/3251/6257.mvt --layer image --format ndjson
-  mlytiles filter fixtures/sample/14/3251/6257.mvt --layer image --pano only --since 2021-06-12"
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,6 +54,23 @@ enum Command {
     Cache(cache_cmd::Args),
     Serve(Box<serve::Args>),
 }
+
+/// The top-level help's closing text: the exit codes and a few examples.
+const AFTER_HELP: &str = concat!(
+    "Exit codes (every command):\n",
+    "  0    success (warnings go to stderr)\n",
+    "  1    failure: bad input data, I/O, nothing to draw, every tile of a fetch failed\n",
+    "  2    usage error: an unknown, malformed or conflicting option\n",
+    "  3    fetch stopped at the daily budget or Mapillary's daily limit (run it again later)\n",
+    "  130  interrupted (Ctrl-C)\n",
+    "\n",
+    "Examples:\n",
+    "  mlytiles render                                 # the cache (or the sample) -> coverage.png\n",
+    "  mlytiles fetch --bbox 13.37,52.50,13.42,52.53   # an area into the cache\n",
+    "  mlytiles render --bbox 13.37,52.50,13.42,52.53 --out berlin.png\n",
+    "  mlytiles serve                                  # PNG tiles and a preview on 127.0.0.1:8080\n",
+    "  mlytiles inspect fixtures/sample/14/3251/6257.mvt"
+);
 
 fn main() -> ExitCode {
     // Usage errors exit with 2, --help and --version with 0.
@@ -75,11 +91,36 @@ fn main() -> ExitCode {
         // The reader of our stdout went away (`| head`): what it wanted, it has.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // `{:#}` prints the context chain on one line: `FILE: layer 0 "x", feature 3: ...`.
-            let _ = writeln!(io::stderr(), "error: {e:#}");
+            let _ = writeln!(io::stderr(), "error: {}", error_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, `outer: inner: cause`, each text once: a cause
+/// whose text its parent already quotes is left out, and so is a parent that only repeats
+/// the start of its cause (`FILE` over `FILE: ...`). Libraries often both quote their
+/// source in their message and return it as `source()`.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        // One line: SQLite and others put line breaks in their messages.
+        let text = cause
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if text.is_empty() || parts.iter().any(|p| p.contains(&text)) {
+            continue;
+        }
+        if let Some(last) = parts.last()
+            && text.starts_with(last.as_str())
+        {
+            parts.pop();
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -1,7 +1,9 @@
 //! `mlytiles render`: coverage PNGs (one tile, a mosaic of an area, or an XYZ pyramid) from a
 //! cache of stores or one store.
 
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -12,10 +14,11 @@ use mlytiles_render::{
     MosaicOptions, PngOptions, RenderOptions, RenderStats, Sources, Style, draw_legend, encode_png,
     pyramid_tiles, render_mosaic, render_tile, shard,
 };
-use mlytiles_store::Cache;
+use mlytiles_store::{Cache, TileStatus};
 use mlytiles_tile::{BBox, TileId};
 use rayon::prelude::*;
 
+use crate::cache_home::{ReadCache, SAMPLE_PLACE};
 use crate::filter_args::FilterArgs;
 
 /// `println!` that returns the write error (a closed pipe ends the command quietly, see
@@ -28,8 +31,10 @@ macro_rules! out {
 
 /// Render Mapillary coverage as PNG: one tile, a mosaic of an area, or an XYZ pyramid.
 ///
-/// With no arguments, renders the bundled sample area (fixtures/cache) to coverage.png with a
-/// world file (coverage.pgw) beside it.
+/// With no arguments, renders the area of the cache (`--cache`, else MLYTILES_CACHE, else the
+/// user cache folder, as `mlytiles fetch` fills it) to coverage.png with a world file
+/// (coverage.pgw) beside it. While that cache holds no store, the bundled sample area is drawn
+/// instead, and a line on stderr says so.
 ///
 /// What each zoom draws: z0-5 the overview points, z6-13 the sequence lines, z14 lines and
 /// image dots, z15-22 the z14 tiles overzoomed. A mosaic (--bbox, or --within's box) is
@@ -48,34 +53,42 @@ Examples:
   mlytiles render --pyramid --bbox ... --zooms 0-18 --out xyz/ --shard 3/16")]
 pub struct Args {
     /// Render one tile, Z/X/Y.
-    #[arg(long, value_name = "Z/X/Y", conflicts_with_all = ["pyramid", "zoom"])]
+    #[arg(long, value_name = "Z/X/Y", conflicts_with_all = ["pyramid", "zoom", "bbox"])]
     tile: Option<TileId>,
 
     /// The mosaic's zoom (default: the deepest zoom at which the area fits in 4096 px, at most
     /// 16).
-    #[arg(long, value_name = "Z")]
+    #[arg(long, value_name = "Z", conflicts_with = "pyramid")]
     zoom: Option<u8>,
 
-    /// Write an XYZ folder of PNG tiles (DIR/Z/X/Y.png) for --bbox at --zooms; tiles already
-    /// there are kept (an interrupted run resumes).
+    /// Write an XYZ folder of PNG tiles (DIR/Z/X/Y.png) for --bbox at --zooms. Complete tiles
+    /// already there are kept (an interrupted run resumes); the folder records the settings
+    /// that made it, and a run with other settings stops unless --force is given.
     #[arg(long, requires = "zooms")]
     pyramid: bool,
 
     /// The pyramid's zooms, A-B (or one zoom).
-    #[arg(long, value_name = "A-B", value_parser = parse_zooms)]
+    #[arg(long, value_name = "A-B", value_parser = parse_zooms, requires = "pyramid")]
     zooms: Option<(u8, u8)>,
+
+    /// Render every pyramid tile again, even when the folder holds it or was made with other
+    /// settings.
+    #[arg(long, requires = "pyramid")]
+    force: bool,
 
     /// Render only the I-th (0-based) of N contiguous parts of the pyramid's tile list in
     /// Hilbert order, e.g. `$JOB_INDEX/16`: parts write disjoint tiles.
     #[arg(long, value_name = "I/N", requires = "pyramid", value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
 
-    /// A cache folder of stores, one per tileset (default: the bundled sample, fixtures/cache).
+    /// The cache folder, one store per tileset [default: MLYTILES_CACHE, else the user cache
+    /// folder's `mlytiles`, as for `mlytiles fetch`; the bundled sample while that holds no
+    /// store].
     #[arg(long, value_name = "DIR", conflicts_with = "store")]
     cache: Option<PathBuf>,
 
-    /// One coverage store: an .mbtiles file or a Z/X/Y folder of .mvt tiles.
-    #[arg(long, value_name = "PATH")]
+    /// One coverage store instead of a cache: an .mbtiles file or a Z/X/Y folder of .mvt tiles.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["tileset", "markers"])]
     store: Option<PathBuf>,
 
     /// The coverage tileset in the cache: mly1_public or mly1_computed_public.
@@ -95,7 +108,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4))]
     scale: u32,
 
-    /// Draw map features (points, traffic signs) as markers coloured by class (z14 and deeper).
+    /// Draw map features (points, traffic signs) as markers coloured by class (z14 and deeper;
+    /// read from the cache's map-feature stores).
     #[arg(long)]
     markers: bool,
 
@@ -172,15 +186,6 @@ fn parse_colour(s: &str) -> std::result::Result<[u8; 4], String> {
     ])
 }
 
-/// The bundled sample cache, found from the current folder or the binary's source tree.
-fn default_cache() -> PathBuf {
-    let here = PathBuf::from("fixtures/cache");
-    if here.is_dir() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache")
-}
-
 pub fn run(args: &Args) -> Result<()> {
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
@@ -190,19 +195,75 @@ pub fn run(args: &Args) -> Result<()> {
     pool.install(|| run_in_pool(args))
 }
 
-fn run_in_pool(args: &Args) -> Result<()> {
-    let (sources, source_name) = match &args.store {
-        Some(path) => (Sources::from_store_path(path)?, path.display().to_string()),
-        None => {
-            let dir = args.cache.clone().unwrap_or_else(default_cache);
-            if !dir.is_dir() {
-                bail!("the cache folder {} does not exist", dir.display());
-            }
-            let cache = Cache::open(&dir).with_context(|| format!("cache {}", dir.display()))?;
-            let sources = Sources::from_cache(&cache, &args.tileset)?;
-            (sources, sources_path(&dir, &args.tileset))
+/// What a render reads, and how messages name it.
+struct Source {
+    sources: Sources,
+    /// For messages: the store file or folder, or the bundled sample.
+    name: String,
+    /// What to tell a user whose area is missing from it.
+    fill_hint: String,
+    /// Keeps an unpacked sample alive while rendering.
+    _cache: Option<ReadCache>,
+}
+
+fn open_source(args: &Args) -> Result<Source> {
+    if let Some(path) = &args.store {
+        if !path.exists() {
+            bail!("{}: no such file or folder (--store)", path.display());
         }
+        return Ok(Source {
+            sources: Sources::from_store_path(path)?,
+            name: path.display().to_string(),
+            fill_hint: "render a store that holds the area (`mlytiles cache info` lists what a \
+                        cache holds)"
+                .to_string(),
+            _cache: None,
+        });
+    }
+    let cache = ReadCache::open(args.cache.as_deref())?;
+    let store = Cache::open(&cache.dir).with_context(|| cache.describe())?;
+    let sources = Sources::from_cache(&store, &args.tileset).map_err(|e| match e {
+        mlytiles_render::Error::InvalidOption(_) => anyhow!(
+            "{} has no {} store: fetch it with `mlytiles fetch --tileset {} --bbox W,S,E,N`",
+            cache.describe(),
+            args.tileset,
+            args.tileset
+        ),
+        e => anyhow::Error::new(e).context(cache.describe()),
+    })?;
+    let name = if cache.is_sample {
+        format!("{} ({})", cache.describe(), args.tileset)
+    } else {
+        sources_path(&cache.dir, &args.tileset)
     };
+    let cache_flag = match &args.cache {
+        Some(d) => format!(" --cache {}", d.display()),
+        None => String::new(),
+    };
+    let fill_hint = if cache.is_sample {
+        format!(
+            "the sample covers only a small area {SAMPLE_PLACE}; fetch your area with \
+             `mlytiles fetch --tileset {} --bbox W,S,E,N` (it goes into {})",
+            args.tileset,
+            cache.named.display()
+        )
+    } else {
+        format!(
+            "fetch the area with `mlytiles fetch{cache_flag} --tileset {} --bbox W,S,E,N`",
+            args.tileset
+        )
+    };
+    Ok(Source {
+        sources,
+        name,
+        fill_hint,
+        _cache: Some(cache),
+    })
+}
+
+fn run_in_pool(args: &Args) -> Result<()> {
+    let source = open_source(args)?;
+    let sources = &source.sources;
     let mut filter = args.filter.to_filter()?;
     // The area of a mosaic or pyramid: --bbox, or the box of --within's polygons, or the
     // store's bounds.
@@ -211,9 +272,9 @@ fn run_in_pool(args: &Args) -> Result<()> {
         (None, Some(a)) if args.filter.within.is_some() => a.bounds(),
         _ => None,
     };
-    if args.filter.bbox.is_some() && args.tile.is_none() {
+    if args.filter.bbox.is_some() {
         // The image is cropped to the box: no need to test every feature against it (and dots
-        // just outside still show their part inside).
+        // just outside still show their part inside). --tile and --bbox exclude each other.
         filter.area = None;
     }
     let has_filter = filter != Default::default();
@@ -228,22 +289,24 @@ fn run_in_pool(args: &Args) -> Result<()> {
     };
     let start = Instant::now();
     if let Some(tile) = args.tile {
-        return one_tile(args, &sources, &source_name, tile, &options, start);
+        return one_tile(args, &source, tile, &options, start);
     }
     let bbox = match area {
         Some(b) => b,
-        None => store_bounds(&sources)?,
+        None => store_bounds(sources)?,
     };
     if args.pyramid {
         let (z0, z1) = args
             .zooms
             .ok_or_else(|| anyhow!("--pyramid needs --zooms A-B"))?;
-        return pyramid(args, &sources, bbox, z0, z1, &options, start);
+        check_area_held(&source, bbox, z0..=z1)?;
+        return pyramid(args, &source, bbox, z0, z1, &options, start);
     }
     let zoom = match args.zoom {
         Some(z) => z,
         None => auto_zoom(bbox, options.pixels()?),
     };
+    check_area_held(&source, bbox, zoom..=zoom)?;
     let out = args
         .out
         .clone()
@@ -255,12 +318,13 @@ fn run_in_pool(args: &Args) -> Result<()> {
         legend: args.legend,
         ..MosaicOptions::default()
     };
-    let report = render_mosaic(&sources, &mosaic, &out)?;
+    let report = render_mosaic(sources, &mosaic, &out)?;
     let secs = start.elapsed().as_secs_f64();
     out!(
-        "Rendered {} tiles at z{zoom} (style {}) from {source_name}, {} threads, in {secs:.2} s:",
+        "Rendered {} tiles at z{zoom} (style {}) from {}, {} threads, in {secs:.2} s:",
         report.tiles,
         args.style,
+        source.name,
         rayon::current_num_threads()
     );
     print_stats(&report.stats)?;
@@ -285,6 +349,64 @@ fn run_in_pool(args: &Args) -> Result<()> {
         bbox.north()
     );
     Ok(())
+}
+
+/// Fails, before anything is written, when the store holds none of the tiles that drawing
+/// `bbox` at `zooms` reads (z15 and deeper read z14): the image would be empty. Names the
+/// zooms the store does hold there, and how to fill it.
+fn check_area_held(source: &Source, bbox: BBox, zooms: RangeInclusive<u8>) -> Result<()> {
+    let store = &source.sources.coverage;
+    let data_zooms: BTreeSet<u8> = zooms
+        .map(|z| z.min(mlytiles_render::MAX_DATA_ZOOM))
+        .collect();
+    let held_at = |z: u8| -> Result<usize> {
+        Ok(store
+            .list(z, Some(bbox))
+            .with_context(|| source.name.clone())?
+            .iter()
+            .filter(|(_, status)| *status != TileStatus::Failed)
+            .count())
+    };
+    for &z in &data_zooms {
+        if held_at(z)? > 0 {
+            return Ok(());
+        }
+    }
+    let wanted = data_zooms
+        .iter()
+        .map(|z| format!("z{z}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // z0-5 tiles cover so much that holding one says little: only deeper zooms are named.
+    let mut elsewhere = Vec::new();
+    for z in 6..=mlytiles_render::MAX_DATA_ZOOM {
+        if !data_zooms.contains(&z) {
+            let n = held_at(z)?;
+            if n > 0 {
+                elsewhere.push(format!("{n} at z{z}"));
+            }
+        }
+    }
+    let area = format!(
+        "{},{},{},{}",
+        bbox.west(),
+        bbox.south(),
+        bbox.east(),
+        bbox.north()
+    );
+    if elsewhere.is_empty() {
+        bail!(
+            "nothing to draw: {} holds no tile of {area} ({wanted}); {}",
+            source.name,
+            source.fill_hint
+        );
+    }
+    bail!(
+        "nothing to draw: {} holds no {wanted} tile of {area} (it holds {} there: choose \
+         that zoom, or fetch {wanted})",
+        source.name,
+        elsewhere.join(", ")
+    );
 }
 
 fn sources_path(dir: &Path, tileset: &str) -> String {
@@ -343,13 +465,30 @@ fn auto_zoom(bbox: BBox, side: u32) -> u8 {
 
 fn one_tile(
     args: &Args,
-    sources: &Sources,
-    source_name: &str,
+    source: &Source,
     tile: TileId,
     options: &RenderOptions,
     start: Instant,
 ) -> Result<()> {
-    let mut rendered = render_tile(sources, tile, options)?;
+    let data = mlytiles_render::data_tile(tile);
+    let held = source
+        .sources
+        .coverage
+        .has(data)
+        .with_context(|| source.name.clone())?;
+    if !held {
+        bail!(
+            "nothing to draw: {} does not hold tile {data}{}; {}",
+            source.name,
+            if data == tile {
+                String::new()
+            } else {
+                format!(" (which {tile} is drawn from)")
+            },
+            source.fill_hint.replace("--bbox W,S,E,N", &inner_box(data))
+        );
+    }
+    let mut rendered = render_tile(&source.sources, tile, options)?;
     if args.legend {
         draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
     }
@@ -360,8 +499,9 @@ fn one_tile(
         .unwrap_or_else(|| PathBuf::from("coverage.png"));
     write_atomic(&out, &png)?;
     out!(
-        "Rendered tile {tile} (style {}) from {source_name} in {:.1} ms:",
+        "Rendered tile {tile} (style {}) from {} in {:.1} ms:",
         options.style,
+        source.name,
         start.elapsed().as_secs_f64() * 1000.0
     );
     print_stats(&rendered.stats)?;
@@ -375,19 +515,198 @@ fn one_tile(
     Ok(())
 }
 
+/// `--bbox W,S,E,N --zoom Z` of a box just inside `tile`: the fetch options that get it alone.
+fn inner_box(tile: TileId) -> String {
+    let b = tile.bounds();
+    let (dx, dy) = (
+        (b.east() - b.west()) / 100.0,
+        (b.north() - b.south()) / 100.0,
+    );
+    format!(
+        "--bbox {:.6},{:.6},{:.6},{:.6} --zoom {}",
+        b.west() + dx,
+        b.south() + dy,
+        b.east() - dx,
+        b.north() - dy,
+        tile.z()
+    )
+}
+
+/// Writes `bytes` to `path` so that `path` is never partly written: a temporary file beside
+/// it, flushed to disk, then renamed over it. The temporary file is removed on any error.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?
         .to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.part"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    let write = || -> std::io::Result<()> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".part")
+            .tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().with_context(|| format!("writing {}", path.display()))
+}
+
+/// Whether `path` is a whole PNG file: the signature, an IHDR chunk first and an IEND chunk
+/// last. A file cut short (a crash or a full disk while it was written) is not.
+fn is_complete_png(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    const IHDR: &[u8] = b"\0\0\0\x0dIHDR";
+    const IEND: &[u8] = b"\0\0\0\0IEND\xaeB`\x82";
+    let check = || -> std::io::Result<bool> {
+        let mut f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        // Signature, IHDR (8 + 13 + 4 bytes), IEND: 57 bytes at the least.
+        if len < 57 {
+            return Ok(false);
+        }
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head)?;
+        let mut tail = [0u8; 12];
+        f.seek(SeekFrom::End(-12))?;
+        f.read_exact(&mut tail)?;
+        Ok(&head[..8] == SIGNATURE && &head[8..] == IHDR && tail == IEND)
+    };
+    check().unwrap_or(false)
+}
+
+/// What a pyramid folder records about the run that made it, in `PYRAMID_SETTINGS`: the
+/// settings that decide what a tile looks like. Zooms, area and shards may differ between
+/// runs into one folder (a pyramid grows by zooms or area); these may not.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct PyramidSettings {
+    source: String,
+    style: String,
+    filters: String,
+    size: u32,
+    scale: u32,
+    markers: bool,
+    background: Option<String>,
+}
+
+/// The file in a pyramid folder that records its settings.
+const PYRAMID_SETTINGS: &str = "mlytiles-pyramid.json";
+
+impl PyramidSettings {
+    fn of(args: &Args, source: &Source) -> PyramidSettings {
+        PyramidSettings {
+            source: source.name.clone(),
+            style: args.style.to_string(),
+            filters: crate::filter_args::flags_given(
+                &std::env::args().collect::<Vec<_>>(),
+                &["bbox"],
+            )
+            .join(" "),
+            size: args.size,
+            scale: args.scale,
+            markers: args.markers,
+            background: args
+                .background
+                .map(|[r, g, b, a]| format!("#{r:02x}{g:02x}{b:02x}{a:02x}")),
+        }
+    }
+
+    /// What differs between the folder's settings and this run's, one `name: folder -> run`
+    /// a setting.
+    fn differences(&self, run: &PyramidSettings) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut diff = |name: &str, was: String, now: String| {
+            if was != now {
+                out.push(format!("{name} {was} -> {now}"));
+            }
+        };
+        let none = || "(none)".to_string();
+        diff("source", self.source.clone(), run.source.clone());
+        diff("style", self.style.clone(), run.style.clone());
+        let filters = |f: &str| if f.is_empty() { none() } else { f.to_string() };
+        diff("filters", filters(&self.filters), filters(&run.filters));
+        diff("size", self.size.to_string(), run.size.to_string());
+        diff("scale", self.scale.to_string(), run.scale.to_string());
+        diff("markers", self.markers.to_string(), run.markers.to_string());
+        diff(
+            "background",
+            self.background.clone().unwrap_or_else(none),
+            run.background.clone().unwrap_or_else(none),
+        );
+        out
+    }
+}
+
+/// Checks the settings a pyramid folder records against this run's (stopping if they differ,
+/// unless `force`), and records this run's.
+fn claim_pyramid_folder(out: &Path, settings: &PyramidSettings, force: bool) -> Result<()> {
+    let file = out.join(PYRAMID_SETTINGS);
+    match std::fs::read(&file) {
+        Ok(bytes) => {
+            let recorded: PyramidSettings = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{}: not a settings record of mlytiles (remove it, or choose another --out)",
+                    file.display()
+                )
+            })?;
+            let differences = recorded.differences(settings);
+            if !differences.is_empty() && !force {
+                bail!(
+                    "{} holds a pyramid made with other settings ({}): render into another \
+                     folder, or give --force to render every tile again",
+                    out.display(),
+                    differences.join("; ")
+                );
+            }
+            if differences.is_empty() {
+                return Ok(());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A folder that holds tiles but no record was made by something else (or an
+            // older mlytiles): its tiles' settings are unknown.
+            // (A shard started at the same time may have recorded its settings since.)
+            if !force && holds_pngs(out) && !file.exists() {
+                bail!(
+                    "{} holds PNG tiles but no {PYRAMID_SETTINGS} saying how they were made: \
+                     render into another folder, or give --force to render every tile again",
+                    out.display()
+                );
+            }
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    }
+    let mut json = serde_json::to_vec_pretty(settings)?;
+    json.push(b'\n');
+    write_atomic(&file, &json)
+}
+
+/// Whether a pyramid folder holds any `Z/X/Y.png` (looks one level of each zoom deep).
+fn holds_pngs(out: &Path) -> bool {
+    let Ok(zooms) = std::fs::read_dir(out) else {
+        return false;
+    };
+    zooms.flatten().any(|z| {
+        z.path().is_dir()
+            && std::fs::read_dir(z.path()).is_ok_and(|xs| {
+                xs.flatten().any(|x| {
+                    std::fs::read_dir(x.path()).is_ok_and(|ys| {
+                        ys.flatten()
+                            .any(|y| y.path().extension().is_some_and(|e| e == "png"))
+                    })
+                })
+            })
+    })
 }
 
 fn pyramid(
     args: &Args,
-    sources: &Sources,
+    source: &Source,
     bbox: BBox,
     z0: u8,
     z1: u8,
@@ -398,26 +717,35 @@ fn pyramid(
     let all = pyramid_tiles(bbox, z0, z1, 50_000_000)?;
     let (i, n) = args.shard.unwrap_or((0, 1));
     let tiles = shard(&all, i, n)?;
+    if tiles.is_empty() && !all.is_empty() {
+        bail!("shard {i}/{n} is empty ({} tiles in all)", all.len());
+    }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    claim_pyramid_folder(&out, &PyramidSettings::of(args, source), args.force)?;
     let bar = ProgressBar::new(tiles.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} tiles, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let skipped = AtomicU64::new(0);
+    let redone = AtomicU64::new(0);
     let stats = std::sync::Mutex::new(RenderStats::default());
     let result: Result<()> = tiles.par_iter().try_for_each(|&tile| {
         let path = out
             .join(tile.z().to_string())
             .join(tile.x().to_string())
             .join(format!("{}.png", tile.y()));
-        if path.is_file() {
-            skipped.fetch_add(1, Ordering::Relaxed);
-            bar.inc(1);
-            return Ok(());
+        if !args.force && path.exists() {
+            if is_complete_png(&path) {
+                skipped.fetch_add(1, Ordering::Relaxed);
+                bar.inc(1);
+                return Ok(());
+            }
+            // Cut short by a crash or a full disk: drawn again below.
+            redone.fetch_add(1, Ordering::Relaxed);
         }
         let rendered =
-            render_tile(sources, tile, options).with_context(|| format!("tile {tile}"))?;
+            render_tile(&source.sources, tile, options).with_context(|| format!("tile {tile}"))?;
         let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -434,11 +762,9 @@ fn pyramid(
     result?;
     let stats = stats.into_inner().unwrap_or_else(|e| e.into_inner());
     let skipped = skipped.into_inner();
-    if tiles.is_empty() && !all.is_empty() {
-        bail!("shard {i}/{n} is empty ({} tiles in all)", all.len());
-    }
+    let redone = redone.into_inner();
     out!(
-        "Pyramid z{z0}-{z1}{}: {} tiles ({} rendered, {skipped} already there) into {} in {:.2} s",
+        "Pyramid z{z0}-{z1}{}: {} tiles ({} rendered{}, {skipped} already there) into {} in {:.2} s",
         if n > 1 {
             format!(", part {i}/{n}")
         } else {
@@ -446,6 +772,11 @@ fn pyramid(
         },
         tiles.len(),
         tiles.len() as u64 - skipped,
+        if redone > 0 {
+            format!(", {redone} of them incomplete files drawn again")
+        } else {
+            String::new()
+        },
         out.display(),
         start.elapsed().as_secs_f64()
     );

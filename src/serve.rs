@@ -2,7 +2,7 @@
 //! and a graceful stop on SIGINT/SIGTERM.
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,12 +28,14 @@ Examples:
   MAPILLARY_ACCESS_TOKEN=... mlytiles serve --fetch --daily-budget 5000")]
 pub struct Args {
     /// The cache folder: one store per tileset [default: MLYTILES_CACHE, else the user cache
-    /// folder's `mlytiles`, as for `mlytiles fetch`].
+    /// folder's `mlytiles`, as for `mlytiles fetch`; while that holds no store, and without
+    /// --fetch, the bundled sample area is served].
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
 
-    /// The address to listen on (port 0 picks a free one; the log says which).
-    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8080")]
+    /// The address to listen on: IP:PORT or HOST:PORT, such as localhost:8080 (port 0 picks a
+    /// free one; the log says which).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     addr: SocketAddr,
 
     /// Fetch tiles missing from the cache from Mapillary, within the daily budget. The token
@@ -80,9 +82,13 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     init_logging(args.verbose);
-    let cache_dir = match &args.cache {
-        Some(dir) => dir.clone(),
-        None => crate::fetch::default_cache_dir()?,
+    // With --fetch the server fills the cache, so it starts from it even when it is empty;
+    // without, an empty default cache shows the bundled sample (see `ReadCache::open`).
+    let (cache_dir, _sample) = if args.fetch {
+        (crate::cache_home::resolve(args.cache.as_deref())?, None)
+    } else {
+        let cache = crate::cache_home::ReadCache::open(args.cache.as_deref())?;
+        (cache.dir.clone(), Some(cache))
     };
     let fetch = if args.fetch {
         let token = match &args.token_file {
@@ -129,6 +135,32 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         server.run_until(shutdown_signal()).await?;
         anyhow::Ok(())
     })
+}
+
+/// `IP:PORT`, or `HOST:PORT` resolved to its first address (an IPv4 one when there is one,
+/// as `localhost` is most often reached by 127.0.0.1).
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?}: expected HOST:PORT or IP:PORT, such as localhost:8080"))?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{s:?}: expected HOST:PORT or IP:PORT with a port of 0-65535, such as localhost:8080"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("{host:?}: cannot resolve the host name ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{host:?}: the host name has no address"))
 }
 
 /// Logs to stderr: info by default (the summary lines), debug for the server with -v.
