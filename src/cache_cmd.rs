@@ -37,6 +37,9 @@ enum Command {
 struct Target {
     /// The cache folder [default: MLYTILES_CACHE, else the user cache folder's `mlytiles`].
     dir: Option<PathBuf>,
+    /// The cache folder, as every other command takes it (the same as DIR).
+    #[arg(long = "cache", value_name = "DIR", conflicts_with = "dir")]
+    cache: Option<PathBuf>,
     /// Only this tileset.
     #[arg(long)]
     tileset: Option<String>,
@@ -47,7 +50,7 @@ const MAX_LISTED_ZOOM: u8 = 22;
 
 impl Target {
     fn open(&self) -> anyhow::Result<(PathBuf, Cache, Vec<String>)> {
-        let dir = crate::cache_home::resolve(self.dir.as_deref())?;
+        let dir = crate::cache_home::resolve(self.cache.as_deref().or(self.dir.as_deref()))?;
         if !dir.is_dir() {
             bail!("{}: no such cache folder", dir.display());
         }

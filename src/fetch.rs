@@ -208,7 +208,7 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
             p.failed,
             p.done,
             match &args.cache {
-                Some(d) => format!(" {}", d.display()),
+                Some(d) => format!(" --cache {}", d.display()),
                 None => String::new(),
             }
         ),

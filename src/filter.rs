@@ -116,6 +116,9 @@ enum Source {
 
 fn open(path: &Path) -> Result<Source> {
     let name = path.display().to_string();
+    if path != Path::new("-") && !path.exists() {
+        bail!("{name}: no such file or folder");
+    }
     if path.is_dir() {
         let store = FolderStore::open(path).with_context(|| name.clone())?;
         return Ok(Source::Store(name, Box::new(store)));
@@ -279,15 +282,28 @@ pub fn run(args: &Args) -> Result<()> {
     }
 
     // An output file is written beside its final place and renamed there only when all went
-    // well: a failed run leaves no half-written file (and an older one stays as it was).
+    // well: a failed run leaves no half-written file (and an older one stays as it was). A
+    // path that exists and is not a file (/dev/stdout, a pipe) is written in place: renaming
+    // over it would replace the device.
+    let special = args
+        .output
+        .as_deref()
+        .filter(|p| p.exists() && !p.is_file());
     let staged = match &args.output {
-        Some(path) => Some(stage(path)?),
-        None => None,
+        Some(path) if special.is_none() => Some(stage(path)?),
+        _ => None,
     };
     let open_output = || -> Result<Box<dyn Write>> {
-        Ok(match &staged {
-            Some(tmp) => Box::new(BufWriter::with_capacity(1 << 16, tmp.reopen()?)),
-            None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        Ok(match (&staged, special) {
+            (Some(tmp), _) => Box::new(BufWriter::with_capacity(1 << 16, tmp.reopen()?)),
+            (None, Some(path)) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                Box::new(BufWriter::with_capacity(1 << 16, file))
+            }
+            (None, None) => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
         })
     };
     let out = open_output()?;
@@ -331,7 +347,7 @@ pub fn run(args: &Args) -> Result<()> {
                     &kinds,
                     &filter,
                     now,
-                    &mut sink,
+                    (&mut sink, &out_name),
                     &mut summary,
                 )?;
             }
@@ -351,7 +367,7 @@ pub fn run(args: &Args) -> Result<()> {
                         &kinds,
                         &filter,
                         now,
-                        &mut sink,
+                        (&mut sink, &out_name),
                         &mut summary,
                     )?;
                 }
@@ -360,15 +376,18 @@ pub fn run(args: &Args) -> Result<()> {
     }
 
     match sink {
-        Sink::Text(mut e) => e.finish().context(out_name)?,
+        Sink::Text(mut e) => e.finish().context(out_name.clone())?,
         Sink::Mvt(m) => {
             let bytes = m.to_bytes();
             let mut out = open_output()?;
             out.write_all(&bytes).context(out_name.clone())?;
-            out.flush().context(out_name)?;
+            out.flush().context(out_name.clone())?;
         }
     }
     if let (Some(tmp), Some(path)) = (staged, &args.output) {
+        // On disk before it takes the output's name: a power cut leaves the old file or the
+        // whole new one.
+        tmp.as_file().sync_all().context(out_name.clone())?;
         tmp.persist(path)
             .map_err(|e| e.error)
             .with_context(|| path.display().to_string())?;
@@ -397,7 +416,7 @@ fn filter_tile(
     kinds: &[LayerKind],
     filter: &Filter,
     now: DateTime<Utc>,
-    sink: &mut Sink,
+    (sink, out_name): (&mut Sink, &str),
     summary: &mut Summary,
 ) -> Result<()> {
     let tile = Tile::new(bytes).with_context(|| name.to_owned())?;
@@ -429,7 +448,7 @@ fn filter_tile(
             },
         )
         .map_err(|e| match e {
-            ExportError::Io(io) => anyhow!(io).context(STDOUT),
+            ExportError::Io(io) => anyhow!(io).context(out_name.to_owned()),
             other => anyhow!(other).context(name.to_owned()),
         })?;
         *summary.layers.entry(kind).or_default() += counts;

@@ -110,7 +110,12 @@ fn error_line(e: &anyhow::Error) -> String {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        if text.is_empty() || parts.iter().any(|p| p.contains(&text)) {
+        // SQLite's own error repeats its message behind its code: compare the message.
+        let bare = match text.strip_prefix("Error code ") {
+            Some(rest) => rest.split_once(": ").map_or(rest, |(_, msg)| msg),
+            None => &text,
+        };
+        if bare.is_empty() || parts.iter().any(|p| p.contains(bare)) {
             continue;
         }
         if let Some(last) = parts.last()

@@ -3,13 +3,31 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `mlytiles render ARGS` in `dir`, with a home folder of its own (`dir/home`, empty unless a
+/// test fills it): the default cache is `dir/home/.cache/mlytiles`.
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mlytiles"))
         .arg("render")
         .args(args)
         .current_dir(dir)
+        .env("HOME", dir.join("home"))
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("MLYTILES_CACHE")
         .output()
         .expect("run mlytiles")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The lines of stderr starting with `error:`.
+fn error_lines(out: &Output) -> Vec<String> {
+    stderr(out)
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn ok(out: &Output) -> String {
@@ -53,7 +71,22 @@ fn repo_cache() -> String {
 #[test]
 fn no_arguments_render_the_sample_area() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stdout = ok(&run(dir.path(), &[]));
+    let out = run(dir.path(), &[]);
+    let stdout = ok(&out);
+    let home_cache = dir.path().join("home/.cache/mlytiles");
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "the cache {} is empty: showing the bundled sample area near Grand Junction, CO; \
+             fetch your area with `mlytiles fetch --bbox W,S,E,N`",
+            home_cache.display()
+        ),
+        "one line says the sample stands in for the empty cache"
+    );
+    assert!(
+        stdout.contains("from the bundled sample area near Grand Junction, CO (mly1_public)"),
+        "{stdout}"
+    );
     let png = dir.path().join("coverage.png");
     assert_eq!(png_size(&png), (4096, 4096));
     let pgw = std::fs::read_to_string(dir.path().join("coverage.pgw")).expect("world file");
@@ -103,7 +136,13 @@ fn one_tile_with_style_filter_and_legend() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("neon"));
 }
 
+/// The files under `root`, but for the settings record of a pyramid folder.
 fn files(root: &Path) -> Vec<PathBuf> {
+    assert!(
+        root.join("mlytiles-pyramid.json").is_file(),
+        "{} has no settings record",
+        root.display()
+    );
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -111,7 +150,7 @@ fn files(root: &Path) -> Vec<PathBuf> {
             let p = e.expect("entry").path();
             if p.is_dir() {
                 stack.push(p);
-            } else {
+            } else if p != root.join("mlytiles-pyramid.json") {
                 out.push(p.strip_prefix(root).expect("prefix").to_path_buf());
             }
         }
@@ -194,4 +233,230 @@ fn pyramid_resumes_and_shards_split_it() {
     );
     assert_eq!(legend.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&legend.stderr).contains("--legend"));
+}
+
+#[test]
+fn a_render_with_nothing_to_draw_fails_and_says_how_to_fill_the_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Berlin, while the default cache is empty: the sample does not hold it.
+    let out = run(
+        dir.path(),
+        &["--bbox", "13.37,52.50,13.42,52.53", "--out", "berlin.png"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let errors = error_lines(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let home_cache = dir.path().join("home/.cache/mlytiles");
+    assert_eq!(
+        errors[0],
+        format!(
+            "error: nothing to draw: the bundled sample area near Grand Junction, CO \
+             (mly1_public) holds no tile of 13.37,52.5,13.42,52.53 (z14); the sample covers \
+             only a small area near Grand Junction, CO; fetch your area with `mlytiles fetch \
+             --tileset mly1_public --bbox W,S,E,N` (it goes into {})",
+            home_cache.display()
+        )
+    );
+    assert!(
+        !dir.path().join("berlin.png").exists(),
+        "nothing is written"
+    );
+    assert!(
+        !dir.path().join("berlin.pgw").exists(),
+        "nothing is written"
+    );
+
+    // A store that holds other zooms of the area: the message names them.
+    let store = format!("{}/mly1_public.mbtiles", repo_cache());
+    let out = run(
+        dir.path(),
+        &[
+            "--store",
+            &store,
+            "--bbox",
+            "-108.57,39.04,-108.52,39.08",
+            "--zoom",
+            "14",
+            "--out",
+            "x.png",
+        ],
+    );
+    assert!(out.status.success(), "the sample holds z14 there");
+    let cut = dir.path().join("z13-less.mbtiles");
+    std::fs::copy(&store, &cut).expect("copy");
+    assert!(delete_zoom(&cut, 13) > 0);
+    let out = run(
+        dir.path(),
+        &[
+            "--store",
+            &cut.display().to_string(),
+            "--bbox",
+            "-108.57,39.04,-108.52,39.08",
+            "--zoom",
+            "13",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let errors = error_lines(&out);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "error: nothing to draw: {} holds no z13 tile of -108.57,39.04,-108.52,39.08 (it \
+             holds",
+            cut.display()
+        )) && errors[0].contains(" at z14"),
+        "{}",
+        errors[0]
+    );
+
+    // One tile that is not there.
+    let out = run(dir.path(), &["--store", &store, "--tile", "12/1/1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        error_lines(&out),
+        [format!(
+            "error: nothing to draw: {store} does not hold tile 12/1/1; render a store that \
+             holds the area (`mlytiles cache info` lists what a cache holds)"
+        )]
+    );
+}
+
+/// Deletes an MBTiles store's tiles of zoom `z` with SQL (the store's API never deletes);
+/// returns how many rows went.
+fn delete_zoom(db: &Path, z: u8) -> usize {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    conn.execute("DELETE FROM tiles WHERE zoom_level = ?1", [z])
+        .expect("delete")
+}
+
+#[test]
+fn options_without_effect_in_the_mode_chosen_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = format!("{}/mly1_public.mbtiles", repo_cache());
+    let cases: &[(&[&str], &str)] = &[
+        (&["--zooms", "0-3", "--bbox", "1,2,3,4"], "--pyramid"),
+        (&["--tile", "14/3251/6257", "--bbox", "1,2,3,4"], "--bbox"),
+        (
+            &["--store", &store, "--tileset", "mly1_computed_public"],
+            "--tileset",
+        ),
+        (&["--store", &store, "--markers"], "--markers"),
+        (&["--pyramid", "--zooms", "1-2", "--zoom", "3"], "--zoom"),
+        (&["--force"], "--pyramid"),
+        (&["--pyramid", "--zooms", "1-2", "--legend"], "--legend"),
+    ];
+    for (args, named) in cases {
+        let out = run(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(named), "{args:?}: {}", stderr(&out));
+    }
+    assert!(
+        !dir.path().join("coverage.png").exists(),
+        "no usage error draws anything"
+    );
+}
+
+/// A pyramid of z12-13 of the sample into `out` with `extra` arguments.
+fn pyramid_args(out: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "--cache",
+        &repo_cache(),
+        "--pyramid",
+        "--bbox",
+        "-108.58,39.03,-108.51,39.09",
+        "--zooms",
+        "12-13",
+        "--size",
+        "256",
+        "--out",
+        out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn run_owned(dir: &Path, args: &[String]) -> Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(dir, &refs)
+}
+
+fn read_all(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files(root)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(root.join(&p)).expect("read");
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_pyramid_rerun_with_other_settings_is_refused_until_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("xyz");
+    ok(&run_owned(dir.path(), &pyramid_args("xyz", &[])));
+    let before = read_all(&root);
+
+    let other = pyramid_args("xyz", &["--style", "age", "--since", "2025-01-01"]);
+    let out = run_owned(dir.path(), &other);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        error_lines(&out),
+        [
+            "error: xyz holds a pyramid made with other settings (style mapillary -> age; \
+             filters (none) -> --since 2025-01-01): render into another folder, or give \
+             --force to render every tile again"
+        ]
+    );
+    assert_eq!(read_all(&root), before, "the refused run changed nothing");
+
+    let forced = [other.clone(), vec!["--force".into()]].concat();
+    let stdout = ok(&run_owned(dir.path(), &forced));
+    assert!(stdout.contains("0 already there"), "{stdout}");
+    let after = read_all(&root);
+    assert_eq!(after.len(), before.len());
+    assert_ne!(after, before, "every tile drawn again in the new style");
+    // The folder now records the new settings: the same run again keeps every tile.
+    let stdout = ok(&run_owned(dir.path(), &other));
+    assert!(
+        stdout.contains(&format!("(0 rendered, {} already there)", before.len())),
+        "{stdout}"
+    );
+    // A folder of tiles with no record is not taken over either.
+    std::fs::remove_file(root.join("mlytiles-pyramid.json")).expect("rm");
+    let out = run_owned(dir.path(), &other);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        error_lines(&out)[0].contains("holds PNG tiles but no mlytiles-pyramid.json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_cut_or_empty_png_in_a_pyramid_is_drawn_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("xyz");
+    ok(&run_owned(dir.path(), &pyramid_args("xyz", &[])));
+    let before = read_all(&root);
+    let (cut, whole) = (&before[0], &before[1]);
+    std::fs::write(root.join(&cut.0), &cut.1[..cut.1.len() / 2]).expect("cut");
+    std::fs::write(root.join(&whole.0), b"").expect("empty");
+    let stdout = ok(&run_owned(dir.path(), &pyramid_args("xyz", &[])));
+    assert!(
+        stdout.contains(&format!(
+            "(2 rendered, 2 of them incomplete files drawn again, {} already there)",
+            before.len() - 2
+        )),
+        "{stdout}"
+    );
+    assert_eq!(read_all(&root), before, "both files are whole again");
+    let leftovers: Vec<_> = files(&root)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

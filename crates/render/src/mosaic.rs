@@ -99,9 +99,33 @@ pub fn write_world_file(path: &Path, z: u8, side: u32, x0: u64, y0: u64) -> Resu
     let cx = -HALF + (x0 as f64 + 0.5) * res;
     let cy = HALF - (y0 as f64 + 0.5) * res;
     let text = format!("{res:.10}\n0.0\n0.0\n{:.10}\n{cx:.10}\n{cy:.10}\n", -res);
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
+    write_file_atomic(path, text.as_bytes())
+}
+
+/// Writes a small file whole or not at all: a temporary file beside `path`, flushed to disk,
+/// renamed over `path`; the temporary file is removed on any error (a full disk once left a
+/// 0-byte world file beside a complete image).
+fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.part"));
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    if let Err(source) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Io { path: tmp, source });
+    }
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -418,6 +442,12 @@ pub fn render_mosaic(
             return Err(e);
         }
     };
+    // On disk before it takes its name (fsync reaches the file's data through any handle):
+    // a power cut leaves the old image or the whole new one.
+    if let Err(e) = File::open(&tmp).and_then(|f| f.sync_all()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(&tmp)(e));
+    }
     std::fs::rename(&tmp, path).map_err(io(path))?;
     let world_file = path.with_extension("pgw");
     write_world_file(&world_file, z, side, x0, y0)?;
