@@ -402,10 +402,19 @@ fn stage(path: &std::path::Path) -> Result<tempfile::NamedTempFile> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        bail!(
+            "writing {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
     tempfile::Builder::new()
         .prefix(".mlytiles-")
         .tempfile_in(dir)
-        .with_context(|| path.display().to_string())
+        // The error's own text names the temporary file; the output's name says more.
+        .map_err(|e| std::io::Error::from(e.kind()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[allow(clippy::too_many_arguments)]

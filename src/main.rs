@@ -135,3 +135,49 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[derive(Debug)]
+    struct Quoting(&'static str, Option<Box<Quoting>>);
+
+    impl std::fmt::Display for Quoting {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Quoting {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn causes_quoted_by_their_parent_are_printed_once() {
+        // A store error quoting SQLite's, which returns its coded error as its source.
+        let sqlite = Quoting(
+            "SQLite: file is not a database",
+            Some(Box::new(Quoting(
+                "Error code 26: file is not a database",
+                None,
+            ))),
+        );
+        let e = anyhow::Error::new(sqlite).context("bad.mbtiles");
+        assert_eq!(
+            error_line(&e),
+            "bad.mbtiles: SQLite: file is not a database"
+        );
+    }
+
+    #[test]
+    fn a_context_repeating_the_start_of_its_cause_is_dropped_and_lines_are_joined() {
+        let inner = Quoting("x.mbtiles: locked\n  (by another process)", None);
+        let e = anyhow::Error::new(inner).context("x.mbtiles");
+        assert_eq!(error_line(&e), "x.mbtiles: locked (by another process)");
+        let e = anyhow::anyhow!("plain").context("outer");
+        assert_eq!(error_line(&e), "outer: plain");
+    }
+}

@@ -515,3 +515,120 @@ fn cache_verify_names_a_stored_tile_that_is_not_a_tile() {
     assert!(out.contains("integrity ok, 2 data tiles checked"), "{out}");
     assert!(err.contains("1 problem(s) found"), "{err}");
 }
+
+#[test]
+fn a_fetch_in_which_every_tile_failed_exits_1() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let tiles = &sample_z14()[..2];
+    for t in tiles {
+        server.script((14, t.x(), t.y()), vec![Reply::Reset; 10]);
+    }
+    let list = list_file(dir.path(), tiles);
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles").arg(&list).arg("--no-skip-empty");
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("0 data, 0 empty, 0 not modified, 2 failed"),
+        "{out}"
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect::<Vec<_>>(),
+        [format!(
+            "error: every tile requested failed (2 of 2); `mlytiles cache failed --cache {}` \
+             lists the reasons",
+            cache.display()
+        )]
+    );
+    // One tile that comes through makes a success (the other is listed as failed).
+    let list = list_file(dir.path(), &[tiles[1], sample_z14()[2]]);
+    let mut cmd = bin(&server, &cache);
+    cmd.arg("--tiles").arg(&list).arg("--no-skip-empty");
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("1 data"), "{out}");
+}
+
+#[test]
+fn fetch_usage_errors_exit_2() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let list = list_file(dir.path(), &sample_z14()[..1]);
+    let list = list.to_str().unwrap();
+    for args in [
+        &["--tiles", list, "--zoom", "12"][..],
+        &["--tiles", list, "--bbox", "1,2,3,4"],
+        &["--bbox", "1,2,3"],
+        &[],
+    ] {
+        let mut cmd = bin(&server, &cache);
+        cmd.args(args);
+        let (code, out, err) = run(cmd);
+        assert_eq!(code, 2, "{args:?}: {out}\n{err}");
+    }
+    assert_eq!(server.total_requests(), 0);
+}
+
+/// An installed binary (a copy outside the source tree) run in an empty folder with an empty
+/// home: `render` shows the bundled sample and says so; once `fetch` has put the area into
+/// the default cache, the same `render --bbox` draws from it.
+#[test]
+fn an_installed_binary_renders_the_sample_then_what_fetch_put_in_the_default_cache() {
+    let server = server();
+    let root = tempfile::tempdir().unwrap();
+    let (bin_dir, work, home) = (
+        root.path().join("bin"),
+        root.path().join("work"),
+        root.path().join("home"),
+    );
+    for d in [&bin_dir, &work, &home] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let installed = bin_dir.join("mlytiles");
+    std::fs::copy(env!("CARGO_BIN_EXE_mlytiles"), &installed).unwrap();
+    let mlytiles = |args: &[&str]| {
+        let mut cmd = Command::new(&installed);
+        cmd.args(args)
+            .current_dir(&work)
+            .env("HOME", &home)
+            .env("MAPILLARY_ACCESS_TOKEN", TOKEN)
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("MLYTILES_CACHE")
+            .env_remove("MLYTILES_ENDPOINT");
+        run(cmd)
+    };
+    let default_cache = home.join(".cache/mlytiles");
+    let bbox = sample_bbox();
+
+    let (code, out, err) = mlytiles(&["render", "--bbox", &bbox, "--out", "before.png"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        err.contains(&format!(
+            "the cache {} is empty: showing the bundled sample area",
+            default_cache.display()
+        )),
+        "{err}"
+    );
+    assert!(out.contains("from the bundled sample area"), "{out}");
+
+    let (code, out, err) = mlytiles(&["fetch", "--endpoint", &server.url(), "--bbox", &bbox]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(default_cache.join("mly1_public.mbtiles").is_file());
+
+    let (code, out, err) = mlytiles(&["render", "--bbox", &bbox, "--out", "after.png"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!err.contains("sample"), "{err}");
+    assert!(
+        out.contains(&format!(
+            "from {}",
+            default_cache.join("mly1_public.mbtiles").display()
+        )),
+        "{out}"
+    );
+    assert!(work.join("after.png").is_file() && work.join("after.pgw").is_file());
+}

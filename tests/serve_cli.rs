@@ -232,7 +232,10 @@ fn setup_errors_say_what_is_wrong() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("does not exist"), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("error: {}: no such cache folder", missing.display())
+    );
     assert!(!missing.exists(), "nothing is created without --fetch");
 
     let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
@@ -244,4 +247,59 @@ fn setup_errors_say_what_is_wrong() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a Mapillary access token"), "{err}");
+}
+
+#[test]
+fn addr_takes_a_host_name() {
+    // A port free a moment ago (the server binds it again under the name `localhost`).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cache = sample_cache();
+    let mut serve = Serve::start(
+        &[
+            "--addr",
+            &format!("localhost:{port}"),
+            "--cache",
+            cache.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let addr = serve.addr();
+    assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], port)));
+    let (status, body) = get(addr, "/health");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+}
+
+#[test]
+fn with_an_empty_default_cache_the_sample_is_served_and_said_so() {
+    let home = tempfile::tempdir().unwrap();
+    let home_str = home.path().to_str().unwrap();
+    let mut serve = Serve::start(
+        &["--addr", "127.0.0.1:0"],
+        &[
+            ("HOME", home_str),
+            ("MLYTILES_CACHE", ""),
+            ("XDG_CACHE_HOME", ""),
+        ],
+    );
+    let notice = serve.wait_for("showing the bundled sample area");
+    assert_eq!(
+        notice,
+        format!(
+            "the cache {}/.cache/mlytiles is empty: showing the bundled sample area near \
+             Grand Junction, CO; fetch your area with `mlytiles fetch --bbox W,S,E,N`",
+            home_str
+        )
+    );
+    let addr = serve.addr();
+    let (status, png) = get(addr, "/mapillary/14/3251/6257.png");
+    assert_eq!(status, 200);
+    assert!(png.starts_with(b"\x89PNG"), "a PNG of the sample's tile");
+    assert!(
+        !home.path().join(".cache/mlytiles").exists(),
+        "showing the sample creates no cache"
+    );
 }
