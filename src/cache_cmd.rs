@@ -132,24 +132,126 @@ fn info(t: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn verify(t: &Target) -> anyhow::Result<()> {
-    let (_, cache, tilesets) = t.open()?;
-    let mut out = std::io::stdout().lock();
-    let mut problems = 0u64;
-    for name in tilesets {
-        let store = open_read_only(&cache, &name)?;
-        let check = store.integrity_check()?;
-        if check != "ok" {
-            problems += 1;
-            writeln!(
-                out,
-                "{name}: integrity check: {}",
-                check.replace('\n', "; ")
-            )?;
+/// A store of a cache folder, as `verify` finds it: MBTiles files and tile folders alike.
+fn stores_of(dir: &std::path::Path, only: Option<&str>) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+        let path = entry.path();
+        let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let name = match file.strip_suffix(".mbtiles") {
+            Some(n) if path.is_file() => n,
+            None if path.is_dir() => file,
+            _ => continue,
+        };
+        // A folder store's first level is zoom folders.
+        if path.is_dir()
+            && !std::fs::read_dir(&path)?.flatten().any(|z| {
+                z.file_name()
+                    .to_str()
+                    .is_some_and(|z| z.parse::<u8>().is_ok())
+            })
+        {
+            continue;
         }
+        if mlytiles_store::validate_tileset_name(name).is_ok() && only.is_none_or(|t| t == name) {
+            out.push((name.to_string(), path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Checks every store of the cache, MBTiles or folder: each problem is one line (a store that
+/// cannot be opened, each line of SQLite's integrity check, rows that name no tile, stored
+/// tiles that do not decode), then one summary line per store. Exit 1 if anything was found.
+fn verify(t: &Target) -> anyhow::Result<()> {
+    let dir = crate::cache_home::resolve(t.cache.as_deref().or(t.dir.as_deref()))?;
+    if !dir.is_dir() {
+        bail!("{}: no such cache folder", dir.display());
+    }
+    let stores = stores_of(&dir, t.tileset.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    if stores.is_empty() {
+        match &t.tileset {
+            Some(name) => bail!("{}: no store for tileset {name:?}", dir.display()),
+            None => writeln!(out, "{}: no stores to verify", dir.display())?,
+        }
+        return Ok(());
+    }
+    let mut problems = 0u64;
+    for (name, path) in stores {
+        let mut found = 0u64;
+        let mut problem = |out: &mut std::io::StdoutLock<'_>, text: String| {
+            found += 1;
+            writeln!(out, "{name}: {text}")
+        };
+        let store: Box<dyn TileStore> = if path.is_dir() {
+            match mlytiles_store::FolderStore::open(&path) {
+                Ok(s) => Box::new(s),
+                Err(e) => {
+                    problem(
+                        &mut out,
+                        format!("cannot open: {}", crate::error_line(&e.into())),
+                    )?;
+                    problems += 1;
+                    continue;
+                }
+            }
+        } else {
+            let db = match MbTiles::open_read_only(&path) {
+                Ok(db) => db,
+                Err(e) => {
+                    problem(
+                        &mut out,
+                        format!("cannot open: {}", crate::error_line(&e.into())),
+                    )?;
+                    problems += 1;
+                    continue;
+                }
+            };
+            match db.integrity_check() {
+                Ok(check) if check == "ok" => {}
+                Ok(check) => {
+                    for line in check.lines() {
+                        problem(&mut out, format!("integrity check: {line}"))?;
+                    }
+                }
+                Err(e) => problem(
+                    &mut out,
+                    format!("integrity check failed: {}", crate::error_line(&e.into())),
+                )?,
+            }
+            match db.rows_outside_schema(10) {
+                Ok((0, _)) => {}
+                Ok((n, rows)) => {
+                    for row in &rows {
+                        problem(&mut out, format!("a tiles row names no tile: {row}"))?;
+                    }
+                    if n > rows.len() as u64 {
+                        problem(
+                            &mut out,
+                            format!("{} more tiles rows name no tile", n - rows.len() as u64),
+                        )?;
+                    }
+                }
+                Err(e) => problem(&mut out, crate::error_line(&e.into()))?,
+            }
+            Box::new(db)
+        };
         let mut tiles = 0u64;
         for z in 0..=MAX_LISTED_ZOOM {
-            for (tile, status) in store.list(z, None)? {
+            let listed = match store.list(z, None) {
+                Ok(l) => l,
+                Err(e) => {
+                    problem(&mut out, format!("z{z}: {}", crate::error_line(&e.into())))?;
+                    continue;
+                }
+            };
+            for (tile, status) in listed {
                 if status != TileStatus::Data {
                     continue;
                 }
@@ -160,18 +262,25 @@ fn verify(t: &Target) -> anyhow::Result<()> {
                         Err(e) => Some(e.to_string()),
                     },
                     Ok(None) => Some("listed but not readable".into()),
-                    Err(e) => Some(e.to_string()),
+                    Err(e) => Some(crate::error_line(&e.into())),
                 };
                 if let Some(why) = bad {
-                    problems += 1;
-                    writeln!(out, "{name} {tile}: {why}")?;
+                    problem(&mut out, format!("{tile}: {why}"))?;
                 }
             }
         }
-        writeln!(out, "{name}: integrity {check}, {tiles} data tiles checked")?;
+        problems += found;
+        if found == 0 {
+            writeln!(out, "{name}: ok, {tiles} data tiles checked")?;
+        } else {
+            writeln!(
+                out,
+                "{name}: {found} problem(s), {tiles} data tiles checked"
+            )?;
+        }
     }
     if problems > 0 {
-        bail!("{problems} problem(s) found");
+        bail!("{problems} problem(s) found in {}", dir.display());
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
 /// whose text its parent already quotes is left out, and so is a parent that only repeats
 /// the start of its cause (`FILE` over `FILE: ...`). Libraries often both quote their
 /// source in their message and return it as `source()`.
-fn error_line(e: &anyhow::Error) -> String {
+pub(crate) fn error_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
         // One line: SQLite and others put line breaks in their messages.

@@ -204,7 +204,10 @@ fn plan_then_fetch_then_a_rerun_requests_nothing() {
     assert!(out.contains("z5: 1 data"), "{out}");
     let (code, out, err) = run(cache_cmd("verify", &cache));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("integrity ok, 17 data tiles checked"), "{out}");
+    assert!(
+        out.contains("mly1_public: ok, 17 data tiles checked"),
+        "{out}"
+    );
     assert_token_absent_from(dir.path());
 }
 
@@ -510,9 +513,12 @@ fn cache_verify_names_a_stored_tile_that_is_not_a_tile() {
     }
     let (code, out, err) = run(cache_cmd("verify", &cache));
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(out.contains(&format!("mly1_public {bad}: ")), "{out}");
-    assert!(!out.contains(&format!("mly1_public {good}: ")), "{out}");
-    assert!(out.contains("integrity ok, 2 data tiles checked"), "{out}");
+    assert!(out.contains(&format!("mly1_public: {bad}: ")), "{out}");
+    assert!(!out.contains(&format!("mly1_public: {good}: ")), "{out}");
+    assert!(
+        out.contains("mly1_public: 1 problem(s), 2 data tiles checked"),
+        "{out}"
+    );
     assert!(err.contains("1 problem(s) found"), "{err}");
 }
 
@@ -631,4 +637,101 @@ fn an_installed_binary_renders_the_sample_then_what_fetch_put_in_the_default_cac
         "{out}"
     );
     assert!(work.join("after.png").is_file() && work.join("after.pgw").is_file());
+}
+
+/// `cache verify` goes on past a store it cannot open, checks folder stores too, and names
+/// rows of the tiles table that are no tile (zoom 99, a text zoom), one line a problem.
+#[test]
+fn cache_verify_checks_every_store_folders_too_and_rows_outside_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::write(cache.join("aaa_broken.mbtiles"), b"not a database").unwrap();
+    let sample_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache/mly1_public.mbtiles");
+    let db = cache.join("mly1_public.mbtiles");
+    std::fs::copy(&sample_path, &db).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tiles VALUES (99, 0, 0, x'00');
+             INSERT INTO tiles VALUES ('x', 0, 0, x'00');",
+        )
+        .unwrap();
+    }
+    let good = sample_z14()[0];
+    let bytes = sample()
+        .get(good)
+        .unwrap()
+        .unwrap()
+        .uncompressed()
+        .unwrap()
+        .into_owned();
+    let folder = cache.join("zzz_folder/14/100");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("200.mvt"), &bytes).unwrap();
+    std::fs::write(folder.join("201.mvt"), [0x1a, 0x7f, 1, 2]).unwrap();
+
+    let (code, out, err) = run(cache_cmd("verify", &cache));
+    assert_eq!(code, 1, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("aaa_broken: cannot open: ")
+            && lines[0].ends_with("SQLite: file is not a database"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(
+            &"mly1_public: a tiles row names no tile: zoom_level 99, tile_column 0, tile_row 0"
+        ),
+        "{out}"
+    );
+    assert!(
+        lines.contains(
+            &"mly1_public: a tiles row names no tile: zoom_level 'x', tile_column 0, tile_row 0"
+        ),
+        "{out}"
+    );
+    let data_tiles: u64 = (0..=14)
+        .map(|z| {
+            sample()
+                .list(z, None)
+                .unwrap()
+                .iter()
+                .filter(|(_, s)| *s == TileStatus::Data)
+                .count() as u64
+        })
+        .sum();
+    assert!(
+        lines.contains(
+            &format!("mly1_public: 2 problem(s), {data_tiles} data tiles checked").as_str()
+        ),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("zzz_folder: 14/100/201: ")),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"zzz_folder: 1 problem(s), 2 data tiles checked"),
+        "{out}"
+    );
+    assert_eq!(
+        err.trim_end(),
+        format!("error: 4 problem(s) found in {}", cache.display())
+    );
+
+    // A sound folder cache is checked and said to be so.
+    std::fs::remove_file(folder.join("201.mvt")).unwrap();
+    let only_folder = tempfile::tempdir().unwrap();
+    std::fs::rename(
+        cache.join("zzz_folder"),
+        only_folder.path().join("zzz_folder"),
+    )
+    .unwrap();
+    let (code, out, err) = run(cache_cmd("verify", only_folder.path()));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(out.trim_end(), "zzz_folder: ok, 1 data tiles checked");
 }

@@ -181,6 +181,51 @@ impl MbTiles {
         Ok(rows.join("\n"))
     }
 
+    /// Rows of the `tiles` table that name no tile: a zoom, column or row that is not an
+    /// integer, a zoom above [`MAX_ZOOM`](mlytiles_tile::MAX_ZOOM), or a column or row outside
+    /// the zoom's grid. Returns how many there are and the first `limit` of them, each as
+    /// `zoom_level Z, tile_column X, tile_row Y` (values quoted as SQL would).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Sqlite`] if the query fails.
+    pub fn rows_outside_schema(&self, limit: usize) -> Result<(u64, Vec<String>)> {
+        let max = mlytiles_tile::MAX_ZOOM;
+        let outside = format!(
+            "typeof(zoom_level) != 'integer' OR typeof(tile_column) != 'integer' \
+             OR typeof(tile_row) != 'integer' OR zoom_level < 0 OR zoom_level > {max} \
+             OR tile_column < 0 OR tile_row < 0 \
+             OR tile_column >= (1 << zoom_level) OR tile_row >= (1 << zoom_level)"
+        );
+        let conn = self.lock();
+        let count: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM tiles WHERE {outside}"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(None, e))?;
+        let count = count.max(0) as u64;
+        let rows = conn
+            .prepare(&format!(
+                "SELECT quote(zoom_level), quote(tile_column), quote(tile_row) FROM tiles \
+                 WHERE {outside} LIMIT ?1"
+            ))
+            .and_then(|mut s| {
+                s.query_map([limit as i64], |r| {
+                    Ok(format!(
+                        "zoom_level {}, tile_column {}, tile_row {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| self.sql(None, e))?;
+        Ok((count, rows))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic in another thread cannot leave the connection half-used: every use is one
         // statement or one transaction, rolled back on drop.
