@@ -23,7 +23,8 @@ use crate::input::{Input, STDOUT};
 /// Write the features that match a filter, from tile files, tile folders or MBTiles stores.
 ///
 /// Inputs: an .mvt/.pbf file (gzipped or not, `-` for standard input; its Z/X/Y from --tile or
-/// from a path ending in Z/X/Y.mvt), a folder laid out Z/X/Y.mvt, or an .mbtiles file. Of a
+/// from a path ending in Z/X/Y.mvt), a folder laid out Z/X/Y.mvt, or an .mbtiles file. With no
+/// input, the cache's store of --tileset is read (the cache `mlytiles fetch` fills). Of a
 /// folder or store, the tiles of one zoom are read: --zoom, by default the deepest zoom that
 /// holds tiles; --bbox and --tiles restrict them further.
 ///
@@ -37,14 +38,27 @@ use crate::input::{Input, STDOUT};
 #[command(after_help = "\
 Examples:
   mlytiles filter fixtures/sample/14/3251/6257.mvt --layer image --pano only
+  mlytiles filter --bbox 13.37,52.50,13.42,52.53 --pano only --format ndjson   # from the cache
   mlytiles filter cache/mly1_public.mbtiles --bbox -108.56,39.06,-108.54,39.08 --since 2023-01-01 --format ndjson
   mlytiles filter tiles/ --last 30months --org none --format csv -o images.csv
   mlytiles filter cache/mly_map_feature_traffic_sign.mbtiles --class 'regulatory--*' --seen-between 2022..2024
   mlytiles filter 14/3251/6257.mvt --compass 350..10 --format mvt -o north.mvt")]
 pub struct Args {
     /// Tile files, tile folders (Z/X/Y.mvt) or .mbtiles stores; `-` reads one tile from stdin.
-    #[arg(value_name = "INPUT", required = true)]
+    /// With none, the cache's store of --tileset is read.
+    #[arg(value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+
+    /// The cache folder read when no INPUT is given [default: MLYTILES_CACHE, else the user
+    /// cache folder's `mlytiles`, as for `mlytiles fetch`].
+    #[arg(long, value_name = "DIR", conflicts_with = "inputs")]
+    cache: Option<PathBuf>,
+
+    /// The cache's tileset read when no INPUT is given [default: mly_map_feature_point for
+    /// --layer point, mly_map_feature_traffic_sign for --layer traffic_sign or --class, else
+    /// mly1_public].
+    #[arg(long, value_name = "NAME", conflicts_with = "inputs")]
+    tileset: Option<String>,
 
     /// The Z/X/Y of a lone tile file (overrides a tile id in its path).
     #[arg(long, value_name = "Z/X/Y")]
@@ -112,6 +126,32 @@ enum Source {
     File(Input),
     /// A folder or MBTiles store, with its name.
     Store(String, Box<dyn TileStore>),
+}
+
+/// The store of the cache that a run without INPUT reads.
+fn cache_store(args: &Args) -> Result<PathBuf> {
+    let dir = crate::cache_home::resolve(args.cache.as_deref())?;
+    let tileset = match (&args.tileset, args.layer.first()) {
+        (Some(t), _) => t.clone(),
+        (None, Some(LayerKind::Point)) => "mly_map_feature_point".into(),
+        (None, Some(LayerKind::TrafficSign)) => "mly_map_feature_traffic_sign".into(),
+        (None, None) if !args.filter.class.is_empty() => "mly_map_feature_traffic_sign".into(),
+        (None, _) => "mly1_public".into(),
+    };
+    mlytiles_store::validate_tileset_name(&tileset)?;
+    let file = dir.join(format!("{tileset}.mbtiles"));
+    let folder = dir.join(&tileset);
+    if file.is_file() {
+        return Ok(file);
+    }
+    if folder.is_dir() {
+        return Ok(folder);
+    }
+    bail!(
+        "the cache {} has no {tileset} store: fetch it with `mlytiles fetch --tileset {tileset} \
+         --bbox W,S,E,N`, or give tile files or stores as INPUT",
+        dir.display()
+    )
 }
 
 fn open(path: &Path) -> Result<Source> {
@@ -266,7 +306,12 @@ pub fn run(args: &Args) -> Result<()> {
             .collect()
     };
 
-    let sources: Vec<Source> = args.inputs.iter().map(|p| open(p)).collect::<Result<_>>()?;
+    let inputs = if args.inputs.is_empty() {
+        vec![cache_store(args)?]
+    } else {
+        args.inputs.clone()
+    };
+    let sources: Vec<Source> = inputs.iter().map(|p| open(p)).collect::<Result<_>>()?;
     if args.format == Format::Mvt && !(sources.len() == 1 && matches!(sources[0], Source::File(_)))
     {
         bail!("--format mvt writes one tile: give exactly one tile file as input");

@@ -461,3 +461,61 @@ fn a_failed_run_leaves_no_partial_output_file() {
             .unwrap();
     assert!(!doc["features"].as_array().unwrap().is_empty());
 }
+
+/// Without INPUT, `filter` reads the cache `fetch` fills (MLYTILES_CACHE here), choosing the
+/// store by --layer or --class, and says what to do when the cache lacks it.
+#[test]
+fn without_input_the_cache_store_is_read() {
+    let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache");
+    let dir = tempfile::tempdir().unwrap();
+    let with_cache = |cache: &Path, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+            .current_dir(dir.path())
+            .arg("filter")
+            .args(args)
+            .env("MLYTILES_CACHE", cache)
+            .output()
+            .expect("run mlytiles");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    };
+    let from_cache = with_cache(&cache, &["--layer", "image", "--pano", "only"]).ok();
+    let from_store = run(
+        dir.path(),
+        &[
+            cache.join("mly1_public.mbtiles").to_str().unwrap(),
+            "--layer",
+            "image",
+            "--pano",
+            "only",
+        ],
+    )
+    .ok();
+    assert!(!from_cache.features().is_empty());
+    assert_eq!(from_cache.stdout, from_store.stdout);
+    let signs = with_cache(&cache, &["--class", "regulatory--*"]).ok();
+    assert!(!signs.features().is_empty());
+    assert!(
+        signs
+            .features()
+            .iter()
+            .all(|f| f["properties"]["layer"] == "traffic_sign" || f["layer"] == "traffic_sign"),
+        "--class reads the traffic-sign store"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let missing = with_cache(empty.path(), &["--pano", "only"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        missing.stderr.trim_end(),
+        format!(
+            "error: the cache {} has no mly1_public store: fetch it with `mlytiles fetch \
+             --tileset mly1_public --bbox W,S,E,N`, or give tile files or stores as INPUT",
+            empty.path().display()
+        )
+    );
+    let both = run(dir.path(), &["x.mvt", "--cache", "y"]);
+    assert_eq!(both.code, 2, "INPUT and --cache exclude each other");
+}
