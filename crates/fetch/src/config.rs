@@ -66,9 +66,21 @@ impl Token {
         &self.0
     }
 
-    /// `text` with every occurrence of the token replaced by `***`.
+    /// `text` with the token replaced by `***` in every form a server may echo it in: raw,
+    /// percent-encoded (either hex case, `+` for a space, encoded twice), as HTML character
+    /// references (decimal, hex, named such as `&verbar;`), as JSON `\uXXXX` or `\xHH`
+    /// escapes, or any mix of these; and cut: any 8 or more of its first characters, and a
+    /// shorter start running to the end of the text if it takes 8 bytes or more there.
+    ///
+    /// Apply it to text from upstream *before* cutting it short: a cut token may be too short
+    /// to recognise.
+    pub fn scrub(&self, text: &str) -> String {
+        crate::scrub::scrub(&self.0, text)
+    }
+
+    /// The same as [`scrub`](Self::scrub).
     pub fn mask(&self, text: &str) -> String {
-        text.replace(&self.0, "***")
+        self.scrub(text)
     }
 }
 

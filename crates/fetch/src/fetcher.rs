@@ -325,8 +325,15 @@ impl Fetcher {
                 *lock(&self.inner.limited_since) = None;
             }
             let now = Utc::now();
-            let etag = headers.as_ref().and_then(|h| header(h, ETAG));
-            let last_modified = headers.as_ref().and_then(|h| header(h, LAST_MODIFIED));
+            // Validators are stored: one that quotes the token is dropped.
+            let etag = headers
+                .as_ref()
+                .and_then(|h| header(h, ETAG))
+                .filter(|v| !self.quotes_token(v));
+            let last_modified = headers
+                .as_ref()
+                .and_then(|h| header(h, LAST_MODIFIED))
+                .filter(|v| !self.quotes_token(v));
             let with_validators = |mut r: TileRecord| {
                 r.etag = etag.clone();
                 r.last_modified = last_modified.clone();
@@ -417,11 +424,17 @@ impl Fetcher {
         Duration::from_millis(ms / 2 + rand::random_range(0..=ms / 2))
     }
 
+    /// `text` scrubbed of the token in every encoding ([`Token::scrub`](crate::Token::scrub)).
     fn mask(&self, text: &str) -> String {
         match &self.inner.config.token {
-            Some(t) => t.mask(text),
+            Some(t) => t.scrub(text),
             None => text.to_string(),
         }
+    }
+
+    /// Whether `text` holds the token in any encoding.
+    fn quotes_token(&self, text: &str) -> bool {
+        self.mask(text) != text
     }
 
     /// One HTTP exchange, classified; the response headers when there was a response.
@@ -476,6 +489,19 @@ impl Fetcher {
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         let answer = classify_status(status, &headers, body, c);
+        // Everything quoted from upstream was scrubbed before it was cut; scrub the whole
+        // reason again in case a later change quotes something else.
+        let answer = match answer {
+            Answer::Failed(kind, reason) => Answer::Failed(kind, self.mask(&reason)),
+            Answer::RateLimited {
+                retry_after,
+                answer,
+            } => Answer::RateLimited {
+                retry_after,
+                answer: self.mask(&answer),
+            },
+            other => other,
+        };
         (answer, Some(headers))
     }
 
@@ -511,8 +537,9 @@ fn classify_status(
     c: &FetchConfig,
 ) -> Answer {
     let what = format!("HTTP {}", status.as_u16());
+    let token = c.token.as_ref();
     match status.as_u16() {
-        200 => classify_ok_body(body, c.max_body),
+        200 => classify_ok_body(body, c.max_body, token),
         204 => Answer::Empty,
         304 => Answer::NotModified,
         401 => Answer::InvalidToken(what),
@@ -523,13 +550,13 @@ fn classify_status(
         403 | 404 if c.missing_is_empty && !body_is_token_error(&body) => Answer::Empty,
         s if (500..600).contains(&s) => Answer::Failed(
             FailureKind::ServerError,
-            format!("{what}: {:?}", sample(&body)),
+            format!("{what}: {:?}", sample(&body, token)),
         ),
-        _ => match classify_json(&body, &what) {
+        _ => match classify_json(&body, &what, token) {
             a @ (Answer::InvalidToken(_) | Answer::RateLimited { .. }) => a,
             _ => Answer::Failed(
                 FailureKind::HttpStatus,
-                format!("{what}: {:?}", sample(&body)),
+                format!("{what}: {:?}", sample(&body, token)),
             ),
         },
     }
@@ -553,7 +580,7 @@ fn stored_bytes(body: &[u8]) -> Vec<u8> {
 }
 
 fn body_is_token_error(body: &[u8]) -> bool {
-    body.first() == Some(&b'{') && matches!(classify_json(body, ""), Answer::InvalidToken(_))
+    body.first() == Some(&b'{') && matches!(classify_json(body, "", None), Answer::InvalidToken(_))
 }
 
 fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {

@@ -21,6 +21,7 @@ mod fetcher;
 mod index;
 mod plan;
 mod run;
+mod scrub;
 mod tileset;
 
 pub use budget::{BUDGET_FILE, Budget, next_reset};
