@@ -30,6 +30,9 @@ pub enum FailureKind {
     TooLarge,
     /// Another HTTP status (a 4xx, or 403/404 when they are not taken as empty).
     HttpStatus,
+    /// A redirect that is not followed: to another origin (scheme, host or port), or one
+    /// hop too many.
+    Redirect,
 }
 
 impl FailureKind {
@@ -46,12 +49,16 @@ impl FailureKind {
             FailureKind::NotATile => "not-a-tile",
             FailureKind::TooLarge => "too-large",
             FailureKind::HttpStatus => "http-status",
+            FailureKind::Redirect => "redirect",
         }
     }
 
     /// Whether another attempt may succeed.
     pub const fn is_transient(self) -> bool {
-        !matches!(self, FailureKind::HttpStatus | FailureKind::TooLarge)
+        !matches!(
+            self,
+            FailureKind::HttpStatus | FailureKind::TooLarge | FailureKind::Redirect
+        )
     }
 }
 
@@ -79,6 +86,8 @@ pub(crate) enum Answer {
     },
     /// 401 or code 190.
     InvalidToken(String),
+    /// A redirect (301, 302, 303, 307, 308) to this `Location`.
+    Redirect(String),
 }
 
 /// At most this many bytes of a body are quoted in a failure reason.

@@ -13,7 +13,7 @@ use mlytiles_store::{TileBody, TileInfo, TileRecord, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 use reqwest::StatusCode;
 use reqwest::header::{
-    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
 };
 use tokio::time::Instant;
 
@@ -184,6 +184,9 @@ impl Fetcher {
             .timeout(config.request_timeout)
             .pool_max_idle_per_host(config.concurrency.max(1))
             .tcp_nodelay(true)
+            // Redirects are followed by `fetch_pending`, hop by hop: each one is counted in
+            // the budget, and none leads to another origin.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Client(error_chain(&e.without_url())))?;
         let pacer = config.rate.map(|r| {
@@ -271,6 +274,10 @@ impl Fetcher {
     /// jitter; a rate-limit answer pauses every request of this fetcher (and its clones) for
     /// `Retry-After`. Each attempt is counted in the daily budget before it is sent.
     ///
+    /// Redirects are followed within the endpoint's origin only, at most 3 hops per tile,
+    /// each hop counted in the budget like any request; a redirect to another scheme, host or
+    /// port, or a fourth hop, records the tile as failed ([`FailureKind::Redirect`]).
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidToken`], [`Error::DailyLimit`], [`Error::BudgetExhausted`],
@@ -297,9 +304,10 @@ impl Fetcher {
         tile: TileId,
         validators: Validators,
     ) -> Result<(Outcome, PendingWrite)> {
-        let url = tileset.url(&self.inner.config.endpoint, tile);
+        let mut url = tileset.url(&self.inner.config.endpoint, tile);
         let send_token = tileset.is_mapillary();
         let mut retries = 0u32;
+        let mut hops = 0u32;
         loop {
             if self.is_stopped() {
                 return Err(Error::Stopped);
@@ -368,6 +376,18 @@ impl Fetcher {
                     retry_after,
                     answer,
                 } => self.rate_limited(retry_after, answer)?,
+                Answer::Redirect(location) => match redirect_target(&url, &location, hops) {
+                    Ok(next) => {
+                        hops += 1;
+                        url = next;
+                    }
+                    Err(reason) => {
+                        let reason = self.mask(&reason);
+                        let write = PendingWrite::Record(TileRecord::failed(reason.clone(), now));
+                        let kind = FailureKind::Redirect;
+                        return Ok((Outcome::Failed { kind, reason }, write));
+                    }
+                },
                 Answer::Failed(kind, reason) => {
                     let reason = self.mask(&reason);
                     if kind.is_transient() && retries < self.inner.config.max_retries {
@@ -529,6 +549,39 @@ impl Fetcher {
     }
 }
 
+/// Same-origin redirects followed per tile, at most.
+pub(crate) const MAX_REDIRECTS: u32 = 3;
+
+/// Where a redirect from `url` to `location` leads (with any `access_token` the server put in
+/// it removed: the request adds the token itself), or why it is not followed.
+fn redirect_target(url: &str, location: &str, hops: u32) -> std::result::Result<String, String> {
+    let from = reqwest::Url::parse(url).map_err(|e| format!("redirect from a bad URL: {e}"))?;
+    let mut to = from
+        .join(location)
+        .map_err(|e| format!("redirect to a bad location: {e}"))?;
+    if to.origin() != from.origin() {
+        return Err(format!(
+            "redirect to another origin ({}) refused",
+            to.origin().ascii_serialization()
+        ));
+    }
+    if hops >= MAX_REDIRECTS {
+        return Err(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    let pairs: Vec<(String, String)> = to
+        .query_pairs()
+        .filter(|(k, _)| k != "access_token")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.is_empty() {
+        to.set_query(None);
+    } else {
+        to.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    to.set_fragment(None);
+    Ok(to.into())
+}
+
 /// Classifies a response by status, then (for 200) by body.
 fn classify_status(
     status: StatusCode,
@@ -542,6 +595,10 @@ fn classify_status(
         200 => classify_ok_body(body, c.max_body, token),
         204 => Answer::Empty,
         304 => Answer::NotModified,
+        301 | 302 | 303 | 307 | 308 => match header(headers, LOCATION) {
+            Some(location) => Answer::Redirect(location),
+            None => Answer::Failed(FailureKind::HttpStatus, format!("{what} without Location")),
+        },
         401 => Answer::InvalidToken(what),
         429 => Answer::RateLimited {
             retry_after: header(headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v)),

@@ -719,3 +719,98 @@ async fn a_body_larger_than_max_body_fails_without_a_retry_and_is_not_stored() {
     assert_eq!(e.status(tile), Some(TileStatus::Failed));
     assert!(e.store.get(tile).unwrap().unwrap().data.is_empty());
 }
+
+/// A redirect from the tile's path to `location`.
+fn redirect(location: String) -> Reply {
+    Reply::Redirect {
+        status: 302,
+        location,
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_loop_spends_the_budget_hop_by_hop_and_fails_the_tile() {
+    let e = env().await;
+    let tiles = row(5, 40, 40);
+    for &tile in &tiles {
+        let path = format!("/maps/vtp/mly1_public/2/14/{}/{}", tile.x(), tile.y());
+        // The tile redirects to itself (with the token the server saw), forever.
+        e.server.script(
+            key(tile),
+            vec![redirect(format!("{path}?access_token=echoed&a=1")); 200],
+        );
+    }
+    let f = e.fetcher(FetchConfig {
+        daily_budget: 10,
+        concurrency: 2,
+        ..config(&e.server)
+    });
+    let summary = e.run(&f, tiles.clone()).await;
+    // Every hop is a request counted in the budget: the server saw at most 10 requests.
+    let seen = e.server.total_requests();
+    assert!(seen <= 10, "{seen} requests for a budget of 10");
+    assert_eq!(seen as u64, f.requests_sent());
+    assert!(matches!(summary.stopped, Some(StopReason::Budget { .. })));
+    // A tile that got to the end of its redirects: 1 request and 3 hops, then failed.
+    let (n, reason) = &summary.failures[&FailureKind::Redirect];
+    assert!(*n >= 1, "{summary:?}");
+    assert!(reason.contains("more than 3 redirects"), "{reason}");
+    let failed = tiles
+        .iter()
+        .find(|t| e.status(**t) == Some(TileStatus::Failed))
+        .unwrap();
+    assert_eq!(e.server.count(key(*failed)), 4);
+    // The hops carried the token once, in place of the echoed one.
+    for r in e.server.requests() {
+        assert_eq!(r.query.matches("access_token=").count(), 1, "{r:?}");
+        assert!(!r.query.contains("echoed"), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn same_origin_redirects_are_followed_and_other_origins_refused() {
+    let e = env().await;
+    let (near, far) = (t(50, 50), t(51, 50));
+    let other = TestServer::start().await;
+    other.insert(key(far), sample_tile());
+    // Two hops on the same server, to a tile it serves.
+    e.server.insert(key(near), sample_tile());
+    e.server.script(
+        key(near),
+        [
+            redirect("/elsewhere/14/50/50".into()),
+            redirect(format!(
+                "{}/maps/vtp/mly1_public/2/14/50/50",
+                e.server.url()
+            )),
+        ],
+    );
+    // The same host on another port is another origin.
+    e.server.script(
+        key(far),
+        [redirect(format!(
+            "{}/maps/vtp/mly1_public/2/14/51/50",
+            other.url()
+        ))],
+    );
+    let f = e.fetcher(config(&e.server));
+    let o = f.fetch_tile(&public(), near, &*e.store).await.unwrap();
+    assert!(matches!(o, Outcome::Data { .. }), "{o:?}");
+    assert_eq!(e.server.total_requests(), 3);
+    let o = f.fetch_tile(&public(), far, &*e.store).await.unwrap();
+    let Outcome::Failed { kind, reason } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, FailureKind::Redirect);
+    assert!(reason.contains("another origin"), "{reason}");
+    assert_eq!(
+        other.total_requests(),
+        0,
+        "nothing was sent to the other origin"
+    );
+    assert_eq!(e.server.count(key(far)), 1, "not retried");
+    assert_eq!(e.status(far), Some(TileStatus::Failed));
+    assert_eq!(f.requests_sent(), 4);
+    f.budget().release().unwrap();
+    assert_eq!(f.budget().used_today().unwrap(), 4, "every hop was counted");
+}
