@@ -75,6 +75,11 @@ pub(crate) enum Answer {
     Data(Vec<u8>),
     /// No tile here.
     Empty,
+    /// 403 or 404 taken as "no tile here" ([`FetchConfig::missing_is_empty`]), with the status:
+    /// empty for a tile never fetched, a failure next to stored data.
+    ///
+    /// [`FetchConfig::missing_is_empty`]: crate::FetchConfig::missing_is_empty
+    Missing(String),
     /// 304 to a conditional request.
     NotModified,
     /// Failed: retried if the kind is transient.

@@ -121,7 +121,8 @@ pub struct FetchConfig {
     /// folder. Default 50,000 (Mapillary's limit per app).
     pub daily_budget: u64,
     /// Whether 403 and 404 mean "this tile does not exist" (recorded as empty) rather than a
-    /// failure. Default `true`.
+    /// failure. Default `true`. Either way, a 403 or 404 to a refresh of a tile stored with
+    /// data keeps the data and records the answer as a failure next to it.
     pub missing_is_empty: bool,
     /// Retries after a transient failure (5xx, timeout, reset, truncated or invalid body).
     /// Default 4 (5 attempts).

@@ -48,11 +48,13 @@ pub enum Outcome {
     },
 }
 
-/// The validators of a stored tile, for a conditional request.
+/// What the store holds of a tile before a request: its validators, for a conditional
+/// request, and whether it has data (which a refresh answered 403 or 404 must keep).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Validators {
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<String>,
+    pub(crate) has_data: bool,
 }
 
 impl Validators {
@@ -62,9 +64,15 @@ impl Validators {
             Some(i) if i.status != TileStatus::Failed => Validators {
                 etag: i.etag.clone(),
                 last_modified: i.last_modified.clone(),
+                has_data: i.status == TileStatus::Data,
             },
             _ => Validators::default(),
         }
+    }
+
+    /// Whether there is anything to keep for the tile.
+    pub(crate) fn is_useful(&self) -> bool {
+        self.has_data || self.etag.is_some() || self.last_modified.is_some()
     }
 }
 
@@ -360,6 +368,18 @@ impl Fetcher {
                     let record = with_validators(TileRecord::empty(now));
                     return Ok((Outcome::Empty, PendingWrite::Record(record)));
                 }
+                Answer::Missing(what) if validators.has_data => {
+                    // A CDN or a firewall answers 403 too: not proof that the tile vanished.
+                    // The stored data stays; the answer is recorded next to it.
+                    let reason = format!("{what} to a refresh: the stored tile is kept");
+                    let write = PendingWrite::Record(TileRecord::failed(reason.clone(), now));
+                    let kind = FailureKind::HttpStatus;
+                    return Ok((Outcome::Failed { kind, reason }, write));
+                }
+                Answer::Missing(_) => {
+                    let record = with_validators(TileRecord::empty(now));
+                    return Ok((Outcome::Empty, PendingWrite::Record(record)));
+                }
                 Answer::NotModified => {
                     let write = PendingWrite::Touch {
                         at: now,
@@ -604,7 +624,7 @@ fn classify_status(
             retry_after: header(headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v)),
             answer: what,
         },
-        403 | 404 if c.missing_is_empty && !body_is_token_error(&body) => Answer::Empty,
+        403 | 404 if c.missing_is_empty && !body_is_token_error(&body) => Answer::Missing(what),
         s if (500..600).contains(&s) => Answer::Failed(
             FailureKind::ServerError,
             format!("{what}: {:?}", sample(&body, token)),

@@ -171,12 +171,13 @@ pub async fn run(
     for &z in &zooms {
         tileset.check_zoom(z)?;
     }
-    // Validators of the stored tiles, for conditional requests (one listing per zoom).
+    // Validators of the stored tiles, for conditional requests, and which hold data (one
+    // listing per zoom).
     let mut validators: HashMap<TileId, Validators> = HashMap::new();
     for z in zooms {
         for (tile, info) in store.list_info(z, None)? {
             let v = Validators::of(Some(&info));
-            if v.etag.is_some() || v.last_modified.is_some() {
+            if v.is_useful() {
                 validators.insert(tile, v);
             }
         }

@@ -814,3 +814,45 @@ async fn same_origin_redirects_are_followed_and_other_origins_refused() {
     f.budget().release().unwrap();
     assert_eq!(f.budget().used_today().unwrap(), 4, "every hop was counted");
 }
+
+#[tokio::test]
+async fn a_refresh_answered_403_or_404_keeps_the_stored_tile_and_records_the_answer() {
+    let e = env().await;
+    let (a, b, new) = (t(60, 60), t(61, 60), t(62, 60));
+    e.serve_sample(&[a, b]);
+    // One tile stored with validators, one without (as another tool would write it).
+    let f = e.fetcher(config(&e.server));
+    f.fetch_tile(&public(), a, &*e.store).await.unwrap();
+    e.server.set_validators(false);
+    f.fetch_tile(&public(), b, &*e.store).await.unwrap();
+    let before_a = e.store.get(a).unwrap().unwrap();
+    let before_b = e.store.get(b).unwrap().unwrap();
+    assert_eq!(before_a.info.status, TileStatus::Data);
+    assert!(before_b.info.etag.is_none());
+    // The refresh: a CDN now answers 403 and 404; a tile never fetched gets a 403 too.
+    e.server.script(key(a), [Reply::Status(403)]);
+    e.server.script(key(b), [Reply::Status(404)]);
+    e.server.script(key(new), [Reply::Status(403)]);
+    let p = plan(
+        &*e.store,
+        &[a, b, new],
+        &PlanOptions {
+            refresh_before: Some(chrono::Utc::now() + chrono::Duration::seconds(1)),
+            ..PlanOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((p.stale, p.missing), (2, 1));
+    let summary = e.run(&f, p.to_request.clone()).await;
+    assert_eq!(summary.progress.failed, 2, "{summary:?}");
+    assert_eq!(summary.progress.empty, 1, "a tile never fetched is empty");
+    for (tile, before, status) in [(a, before_a, "HTTP 403"), (b, before_b, "HTTP 404")] {
+        let after = e.store.get(tile).unwrap().unwrap();
+        assert_eq!(after.info.status, TileStatus::Data, "{tile}");
+        assert_eq!(after.data, before.data, "{tile}: the stored bytes are kept");
+        let failure = after.info.failure.expect("the answer is recorded");
+        assert!(failure.reason.contains(status), "{}", failure.reason);
+        assert!(failure.reason.contains("kept"), "{}", failure.reason);
+    }
+    assert_eq!(e.status(new), Some(TileStatus::Empty));
+}
