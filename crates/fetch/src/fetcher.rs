@@ -18,6 +18,7 @@ use reqwest::header::{
 use tokio::time::Instant;
 
 use crate::budget::Budget;
+use crate::claims::Claims;
 use crate::classify::{
     Answer, FailureKind, classify_json, classify_ok_body, parse_retry_after, sample,
 };
@@ -137,6 +138,7 @@ struct Inner {
     config: FetchConfig,
     client: reqwest::Client,
     budget: Budget,
+    claims: Claims,
     cache_dir: PathBuf,
     pacer: Option<DefaultDirectRateLimiter>,
     /// No request goes out before this instant (set by a rate-limit answer).
@@ -185,6 +187,7 @@ impl Fetcher {
         // A lease of one request per worker: workers answered together count together.
         let budget = Budget::open(&cache_dir, config.daily_budget)?
             .with_lease(config.concurrency.max(1) as u64);
+        let claims = Claims::open(&cache_dir)?;
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
@@ -210,6 +213,7 @@ impl Fetcher {
                 config,
                 client,
                 budget,
+                claims,
                 cache_dir,
                 pacer,
                 pause_until: Mutex::new(None),
@@ -244,6 +248,11 @@ impl Fetcher {
         &self.inner.counters
     }
 
+    /// The claims on tiles in flight, shared through the cache folder.
+    pub(crate) fn claims(&self) -> &Claims {
+        &self.inner.claims
+    }
+
     /// Asks every fetch in progress to stop: no new request is sent, backoff waits end, and
     /// [`fetch_tile`](Self::fetch_tile) returns [`Error::Stopped`]. Stored tiles stay.
     pub fn stop(&self) {
@@ -256,7 +265,7 @@ impl Fetcher {
     }
 
     /// Sleeps for `d`, or less if the fetcher is stopped.
-    async fn sleep(&self, d: Duration) -> Result<()> {
+    pub(crate) async fn sleep(&self, d: Duration) -> Result<()> {
         let mut rx = self.inner.stop.subscribe();
         tokio::select! {
             () = tokio::time::sleep(d) => Ok(()),

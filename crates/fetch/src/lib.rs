@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod budget;
+mod claims;
 mod classify;
 mod config;
 mod error;

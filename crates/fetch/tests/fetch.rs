@@ -856,3 +856,78 @@ async fn a_refresh_answered_403_or_404_keeps_the_stored_tile_and_records_the_ans
     }
     assert_eq!(e.status(new), Some(TileStatus::Empty));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runs_over_one_area_request_each_tile_once() {
+    let e = env().await;
+    let tiles = row(30, 300, 300);
+    e.serve_sample(&tiles);
+    e.server.set_latency(Duration::from_millis(30));
+    // Two runs (as two processes would: two fetchers, two handles on the store) over the
+    // same tiles, at the same time, sharing the cache folder and its budget.
+    let a = e.fetcher(config(&e.server));
+    let b = e.fetcher(config(&e.server));
+    let second: Arc<dyn TileStore> =
+        Arc::new(MbTiles::open(e.dir.path().join("mly1_public.mbtiles")).unwrap());
+    let ts = public();
+    let (sa, sb) = tokio::join!(
+        run(
+            &a,
+            &ts,
+            Arc::clone(&e.store),
+            tiles.clone(),
+            RunOptions::default()
+        ),
+        run(&b, &ts, second, tiles.clone(), RunOptions::default()),
+    );
+    let (sa, sb) = (sa.unwrap(), sb.unwrap());
+    let counts = e.server.counts();
+    for tile in &tiles {
+        assert_eq!(counts.get(&key(*tile)), Some(&1), "{tile}: {counts:?}");
+    }
+    assert_eq!(e.server.total_requests(), 30);
+    for s in [&sa, &sb] {
+        assert_eq!((s.progress.done, s.remaining), (30, 0), "{s:?}");
+        assert!(s.stopped.is_none(), "{s:?}");
+    }
+    assert_eq!(sa.progress.data + sb.progress.data, 30);
+    assert_eq!(sa.progress.by_other_runs + sb.progress.by_other_runs, 30);
+    for tile in &tiles {
+        assert_eq!(e.status(*tile), Some(TileStatus::Data));
+    }
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_without_content_encoding_is_too_large_and_not_retried() {
+    let e = env().await;
+    let tile = t(70, 70);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &vec![0u8; 8 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    e.server.script(
+        key(tile),
+        vec![
+            Reply::Body {
+                status: 200,
+                content_type: "application/vnd.mapbox-vector-tile".into(),
+                body: bomb,
+            };
+            5
+        ],
+    );
+    let f = e.fetcher(FetchConfig {
+        max_body: 1 << 20,
+        ..config(&e.server)
+    });
+    let o = f.fetch_tile(&public(), tile, &*e.store).await.unwrap();
+    let Outcome::Failed { kind, reason } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, FailureKind::TooLarge, "{reason}");
+    assert_eq!(
+        e.server.count(key(tile)),
+        1,
+        "a bomb is not worth another attempt"
+    );
+    assert_eq!(e.status(tile), Some(TileStatus::Failed));
+}
