@@ -13,11 +13,12 @@ use crate::budget::BUDGET_FILE;
 use crate::error::{Error, Result};
 
 /// How long a claim holds without being renewed: a run renews its claims well within this,
-/// so only the claims of a process that died run out.
-pub(crate) const LEASE: Duration = Duration::from_secs(60);
+/// so only the claims of a process that died run out. (Where `/proc` shows processes, the
+/// claims of a process that is gone are taken over at once.)
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
 
 /// How often a run renews its claims.
-pub(crate) const RENEW_EVERY: Duration = Duration::from_secs(15);
+pub(crate) const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// The claims table in the cache folder's budget file: one row per tile in flight, with its
 /// owner (one per [`Fetcher`](crate::Fetcher)) and when the claim runs out.
@@ -92,7 +93,37 @@ impl Claims {
                 ])
             })
             .map_err(|e| self.err(e))?;
-        Ok(changed == 1)
+        if changed == 1 {
+            return Ok(true);
+        }
+        // Held by another owner: take it over if that process is gone (killed mid-run).
+        let holder: Option<String> = conn
+            .prepare_cached("SELECT owner FROM claims WHERE tileset=?1 AND z=?2 AND x=?3 AND y=?4")
+            .and_then(|mut st| {
+                st.query_row(params![tileset, tile.z(), tile.x(), tile.y()], |r| r.get(0))
+            })
+            .ok();
+        let Some(holder) = holder.filter(|h| process_is_gone(h)) else {
+            return Ok(false);
+        };
+        let taken = conn
+            .prepare_cached(
+                "UPDATE claims SET owner=?5, expires=?6
+                 WHERE tileset=?1 AND z=?2 AND x=?3 AND y=?4 AND owner=?7",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    tileset,
+                    tile.z(),
+                    tile.x(),
+                    tile.y(),
+                    self.owner,
+                    expires,
+                    holder
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(taken == 1)
     }
 
     /// Gives up this owner's claims on `tiles` (their results are stored).
@@ -130,6 +161,18 @@ impl Claims {
     }
 }
 
+/// Whether the process of an owner (`PID-RANDOM`) is known to be gone: on systems with
+/// `/proc`, a process of another PID without its `/proc` entry. Elsewhere, never (its claims
+/// run out after the lease).
+fn process_is_gone(owner: &str) -> bool {
+    let Some(pid) = owner.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    pid != std::process::id()
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 impl Drop for Claims {
     fn drop(&mut self) {
         // Best effort: claims left behind run out after the lease.
@@ -160,5 +203,27 @@ mod tests {
             a.claim("s", t).unwrap(),
             "dropped owners give their claims up"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_claims_of_a_process_that_is_gone_are_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::Budget::open(dir.path(), 10).unwrap();
+        let a = Claims::open(dir.path()).unwrap();
+        let t = TileId::new(14, 1, 2).unwrap();
+        // A claim, never running out, of a process that has exited.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        a.lock()
+            .execute(
+                "INSERT INTO claims VALUES ('s', 14, 1, 2, ?1, ?2)",
+                params![format!("{pid}-0"), i64::MAX],
+            )
+            .unwrap();
+        // Where /proc shows processes it is taken over; elsewhere it holds.
+        let gone = Path::new("/proc/self").exists();
+        assert_eq!(a.claim("s", t).unwrap(), gone);
     }
 }
