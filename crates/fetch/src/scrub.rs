@@ -137,8 +137,18 @@ fn percent(s: &[u8]) -> Option<(u32, usize)> {
     Some((v, 3))
 }
 
-/// `&#NN;`, `&#xHH;` (the `;` may be missing, as browsers allow) or a named reference.
+/// `&#NN;`, `&#xHH;` (the `;` may be missing, as browsers allow) or a named reference, maybe
+/// escaped twice (`&amp;#124;`).
 fn entity(s: &[u8]) -> Option<(u32, usize)> {
+    // Escaped twice: `&amp;#124;`. The `;` of `&amp;` stands in for the `&` of the inner
+    // reference (this function never looks at its first byte).
+    if s.starts_with(b"&amp;")
+        && s.get(5)
+            .is_some_and(|b| *b == b'#' || b.is_ascii_alphabetic())
+        && let Some((c, n)) = entity(&s[4..])
+    {
+        return Some((c, n + 4));
+    }
     if s.get(1) == Some(&b'#') {
         let (radix, digits_at) = match s.get(2) {
             Some(b'x' | b'X') => (16, 3),
@@ -178,8 +188,15 @@ fn entity(s: &[u8]) -> Option<(u32, usize)> {
         .map(|&(_, c)| (u32::from(c), name_len + 2))
 }
 
-/// `\uXXXX` (JSON, either case), `\u{X..}` or `\xHH`.
+/// `\uXXXX` (JSON, either case), `\u{X..}` or `\xHH`, after one backslash or more (text
+/// quoted again doubles them).
 fn escape(s: &[u8]) -> Option<(u32, usize)> {
+    let extra = s.iter().take_while(|b| **b == b'\\').count() - 1;
+    let (c, n) = escape_one(&s[extra..])?;
+    Some((c, n + extra))
+}
+
+fn escape_one(s: &[u8]) -> Option<(u32, usize)> {
     match s.get(1)? {
         b'u' | b'U' if s.get(2) == Some(&b'{') => {
             let digits = s[3..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
@@ -229,8 +246,10 @@ mod tests {
             "MLY&#0124TESTTOKEN&#124zz9fffSECRET",
             "MLY&#x7c;TESTTOKEN&#X7C;zz9fffSECRET",
             "MLY&verbar;TESTTOKEN&vert;zz9fffSECRET",
+            "MLY&amp;#124;TESTTOKEN&amp;verbar;zz9fffSECRET",
             "MLY\\u007cTESTTOKEN\\u007Czz9fffSECRET",
             "MLY\\u{7c}TESTTOKEN\\x7Czz9fffSECRET",
+            "MLY\\\\u007cTESTTOKEN\\\\\\\\u007Czz9fffSECRET",
             "&#77;L%59\\u007c&#x54;ESTTOKEN&VerticalLine;zz9fff%53ECRET",
         ];
         for form in forms {
