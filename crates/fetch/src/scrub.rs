@@ -280,4 +280,21 @@ mod tests {
         assert_eq!(clean("é MLY|TESTTOKEN|zz9fffSECRET ü+ü"), "é *** ü+ü");
         assert_eq!(scrub("ab", "xabyab"), "x***y***");
     }
+
+    #[test]
+    fn random_text_never_panics_and_never_keeps_the_token() {
+        let pieces = [
+            "M", "L", "Y", "|", "%7C", "%7c", "&#124;", "&#x7C", "\\u007c", "TEST", "TOKEN",
+            "zz9fff", "SECRET", "é", "ü", "€", "%", "&", "#", ";", "\\", "u", "x", "0", "%25",
+            "&amp;", " ", "+", TOKEN,
+        ];
+        for _ in 0..5000 {
+            let n = rand::random_range(0..24);
+            let text: String = (0..n)
+                .map(|_| pieces[rand::random_range(0..pieces.len())])
+                .collect();
+            let out = scrub(TOKEN, &text);
+            assert!(!out.contains(TOKEN), "{text:?} -> {out:?}");
+        }
+    }
 }
