@@ -66,9 +66,21 @@ impl Token {
         &self.0
     }
 
-    /// `text` with every occurrence of the token replaced by `***`.
+    /// `text` with the token replaced by `***` in every form a server may echo it in: raw,
+    /// percent-encoded (either hex case, `+` for a space, encoded twice), as HTML character
+    /// references (decimal, hex, named such as `&verbar;`), as JSON `\uXXXX` or `\xHH`
+    /// escapes, or any mix of these; and cut: any 8 or more of its first characters, and a
+    /// shorter start running to the end of the text if it takes 8 bytes or more there.
+    ///
+    /// Apply it to text from upstream *before* cutting it short: a cut token may be too short
+    /// to recognise.
+    pub fn scrub(&self, text: &str) -> String {
+        crate::scrub::scrub(&self.0, text)
+    }
+
+    /// The same as [`scrub`](Self::scrub).
     pub fn mask(&self, text: &str) -> String {
-        text.replace(&self.0, "***")
+        self.scrub(text)
     }
 }
 
@@ -109,7 +121,8 @@ pub struct FetchConfig {
     /// folder. Default 50,000 (Mapillary's limit per app).
     pub daily_budget: u64,
     /// Whether 403 and 404 mean "this tile does not exist" (recorded as empty) rather than a
-    /// failure. Default `true`.
+    /// failure. Default `true`. Either way, a 403 or 404 to a refresh of a tile stored with
+    /// data keeps the data and records the answer as a failure next to it.
     pub missing_is_empty: bool,
     /// Retries after a transient failure (5xx, timeout, reset, truncated or invalid body).
     /// Default 4 (5 attempts).

@@ -13,11 +13,12 @@ use mlytiles_store::{TileBody, TileInfo, TileRecord, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 use reqwest::StatusCode;
 use reqwest::header::{
-    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
 };
 use tokio::time::Instant;
 
 use crate::budget::Budget;
+use crate::claims::Claims;
 use crate::classify::{
     Answer, FailureKind, classify_json, classify_ok_body, parse_retry_after, sample,
 };
@@ -48,11 +49,13 @@ pub enum Outcome {
     },
 }
 
-/// The validators of a stored tile, for a conditional request.
+/// What the store holds of a tile before a request: its validators, for a conditional
+/// request, and whether it has data (which a refresh answered 403 or 404 must keep).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Validators {
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<String>,
+    pub(crate) has_data: bool,
 }
 
 impl Validators {
@@ -62,9 +65,15 @@ impl Validators {
             Some(i) if i.status != TileStatus::Failed => Validators {
                 etag: i.etag.clone(),
                 last_modified: i.last_modified.clone(),
+                has_data: i.status == TileStatus::Data,
             },
             _ => Validators::default(),
         }
+    }
+
+    /// Whether there is anything to keep for the tile.
+    pub(crate) fn is_useful(&self) -> bool {
+        self.has_data || self.etag.is_some() || self.last_modified.is_some()
     }
 }
 
@@ -129,6 +138,7 @@ struct Inner {
     config: FetchConfig,
     client: reqwest::Client,
     budget: Budget,
+    claims: Claims,
     cache_dir: PathBuf,
     pacer: Option<DefaultDirectRateLimiter>,
     /// No request goes out before this instant (set by a rate-limit answer).
@@ -177,6 +187,7 @@ impl Fetcher {
         // A lease of one request per worker: workers answered together count together.
         let budget = Budget::open(&cache_dir, config.daily_budget)?
             .with_lease(config.concurrency.max(1) as u64);
+        let claims = Claims::open(&cache_dir)?;
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
@@ -184,6 +195,9 @@ impl Fetcher {
             .timeout(config.request_timeout)
             .pool_max_idle_per_host(config.concurrency.max(1))
             .tcp_nodelay(true)
+            // Redirects are followed by `fetch_pending`, hop by hop: each one is counted in
+            // the budget, and none leads to another origin.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Client(error_chain(&e.without_url())))?;
         let pacer = config.rate.map(|r| {
@@ -199,6 +213,7 @@ impl Fetcher {
                 config,
                 client,
                 budget,
+                claims,
                 cache_dir,
                 pacer,
                 pause_until: Mutex::new(None),
@@ -233,6 +248,11 @@ impl Fetcher {
         &self.inner.counters
     }
 
+    /// The claims on tiles in flight, shared through the cache folder.
+    pub(crate) fn claims(&self) -> &Claims {
+        &self.inner.claims
+    }
+
     /// Asks every fetch in progress to stop: no new request is sent, backoff waits end, and
     /// [`fetch_tile`](Self::fetch_tile) returns [`Error::Stopped`]. Stored tiles stay.
     pub fn stop(&self) {
@@ -245,7 +265,7 @@ impl Fetcher {
     }
 
     /// Sleeps for `d`, or less if the fetcher is stopped.
-    async fn sleep(&self, d: Duration) -> Result<()> {
+    pub(crate) async fn sleep(&self, d: Duration) -> Result<()> {
         let mut rx = self.inner.stop.subscribe();
         tokio::select! {
             () = tokio::time::sleep(d) => Ok(()),
@@ -270,6 +290,10 @@ impl Fetcher {
     /// the tile with validators. Transient failures are retried with exponential backoff and
     /// jitter; a rate-limit answer pauses every request of this fetcher (and its clones) for
     /// `Retry-After`. Each attempt is counted in the daily budget before it is sent.
+    ///
+    /// Redirects are followed within the endpoint's origin only, at most 3 hops per tile,
+    /// each hop counted in the budget like any request; a redirect to another scheme, host or
+    /// port, or a fourth hop, records the tile as failed ([`FailureKind::Redirect`]).
     ///
     /// # Errors
     ///
@@ -297,9 +321,10 @@ impl Fetcher {
         tile: TileId,
         validators: Validators,
     ) -> Result<(Outcome, PendingWrite)> {
-        let url = tileset.url(&self.inner.config.endpoint, tile);
+        let mut url = tileset.url(&self.inner.config.endpoint, tile);
         let send_token = tileset.is_mapillary();
         let mut retries = 0u32;
+        let mut hops = 0u32;
         loop {
             if self.is_stopped() {
                 return Err(Error::Stopped);
@@ -325,8 +350,15 @@ impl Fetcher {
                 *lock(&self.inner.limited_since) = None;
             }
             let now = Utc::now();
-            let etag = headers.as_ref().and_then(|h| header(h, ETAG));
-            let last_modified = headers.as_ref().and_then(|h| header(h, LAST_MODIFIED));
+            // Validators are stored: one that quotes the token is dropped.
+            let etag = headers
+                .as_ref()
+                .and_then(|h| header(h, ETAG))
+                .filter(|v| !self.quotes_token(v));
+            let last_modified = headers
+                .as_ref()
+                .and_then(|h| header(h, LAST_MODIFIED))
+                .filter(|v| !self.quotes_token(v));
             let with_validators = |mut r: TileRecord| {
                 r.etag = etag.clone();
                 r.last_modified = last_modified.clone();
@@ -342,6 +374,18 @@ impl Fetcher {
                     return Ok((Outcome::Data { body }, write));
                 }
                 Answer::Empty => {
+                    let record = with_validators(TileRecord::empty(now));
+                    return Ok((Outcome::Empty, PendingWrite::Record(record)));
+                }
+                Answer::Missing(what) if validators.has_data => {
+                    // A CDN or a firewall answers 403 too: not proof that the tile vanished.
+                    // The stored data stays; the answer is recorded next to it.
+                    let reason = format!("{what} to a refresh: the stored tile is kept");
+                    let write = PendingWrite::Record(TileRecord::failed(reason.clone(), now));
+                    let kind = FailureKind::HttpStatus;
+                    return Ok((Outcome::Failed { kind, reason }, write));
+                }
+                Answer::Missing(_) => {
                     let record = with_validators(TileRecord::empty(now));
                     return Ok((Outcome::Empty, PendingWrite::Record(record)));
                 }
@@ -361,6 +405,18 @@ impl Fetcher {
                     retry_after,
                     answer,
                 } => self.rate_limited(retry_after, answer)?,
+                Answer::Redirect(location) => match redirect_target(&url, &location, hops) {
+                    Ok(next) => {
+                        hops += 1;
+                        url = next;
+                    }
+                    Err(reason) => {
+                        let reason = self.mask(&reason);
+                        let write = PendingWrite::Record(TileRecord::failed(reason.clone(), now));
+                        let kind = FailureKind::Redirect;
+                        return Ok((Outcome::Failed { kind, reason }, write));
+                    }
+                },
                 Answer::Failed(kind, reason) => {
                     let reason = self.mask(&reason);
                     if kind.is_transient() && retries < self.inner.config.max_retries {
@@ -417,11 +473,17 @@ impl Fetcher {
         Duration::from_millis(ms / 2 + rand::random_range(0..=ms / 2))
     }
 
+    /// `text` scrubbed of the token in every encoding ([`Token::scrub`](crate::Token::scrub)).
     fn mask(&self, text: &str) -> String {
         match &self.inner.config.token {
-            Some(t) => t.mask(text),
+            Some(t) => t.scrub(text),
             None => text.to_string(),
         }
+    }
+
+    /// Whether `text` holds the token in any encoding.
+    fn quotes_token(&self, text: &str) -> bool {
+        self.mask(text) != text
     }
 
     /// One HTTP exchange, classified; the response headers when there was a response.
@@ -476,6 +538,19 @@ impl Fetcher {
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         let answer = classify_status(status, &headers, body, c);
+        // Everything quoted from upstream was scrubbed before it was cut; scrub the whole
+        // reason again in case a later change quotes something else.
+        let answer = match answer {
+            Answer::Failed(kind, reason) => Answer::Failed(kind, self.mask(&reason)),
+            Answer::RateLimited {
+                retry_after,
+                answer,
+            } => Answer::RateLimited {
+                retry_after,
+                answer: self.mask(&answer),
+            },
+            other => other,
+        };
         (answer, Some(headers))
     }
 
@@ -503,6 +578,39 @@ impl Fetcher {
     }
 }
 
+/// Same-origin redirects followed per tile, at most.
+pub(crate) const MAX_REDIRECTS: u32 = 3;
+
+/// Where a redirect from `url` to `location` leads (with any `access_token` the server put in
+/// it removed: the request adds the token itself), or why it is not followed.
+fn redirect_target(url: &str, location: &str, hops: u32) -> std::result::Result<String, String> {
+    let from = reqwest::Url::parse(url).map_err(|e| format!("redirect from a bad URL: {e}"))?;
+    let mut to = from
+        .join(location)
+        .map_err(|e| format!("redirect to a bad location: {e}"))?;
+    if to.origin() != from.origin() {
+        return Err(format!(
+            "redirect to another origin ({}) refused",
+            to.origin().ascii_serialization()
+        ));
+    }
+    if hops >= MAX_REDIRECTS {
+        return Err(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    let pairs: Vec<(String, String)> = to
+        .query_pairs()
+        .filter(|(k, _)| k != "access_token")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.is_empty() {
+        to.set_query(None);
+    } else {
+        to.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    to.set_fragment(None);
+    Ok(to.into())
+}
+
 /// Classifies a response by status, then (for 200) by body.
 fn classify_status(
     status: StatusCode,
@@ -511,25 +619,30 @@ fn classify_status(
     c: &FetchConfig,
 ) -> Answer {
     let what = format!("HTTP {}", status.as_u16());
+    let token = c.token.as_ref();
     match status.as_u16() {
-        200 => classify_ok_body(body, c.max_body),
+        200 => classify_ok_body(body, c.max_body, token),
         204 => Answer::Empty,
         304 => Answer::NotModified,
+        301 | 302 | 303 | 307 | 308 => match header(headers, LOCATION) {
+            Some(location) => Answer::Redirect(location),
+            None => Answer::Failed(FailureKind::HttpStatus, format!("{what} without Location")),
+        },
         401 => Answer::InvalidToken(what),
         429 => Answer::RateLimited {
             retry_after: header(headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v)),
             answer: what,
         },
-        403 | 404 if c.missing_is_empty && !body_is_token_error(&body) => Answer::Empty,
+        403 | 404 if c.missing_is_empty && !body_is_token_error(&body) => Answer::Missing(what),
         s if (500..600).contains(&s) => Answer::Failed(
             FailureKind::ServerError,
-            format!("{what}: {:?}", sample(&body)),
+            format!("{what}: {:?}", sample(&body, token)),
         ),
-        _ => match classify_json(&body, &what) {
+        _ => match classify_json(&body, &what, token) {
             a @ (Answer::InvalidToken(_) | Answer::RateLimited { .. }) => a,
             _ => Answer::Failed(
                 FailureKind::HttpStatus,
-                format!("{what}: {:?}", sample(&body)),
+                format!("{what}: {:?}", sample(&body, token)),
             ),
         },
     }
@@ -553,7 +666,7 @@ fn stored_bytes(body: &[u8]) -> Vec<u8> {
 }
 
 fn body_is_token_error(body: &[u8]) -> bool {
-    body.first() == Some(&b'{') && matches!(classify_json(body, ""), Answer::InvalidToken(_))
+    body.first() == Some(&b'{') && matches!(classify_json(body, "", None), Answer::InvalidToken(_))
 }
 
 fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {

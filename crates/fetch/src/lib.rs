@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod budget;
+mod claims;
 mod classify;
 mod config;
 mod error;
@@ -21,6 +22,7 @@ mod fetcher;
 mod index;
 mod plan;
 mod run;
+mod scrub;
 mod tileset;
 
 pub use budget::{BUDGET_FILE, Budget, next_reset};

@@ -1,14 +1,15 @@
 //! Bulk runs: a plan's tiles fetched by a pool of workers, with progress and a summary.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use mlytiles_store::TileStore;
+use mlytiles_store::{TileStatus, TileStore};
 use mlytiles_tile::TileId;
 
+use crate::claims::RENEW_EVERY;
 use crate::classify::FailureKind;
 use crate::error::{Error, Result};
 use crate::fetcher::{Fetcher, Outcome, PendingWrite, Validators};
@@ -32,6 +33,9 @@ pub struct Progress {
     /// Tiles of the area answered from the cache (not requested), as the caller reported in
     /// [`RunOptions::from_cache`].
     pub from_cache: u64,
+    /// Tiles of this run that another run sharing the cache folder had in flight, and stored
+    /// while this one waited (not requested again; counted in `done`).
+    pub by_other_runs: u64,
     /// HTTP requests sent (retries included).
     pub requests: u64,
     /// Body bytes received.
@@ -171,12 +175,13 @@ pub async fn run(
     for &z in &zooms {
         tileset.check_zoom(z)?;
     }
-    // Validators of the stored tiles, for conditional requests (one listing per zoom).
+    // Validators of the stored tiles, for conditional requests, and which hold data (one
+    // listing per zoom).
     let mut validators: HashMap<TileId, Validators> = HashMap::new();
     for z in zooms {
         for (tile, info) in store.list_info(z, None)? {
             let v = Validators::of(Some(&info));
-            if v.etag.is_some() || v.last_modified.is_some() {
+            if v.is_useful() {
                 validators.insert(tile, v);
             }
         }
@@ -187,6 +192,7 @@ pub async fn run(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(TileId, PendingWrite)>(1024);
     let writer = {
         let (store, halt, shared) = (Arc::clone(&store), Arc::clone(&halt), Arc::clone(&shared));
+        let (fetcher, name) = (fetcher.clone(), tileset.name().to_string());
         tokio::task::spawn_blocking(move || {
             while let Some(first) = rx.blocking_recv() {
                 let mut batch = vec![first];
@@ -196,11 +202,15 @@ pub async fn run(
                         Err(_) => break,
                     }
                 }
+                let tiles: Vec<TileId> = batch.iter().map(|(t, _)| *t).collect();
                 let written = batch
                     .into_iter()
                     .map(|(t, w)| w.into_record(&*store, t).map(|r| (t, r)))
                     .collect::<Result<Vec<_>>>()
                     .and_then(|records| Ok(store.put_many(&records)?));
+                // Stored (or lost): other runs may take these tiles now. Best effort: a
+                // claim left behind runs out after its lease.
+                let _ = fetcher.claims().release(&name, &tiles);
                 if let Err(e) = written {
                     halt.store(true, Ordering::Relaxed);
                     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -212,6 +222,20 @@ pub async fn run(
             }
         })
     };
+    // Claims on the tiles in flight are renewed while the run lasts.
+    let renewer = {
+        let fetcher = fetcher.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let f = fetcher.clone();
+                let _ = tokio::task::spawn_blocking(move || f.claims().renew()).await;
+            }
+        })
+    };
+    // Tiles another run had claimed, tried again once the list is done.
+    let deferred: Arc<Mutex<VecDeque<TileId>>> = Arc::default();
+    let run_started = Utc::now();
     let workers = fetcher.config().concurrency.min(tiles.len()).max(1);
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..workers {
@@ -224,29 +248,57 @@ pub async fn run(
             Arc::clone(&validators),
             tx.clone(),
         );
+        let (store, deferred) = (Arc::clone(&store), Arc::clone(&deferred));
         let progress_fn = options.progress.clone();
         set.spawn(async move {
             while !halt.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&tile) = tiles.get(i) else { break };
-                let v = validators.get(&tile).cloned().unwrap_or_default();
-                let result = match fetcher.fetch_pending(&tileset, tile, v).await {
-                    Ok((outcome, write)) => {
-                        if tx.send((tile, write)).await.is_err() {
-                            break;
-                        }
-                        Ok(outcome)
-                    }
+                let (tile, waited) = match tiles.get(i) {
+                    Some(&tile) => (tile, false),
+                    None => match lock(&deferred).pop_front() {
+                        Some(tile) => (tile, true),
+                        None => break,
+                    },
+                };
+                let result = match claim(&fetcher, &store, tileset.name(), tile, run_started).await
+                {
                     Err(e) => Err(e),
+                    Ok(Claim::Held) => {
+                        lock(&deferred).push_back(tile);
+                        if !waited {
+                            continue;
+                        }
+                        match fetcher.sleep(CLAIM_POLL).await {
+                            Ok(()) => continue,
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Ok(Claim::DoneElsewhere) => Ok(None),
+                    Ok(Claim::Mine) => {
+                        let v = validators.get(&tile).cloned().unwrap_or_default();
+                        match fetcher.fetch_pending(&tileset, tile, v).await {
+                            Ok((outcome, write)) => {
+                                if tx.send((tile, write)).await.is_err() {
+                                    break;
+                                }
+                                Ok(Some(outcome))
+                            }
+                            Err(e) => {
+                                let _ = fetcher.claims().release(tileset.name(), &[tile]);
+                                Err(e)
+                            }
+                        }
+                    }
                 };
                 let snapshot = {
                     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
                     let p = &mut s.progress;
                     match &result {
-                        Ok(Outcome::Data { .. }) => p.data += 1,
-                        Ok(Outcome::Empty) => p.empty += 1,
-                        Ok(Outcome::NotModified) => p.not_modified += 1,
-                        Ok(Outcome::Failed { .. }) => p.failed += 1,
+                        Ok(Some(Outcome::Data { .. })) => p.data += 1,
+                        Ok(Some(Outcome::Empty)) => p.empty += 1,
+                        Ok(Some(Outcome::NotModified)) => p.not_modified += 1,
+                        Ok(Some(Outcome::Failed { .. })) => p.failed += 1,
+                        Ok(None) => p.by_other_runs += 1,
                         Err(_) => {}
                     }
                     if result.is_ok() {
@@ -257,7 +309,7 @@ pub async fn run(
                     p.budget_left = budget_left.saturating_sub(p.requests);
                     p.elapsed = started.elapsed();
                     match result {
-                        Ok(Outcome::Failed { kind, reason }) => {
+                        Ok(Some(Outcome::Failed { kind, reason })) => {
                             let e = s.failures.entry(kind).or_insert((0, reason));
                             e.0 += 1;
                         }
@@ -286,6 +338,7 @@ pub async fn run(
                 .get_or_insert(StopReason::Error(format!("a fetch worker failed: {e}")));
         }
     }
+    renewer.abort();
     // Requests leased from the budget and not sent go back to it for other runs.
     if let Err(e) = fetcher.budget().release() {
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -306,6 +359,52 @@ pub async fn run(
         failures: s.failures.clone(),
         stopped: s.stopped.clone(),
     })
+}
+
+/// How often a run looks again at a tile another run has in flight.
+const CLAIM_POLL: Duration = Duration::from_millis(100);
+
+/// Whether a worker may request a tile.
+enum Claim {
+    /// This run holds the claim: request it.
+    Mine,
+    /// Another run has it in flight.
+    Held,
+    /// Another run stored it since this run started (the claim is given back).
+    DoneElsewhere,
+}
+
+/// Claims `tile` for this run, off the async threads (an SQLite write and a store read).
+async fn claim(
+    fetcher: &Fetcher,
+    store: &Arc<dyn TileStore>,
+    tileset: &str,
+    tile: TileId,
+    since: DateTime<Utc>,
+) -> Result<Claim> {
+    let (f, store, name) = (fetcher.clone(), Arc::clone(store), tileset.to_string());
+    let work = move || -> Result<Claim> {
+        if !f.claims().claim(&name, tile)? {
+            return Ok(Claim::Held);
+        }
+        let done = store.info(tile)?.is_some_and(|i| {
+            i.status != TileStatus::Failed && i.fetched_at.is_some_and(|at| at >= since)
+        });
+        if done {
+            f.claims().release(&name, &[tile])?;
+            return Ok(Claim::DoneElsewhere);
+        }
+        Ok(Claim::Mine)
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r,
+        // The closure does not panic; if the runtime is shutting down, stop.
+        Err(_) => Err(Error::Stopped),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn stop_reason(e: Error) -> StopReason {

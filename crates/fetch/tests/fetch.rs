@@ -719,3 +719,215 @@ async fn a_body_larger_than_max_body_fails_without_a_retry_and_is_not_stored() {
     assert_eq!(e.status(tile), Some(TileStatus::Failed));
     assert!(e.store.get(tile).unwrap().unwrap().data.is_empty());
 }
+
+/// A redirect from the tile's path to `location`.
+fn redirect(location: String) -> Reply {
+    Reply::Redirect {
+        status: 302,
+        location,
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_loop_spends_the_budget_hop_by_hop_and_fails_the_tile() {
+    let e = env().await;
+    let tiles = row(5, 40, 40);
+    for &tile in &tiles {
+        let path = format!("/maps/vtp/mly1_public/2/14/{}/{}", tile.x(), tile.y());
+        // The tile redirects to itself (with the token the server saw), forever.
+        e.server.script(
+            key(tile),
+            vec![redirect(format!("{path}?access_token=echoed&a=1")); 200],
+        );
+    }
+    let f = e.fetcher(FetchConfig {
+        daily_budget: 10,
+        concurrency: 2,
+        ..config(&e.server)
+    });
+    let summary = e.run(&f, tiles.clone()).await;
+    // Every hop is a request counted in the budget: the server saw at most 10 requests.
+    let seen = e.server.total_requests();
+    assert!(seen <= 10, "{seen} requests for a budget of 10");
+    assert_eq!(seen as u64, f.requests_sent());
+    assert!(matches!(summary.stopped, Some(StopReason::Budget { .. })));
+    // A tile that got to the end of its redirects: 1 request and 3 hops, then failed.
+    let (n, reason) = &summary.failures[&FailureKind::Redirect];
+    assert!(*n >= 1, "{summary:?}");
+    assert!(reason.contains("more than 3 redirects"), "{reason}");
+    let failed = tiles
+        .iter()
+        .find(|t| e.status(**t) == Some(TileStatus::Failed))
+        .unwrap();
+    assert_eq!(e.server.count(key(*failed)), 4);
+    // The hops carried the token once, in place of the echoed one.
+    for r in e.server.requests() {
+        assert_eq!(r.query.matches("access_token=").count(), 1, "{r:?}");
+        assert!(!r.query.contains("echoed"), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn same_origin_redirects_are_followed_and_other_origins_refused() {
+    let e = env().await;
+    let (near, far) = (t(50, 50), t(51, 50));
+    let other = TestServer::start().await;
+    other.insert(key(far), sample_tile());
+    // Two hops on the same server, to a tile it serves.
+    e.server.insert(key(near), sample_tile());
+    e.server.script(
+        key(near),
+        [
+            redirect("/elsewhere/14/50/50".into()),
+            redirect(format!(
+                "{}/maps/vtp/mly1_public/2/14/50/50",
+                e.server.url()
+            )),
+        ],
+    );
+    // The same host on another port is another origin.
+    e.server.script(
+        key(far),
+        [redirect(format!(
+            "{}/maps/vtp/mly1_public/2/14/51/50",
+            other.url()
+        ))],
+    );
+    let f = e.fetcher(config(&e.server));
+    let o = f.fetch_tile(&public(), near, &*e.store).await.unwrap();
+    assert!(matches!(o, Outcome::Data { .. }), "{o:?}");
+    assert_eq!(e.server.total_requests(), 3);
+    let o = f.fetch_tile(&public(), far, &*e.store).await.unwrap();
+    let Outcome::Failed { kind, reason } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, FailureKind::Redirect);
+    assert!(reason.contains("another origin"), "{reason}");
+    assert_eq!(
+        other.total_requests(),
+        0,
+        "nothing was sent to the other origin"
+    );
+    assert_eq!(e.server.count(key(far)), 1, "not retried");
+    assert_eq!(e.status(far), Some(TileStatus::Failed));
+    assert_eq!(f.requests_sent(), 4);
+    f.budget().release().unwrap();
+    assert_eq!(f.budget().used_today().unwrap(), 4, "every hop was counted");
+}
+
+#[tokio::test]
+async fn a_refresh_answered_403_or_404_keeps_the_stored_tile_and_records_the_answer() {
+    let e = env().await;
+    let (a, b, new) = (t(60, 60), t(61, 60), t(62, 60));
+    e.serve_sample(&[a, b]);
+    // One tile stored with validators, one without (as another tool would write it).
+    let f = e.fetcher(config(&e.server));
+    f.fetch_tile(&public(), a, &*e.store).await.unwrap();
+    e.server.set_validators(false);
+    f.fetch_tile(&public(), b, &*e.store).await.unwrap();
+    let before_a = e.store.get(a).unwrap().unwrap();
+    let before_b = e.store.get(b).unwrap().unwrap();
+    assert_eq!(before_a.info.status, TileStatus::Data);
+    assert!(before_b.info.etag.is_none());
+    // The refresh: a CDN now answers 403 and 404; a tile never fetched gets a 403 too.
+    e.server.script(key(a), [Reply::Status(403)]);
+    e.server.script(key(b), [Reply::Status(404)]);
+    e.server.script(key(new), [Reply::Status(403)]);
+    let p = plan(
+        &*e.store,
+        &[a, b, new],
+        &PlanOptions {
+            refresh_before: Some(chrono::Utc::now() + chrono::Duration::seconds(1)),
+            ..PlanOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((p.stale, p.missing), (2, 1));
+    let summary = e.run(&f, p.to_request.clone()).await;
+    assert_eq!(summary.progress.failed, 2, "{summary:?}");
+    assert_eq!(summary.progress.empty, 1, "a tile never fetched is empty");
+    for (tile, before, status) in [(a, before_a, "HTTP 403"), (b, before_b, "HTTP 404")] {
+        let after = e.store.get(tile).unwrap().unwrap();
+        assert_eq!(after.info.status, TileStatus::Data, "{tile}");
+        assert_eq!(after.data, before.data, "{tile}: the stored bytes are kept");
+        let failure = after.info.failure.expect("the answer is recorded");
+        assert!(failure.reason.contains(status), "{}", failure.reason);
+        assert!(failure.reason.contains("kept"), "{}", failure.reason);
+    }
+    assert_eq!(e.status(new), Some(TileStatus::Empty));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runs_over_one_area_request_each_tile_once() {
+    let e = env().await;
+    let tiles = row(30, 300, 300);
+    e.serve_sample(&tiles);
+    e.server.set_latency(Duration::from_millis(30));
+    // Two runs (as two processes would: two fetchers, two handles on the store) over the
+    // same tiles, at the same time, sharing the cache folder and its budget.
+    let a = e.fetcher(config(&e.server));
+    let b = e.fetcher(config(&e.server));
+    let second: Arc<dyn TileStore> =
+        Arc::new(MbTiles::open(e.dir.path().join("mly1_public.mbtiles")).unwrap());
+    let ts = public();
+    let (sa, sb) = tokio::join!(
+        run(
+            &a,
+            &ts,
+            Arc::clone(&e.store),
+            tiles.clone(),
+            RunOptions::default()
+        ),
+        run(&b, &ts, second, tiles.clone(), RunOptions::default()),
+    );
+    let (sa, sb) = (sa.unwrap(), sb.unwrap());
+    let counts = e.server.counts();
+    for tile in &tiles {
+        assert_eq!(counts.get(&key(*tile)), Some(&1), "{tile}: {counts:?}");
+    }
+    assert_eq!(e.server.total_requests(), 30);
+    for s in [&sa, &sb] {
+        assert_eq!((s.progress.done, s.remaining), (30, 0), "{s:?}");
+        assert!(s.stopped.is_none(), "{s:?}");
+    }
+    assert_eq!(sa.progress.data + sb.progress.data, 30);
+    assert_eq!(sa.progress.by_other_runs + sb.progress.by_other_runs, 30);
+    for tile in &tiles {
+        assert_eq!(e.status(*tile), Some(TileStatus::Data));
+    }
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_without_content_encoding_is_too_large_and_not_retried() {
+    let e = env().await;
+    let tile = t(70, 70);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &vec![0u8; 8 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    e.server.script(
+        key(tile),
+        vec![
+            Reply::Body {
+                status: 200,
+                content_type: "application/vnd.mapbox-vector-tile".into(),
+                body: bomb,
+            };
+            5
+        ],
+    );
+    let f = e.fetcher(FetchConfig {
+        max_body: 1 << 20,
+        ..config(&e.server)
+    });
+    let o = f.fetch_tile(&public(), tile, &*e.store).await.unwrap();
+    let Outcome::Failed { kind, reason } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, FailureKind::TooLarge, "{reason}");
+    assert_eq!(
+        e.server.count(key(tile)),
+        1,
+        "a bomb is not worth another attempt"
+    );
+    assert_eq!(e.status(tile), Some(TileStatus::Failed));
+}

@@ -193,18 +193,17 @@ impl App {
                     .upstream_fetches
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 match fetch.fetcher.fetch_tile(&spec, tile, store.as_ref()).await {
-                    Ok(mlytiles_fetch::Outcome::Failed { reason, .. }) => {
+                    Ok(mlytiles_fetch::Outcome::Failed { kind, reason }) => {
                         // Retries are spent: say so, rather than answering an empty tile
-                        // that clients would keep.
-                        tracing::warn!("fetching {} {tile}: {reason}", spec.name());
-                        Err(Reject {
-                            status: StatusCode::BAD_GATEWAY,
-                            reason: format!(
-                                "fetching {} {tile} failed: {}",
-                                spec.name(),
-                                crate::route::one_line(&reason)
-                            ),
-                        })
+                        // that clients would keep. The reason quotes upstream: it goes to the
+                        // log only, under an id the answer gives.
+                        Err(fetch_failed(
+                            fetch,
+                            spec.name(),
+                            tile,
+                            kind.as_str(),
+                            &format!("{kind}: {reason}"),
+                        ))
                     }
                     Ok(outcome) => {
                         tracing::debug!(
@@ -214,18 +213,66 @@ impl App {
                         );
                         Ok(())
                     }
-                    Err(e) => {
-                        // The fetcher's errors never hold the token.
-                        tracing::warn!("fetching {} {tile}: {e}", spec.name());
-                        Err(Reject {
-                            status: StatusCode::BAD_GATEWAY,
-                            reason: format!("fetching {} {tile} failed: {e}", spec.name()),
-                        })
-                    }
+                    Err(e) => Err(fetch_failed(
+                        fetch,
+                        spec.name(),
+                        tile,
+                        error_kind(&e),
+                        &e.to_string(),
+                    )),
                 }
             })
             .await?;
         read_store(source, tile).await
+    }
+}
+
+/// The 502 answer for a fetch that failed, and its log line. The answer names the kind of
+/// failure and a short id; only the log line, under that id, holds the details (which may
+/// quote upstream, scrubbed of the token): a client never sees upstream text.
+fn fetch_failed(
+    fetch: &FetchThrough,
+    tileset: &str,
+    tile: TileId,
+    kind: &str,
+    detail: &str,
+) -> Reject {
+    let id = failure_id();
+    // The fetcher scrubs the token from what it quotes; scrub once more before logging.
+    let detail = match &fetch.fetcher.config().token {
+        Some(t) => t.scrub(detail),
+        None => detail.to_string(),
+    };
+    tracing::warn!(
+        "fetch failure {id}: fetching {tileset} {tile}: {}",
+        crate::route::one_line(&detail)
+    );
+    Reject {
+        status: StatusCode::BAD_GATEWAY,
+        reason: format!(
+            "fetching {tileset} {tile} failed ({kind}); the server's log explains failure {id}"
+        ),
+    }
+}
+
+/// A short id for a failure: 8 hex digits, different for each call.
+fn failure_id() -> String {
+    use std::hash::BuildHasher;
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let h = std::hash::RandomState::new().hash_one(n);
+    format!("{:08x}", h & 0xffff_ffff)
+}
+
+/// The kind of a fetch error, for the answer to a client.
+fn error_kind(e: &mlytiles_fetch::Error) -> &'static str {
+    match e {
+        mlytiles_fetch::Error::InvalidToken { .. } => "invalid-token",
+        mlytiles_fetch::Error::DailyLimit { .. } => "daily-limit",
+        mlytiles_fetch::Error::BudgetExhausted { .. } => "budget",
+        mlytiles_fetch::Error::Stopped => "stopped",
+        mlytiles_fetch::Error::Store(_) => "store",
+        _ => "error",
     }
 }
 

@@ -4,7 +4,8 @@
 //! the way real servers do: added latency, 429 with `Retry-After`, 5xx bursts, connection
 //! resets, truncated bodies, the JSON "Application request limit reached" body, HTML pages,
 //! gzip with and without `Content-Encoding`, stalls, 401 and error code 190, 204, 403/404,
-//! and `ETag`/`Last-Modified` with 304 answers to conditional requests.
+//! `ETag`/`Last-Modified` with 304 answers to conditional requests, redirects, and error
+//! bodies that quote the request back in the encodings real servers use ([`EchoForm`]).
 //!
 //! Tiles are served from a map filled by [`TestServer::insert`] or from a tile store
 //! ([`TestServer::start_with_store`]) at any path ending in `/{z}/{x}/{y}` (an extension
@@ -82,6 +83,26 @@ pub enum Reply {
     Truncate,
     /// Waits this long without answering, then closes the connection.
     Stall(Duration),
+    /// Quotes the request back (`GET <target>`), the way error pages and proxies do, with
+    /// the target in one of the [`EchoForm`]s: after `pad` bytes of `x`, and cut to `cut`
+    /// bytes if given (a server that cuts its quote short).
+    Echo {
+        /// The status.
+        status: u16,
+        /// How the request target is written.
+        form: EchoForm,
+        /// Bytes of padding before the quote.
+        pad: usize,
+        /// The body's length at most.
+        cut: Option<usize>,
+    },
+    /// A redirect (301, 302, 303, 307 or 308) to `location`.
+    Redirect {
+        /// The status.
+        status: u16,
+        /// The `Location` header.
+        location: String,
+    },
     /// Any status, content type and body.
     Body {
         /// The status.
@@ -91,6 +112,115 @@ pub enum Reply {
         /// The body.
         body: Vec<u8>,
     },
+}
+
+/// How [`Reply::Echo`] writes the request target. All but [`EchoForm::AsReceived`] start from
+/// the percent-decoded target and encode every character other than ASCII letters, digits
+/// and `/?=&` (or, for [`EchoForm::Mixed`], every character, in turn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EchoForm {
+    /// The target as the request line held it (percent-encoded by the client).
+    AsReceived,
+    /// Percent-decoded.
+    Raw,
+    /// `%xx`, lowercase hex.
+    PercentLower,
+    /// `%XX` encoded twice (`%257C`).
+    PercentTwice,
+    /// HTML decimal references, `&#124;`.
+    HtmlDecimal,
+    /// HTML hex references, `&#x7c;`.
+    HtmlHex,
+    /// Named HTML references where they exist (`&verbar;`, `&lowbar;`, `&period;`).
+    HtmlNamed,
+    /// A JSON error whose message holds the target with `\u007c` escapes.
+    Json,
+    /// Every character in another form, in turn: raw, `%XX`, `&#NN;`, `&#xHH;`, `\u00XX`.
+    Mixed,
+}
+
+impl EchoForm {
+    /// Every form.
+    pub const ALL: [EchoForm; 9] = [
+        EchoForm::AsReceived,
+        EchoForm::Raw,
+        EchoForm::PercentLower,
+        EchoForm::PercentTwice,
+        EchoForm::HtmlDecimal,
+        EchoForm::HtmlHex,
+        EchoForm::HtmlNamed,
+        EchoForm::Json,
+        EchoForm::Mixed,
+    ];
+
+    /// `target` (as received) written in this form, and the content type that goes with it.
+    pub fn write(self, target: &str) -> (String, &'static str) {
+        if self == EchoForm::AsReceived {
+            return (target.to_string(), "text/plain");
+        }
+        let plain = percent_decode(target);
+        let keep = |c: char| c.is_ascii_alphanumeric() || "/?=&".contains(c);
+        let mut out = String::new();
+        for (i, c) in plain.chars().enumerate() {
+            let n = u32::from(c);
+            let piece = match self {
+                EchoForm::Mixed => match i % 5 {
+                    0 => c.to_string(),
+                    1 => format!("%{n:02X}"),
+                    2 => format!("&#{n};"),
+                    3 => format!("&#x{n:x};"),
+                    _ => format!("\\u{n:04x}"),
+                },
+                _ if keep(c) => c.to_string(),
+                EchoForm::Raw => c.to_string(),
+                EchoForm::PercentLower => format!("%{n:02x}"),
+                EchoForm::PercentTwice => format!("%25{n:02X}"),
+                EchoForm::HtmlDecimal => format!("&#{n};"),
+                EchoForm::HtmlHex => format!("&#x{n:x};"),
+                EchoForm::HtmlNamed => match c {
+                    '|' => "&verbar;".into(),
+                    '_' => "&lowbar;".into(),
+                    '.' => "&period;".into(),
+                    _ => c.to_string(),
+                },
+                EchoForm::Json => format!("\\u{n:04x}"),
+                EchoForm::AsReceived => unreachable!("returned above"),
+            };
+            out.push_str(&piece);
+        }
+        match self {
+            EchoForm::Json => (
+                format!(r#"{{"error":{{"message":"cannot serve GET {out}","code":100}}}}"#),
+                "application/json",
+            ),
+            EchoForm::HtmlDecimal | EchoForm::HtmlHex | EchoForm::HtmlNamed => {
+                (format!("<html><body>GET {out}</body></html>"), "text/html")
+            }
+            _ => (format!("GET {out}"), "text/plain"),
+        }
+    }
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |j: usize| b.get(j).and_then(|c| char::from(*c).to_digit(16));
+        match (b[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One request as the server read it.
@@ -469,6 +599,31 @@ async fn answer(stream: &mut TcpStream, shared: &Shared, req: &Request, reply: R
             tokio::time::sleep(d).await;
             return false;
         }
+        Reply::Echo {
+            status,
+            form,
+            pad,
+            cut,
+        } => {
+            let target = if req.query.is_empty() {
+                req.path.clone()
+            } else {
+                format!("{}?{}", req.path, req.query)
+            };
+            let (text, ct) = form.write(&target);
+            let mut body = vec![b'x'; pad];
+            body.extend_from_slice(text.as_bytes());
+            if let Some(n) = cut {
+                body.truncate(n);
+            }
+            (status, ct.to_string(), body, Vec::new())
+        }
+        Reply::Redirect { status, location } => (
+            status,
+            String::new(),
+            Vec::new(),
+            vec![("Location".to_string(), location)],
+        ),
         Reply::Body {
             status,
             content_type,
@@ -498,6 +653,11 @@ const MVT: &str = "application/vnd.mapbox-vector-tile";
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         204 => "No Content",
         304 => "Not Modified",
         400 => "Bad Request",
@@ -572,5 +732,19 @@ mod tests {
         assert_eq!(tile_of("/maps/vtp/mly1_public/2/14/3/5"), Some((14, 3, 5)));
         assert_eq!(tile_of("/t/7/1/2.pbf"), Some((7, 1, 2)));
         assert_eq!(tile_of("/favicon.ico"), None);
+    }
+
+    #[test]
+    fn echo_forms_encode_the_target() {
+        let t = "/a/1?access_token=MLY%7C1%7Cab";
+        let w = |f: EchoForm| f.write(t).0;
+        assert_eq!(w(EchoForm::Raw), "GET /a/1?access_token=MLY|1|ab");
+        assert_eq!(
+            w(EchoForm::PercentLower),
+            "GET /a/1?access%5ftoken=MLY%7c1%7cab"
+        );
+        assert!(w(EchoForm::HtmlNamed).contains("MLY&verbar;1&verbar;ab"));
+        assert!(w(EchoForm::Json).contains(r"MLY\u007c1\u007cab"));
+        assert!(w(EchoForm::Mixed).starts_with("GET /%61&#47;&#x31;\\u003f"));
     }
 }
