@@ -125,7 +125,8 @@ fn a_redirect_to_another_origin_is_a_failure_and_never_followed() {
         .output()
         .unwrap();
     let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    // The only tile failed: a run that got nothing exits 1.
+    assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("redirect to another origin"), "{all}");
     assert_eq!(other.total_requests(), 0, "the other origin was not asked");
     assert_eq!(server.total_requests(), 1, "not retried");
@@ -160,7 +161,8 @@ fn a_refresh_answered_403_keeps_the_stored_tile() {
         .output()
         .unwrap();
     let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    // The re-check of the only tile failed (the stored tile stays): exit 1.
+    assert_eq!(out.status.code(), Some(1), "{all}");
     assert_eq!(server.total_requests(), 2, "the refresh asked");
     assert!(
         all.contains("HTTP 403 to a refresh: the stored tile is kept"),
