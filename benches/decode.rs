@@ -1,7 +1,7 @@
 //! Decoding speed: mlytiles beside mvt-reader 2.5, fast-mvt 0.7 and geozero 0.15 on the same
 //! bytes, in the same run.
 //!
-//! Two corpora, read in place from `../shared/fixtures`: the real Mapillary tiles, and the
+//! Two corpora from the project's `fixtures/`: the real Mapillary tiles, and the
 //! mvt-fixtures real-world tiles (gzipped ones decompressed before timing). Throughput is in
 //! bytes of uncompressed tile. Groups:
 //!
@@ -21,10 +21,10 @@ use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, PropertyProcessor};
 use mlytiles_mvt::{GeometrySink, Tile, Value, geo_types};
 
 fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     assert!(
         dir.is_dir(),
-        "{} is missing: the decode bench reads ../shared/fixtures in place",
+        "{} is missing: it is part of the repository (see fixtures/README.md)",
         dir.display()
     );
     dir

@@ -1,12 +1,11 @@
 //! Filtering speed: a compiled mlytiles filter beside the same selection made by decoding with
 //! mvt-reader 2.5 and testing its property maps, on the same bytes, in the same run.
 //!
-//! Corpus: the real Mapillary tiles with a known tile id in `../shared/fixtures/mapillary/`,
-//! read in place. Filter: captured 2016-01-01..2023-12-31, flat images (`is_pano` false),
-//! organization `none` (no readable `organization_id`), over the `image` layer; then the same
-//! with a bbox (`11.99,50.0,11.99722,50.05`: about half of the surfaceai
-//! tile's images). Throughput is in image
-//! features. Each path parses the tile, finds the `image` layer and tests every feature, per
+//! Corpus: the real Mapillary tiles with a known tile id in `fixtures/mapillary/`. Filter:
+//! captured 2016-01-01..2023-12-31, flat images (`is_pano` false), organization `none` (no
+//! readable `organization_id`), over the `image` layer; then the same with a bbox
+//! (`11.99,50.0,11.99722,50.05`: about half of the surfaceai tile's images). Throughput is in
+//! image features. Each path parses the tile, finds the `image` layer and tests every feature, per
 //! iteration; the mlytiles path also compiles the filter for each layer each time.
 //!
 //! Before timing, the bench asserts that both paths select the same number of features.
@@ -25,10 +24,10 @@ use mlytiles_tile::{BBox, TileId, TileTransform};
 
 /// The real tiles whose z/x/y is known: (tile id, uncompressed bytes).
 fn tiles() -> Vec<(TileId, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/mapillary");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mapillary");
     assert!(
         dir.is_dir(),
-        "{} is missing: the filter bench reads ../shared/fixtures in place",
+        "{} is missing: it is part of the repository (see fixtures/README.md)",
         dir.display()
     );
     [

@@ -1,6 +1,6 @@
 //! Rendering speed.
 //!
-//! - `tile/densest`: the densest real Mapillary tile (`../shared/fixtures/mapillary/
+//! - `tile/densest`: the densest real Mapillary tile (`fixtures/mapillary/
 //!   josm_mly1_public_14_3251_6257.mvt`, 31,261 images, 331 sequences) to a 512 px PNG:
 //!   decode + draw + encode, single-threaded (`render_bytes` then `encode_png`), and the
 //!   parts (`draw` alone, `encode` alone), plus the pano and density styles.
@@ -24,10 +24,10 @@ use mlytiles_store::{FolderStore, TileRecord, TileStore, chrono::Utc};
 use mlytiles_tile::{BBox, TileId};
 
 fn mapillary_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/mapillary");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/mapillary");
     assert!(
         dir.is_dir(),
-        "{} is missing: the render bench reads ../shared/fixtures in place",
+        "{} is missing: it is part of the repository (see fixtures/README.md)",
         dir.display()
     );
     dir

@@ -1,6 +1,6 @@
 //! End-to-end tests of the `mlytiles` binary, run in a temp dir on the project's sample tile
-//! (`fixtures/sample/14/3251/6257.mvt`, see tests/sample_fixture.rs) and, where useful, on the
-//! tiles in `../shared/fixtures` (skipped loudly when missing, failing under `CI=true`).
+//! (`fixtures/sample/14/3251/6257.mvt`, see tests/sample_fixture.rs) and, where useful, on
+//! mvt-fixtures cases and real Mapillary tiles (`fixtures/mvt-fixtures`, `fixtures/mapillary`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,23 +23,19 @@ fn sample_bytes() -> Vec<u8> {
     std::fs::read(sample_path()).expect("the sample fixture")
 }
 
-/// `../shared/fixtures` beside the workspace; missing fails under `CI=true`, else skips loudly.
-fn shared_fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing: CI needs ../shared beside the project",
-            dir.display()
+/// The project's `fixtures/` folder (mvt-fixtures and the real Mapillary tiles); a missing
+/// folder fails the test, naming the path.
+fn fixtures_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for sub in ["mvt-fixtures/fixtures", "mapillary"] {
+        let path = dir.join(sub);
+        assert!(
+            path.is_dir(),
+            "{} is missing: it is part of the repository (see fixtures/README.md)",
+            path.display()
         );
     }
-    eprintln!(
-        "\n*** SKIPPED: {} is missing; this test needs ../shared beside the project ***\n",
-        dir.display()
-    );
-    None
+    dir
 }
 
 /// What one run of the binary gave.
@@ -492,12 +488,10 @@ fn truncated_tile_is_a_one_line_error_naming_the_file_with_exit_1() {
 
 #[test]
 fn mvt_fixture_051_huge_count_is_a_fatal_error_with_exit_1() {
-    let Some(shared) = shared_fixtures() else {
-        return;
-    };
+    let fixtures = fixtures_dir();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        shared.join("mvt-fixtures/fixtures/051/tile.mvt"),
+        fixtures.join("mvt-fixtures/fixtures/051/tile.mvt"),
         dir.path().join("051.mvt"),
     )
     .unwrap();
@@ -582,13 +576,8 @@ fn help_explains_each_command_with_examples() {
 #[test]
 fn closed_stdout_ends_quietly_with_exit_0() {
     // A big tile makes the output far larger than a pipe's buffer, so writing must fail.
-    let (path, tile) = match shared_fixtures() {
-        Some(shared) => (
-            shared.join("mapillary/josm_mly1_public_14_3251_6257.mvt"),
-            "14/3251/6257",
-        ),
-        None => (sample_path(), SAMPLE_TILE),
-    };
+    let path = fixtures_dir().join("mapillary/josm_mly1_public_14_3251_6257.mvt");
+    let tile = "14/3251/6257";
     for format in ["geojson", "ndjson"] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
             .args(["decode", "--format", format, "--tile", tile])
@@ -700,11 +689,9 @@ fn recoverable_errors_skip_their_features_with_a_warning_and_exit_0() {
 
 #[test]
 fn repeated_layer_name_skips_the_layer_with_a_warning() {
-    let Some(shared) = shared_fixtures() else {
-        return;
-    };
+    let fixtures = fixtures_dir();
     // mvt-fixtures 015: two layers named "hello" (spec 4.1).
-    let path = shared.join("mvt-fixtures/fixtures/015/tile.mvt");
+    let path = fixtures.join("mvt-fixtures/fixtures/015/tile.mvt");
     let dir = tempfile::tempdir().unwrap();
     let path = path.to_str().unwrap();
     let run = run(
@@ -727,11 +714,9 @@ const FAIL_THOUGH_LABELLED_VALID: &[&str] = &["057"];
 
 #[test]
 fn every_mvt_fixture_decodes_or_fails_cleanly() {
-    let Some(shared) = shared_fixtures() else {
-        return;
-    };
+    let fixtures = fixtures_dir();
     let dir = tempfile::tempdir().unwrap();
-    let cases = shared.join("mvt-fixtures/fixtures");
+    let cases = fixtures.join("mvt-fixtures/fixtures");
     let mut ids: Vec<String> = std::fs::read_dir(&cases)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -809,11 +794,9 @@ fn every_mvt_fixture_decodes_or_fails_cleanly() {
 
 #[test]
 fn real_mapillary_tile_decodes_inside_its_tile() {
-    let Some(shared) = shared_fixtures() else {
-        return;
-    };
+    let fixtures = fixtures_dir();
     let dir = tempfile::tempdir().unwrap();
-    let path = shared.join("mapillary/josm_mly1_public_14_3251_6257.mvt");
+    let path = fixtures.join("mapillary/josm_mly1_public_14_3251_6257.mvt");
     let path = path.to_str().unwrap();
     let doc = run(dir.path(), &["decode", path, "--tile", "14/3251/6257"])
         .ok()
@@ -822,7 +805,7 @@ fn real_mapillary_tile_decodes_inside_its_tile() {
     assert_eq!(features.len(), 331 + 31_261);
     assert_lon_lat_inside(features, "14/3251/6257");
 
-    let path = shared.join("mapillary/surfaceai_mly1_public_14_8738_5555.mvt");
+    let path = fixtures.join("mapillary/surfaceai_mly1_public_14_8738_5555.mvt");
     let report = run(dir.path(), &["inspect", "--json", path.to_str().unwrap()])
         .ok()
         .json();

@@ -1,6 +1,6 @@
 //! Walks every tile given on the command line completely, many times: a profiling target.
 //!
-//! `cargo run --release -p mlytiles-mvt --example walk -- 50 ../shared/fixtures/mapillary/*.mvt`
+//! `cargo run --release -p mlytiles-mvt --example walk -- 50 fixtures/mapillary/*.mvt`
 
 use mlytiles_mvt::{GeometrySink, Tile};
 

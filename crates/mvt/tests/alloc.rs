@@ -21,7 +21,7 @@ use std::mem::size_of;
 
 use mlytiles_mvt::{GeometrySink, Tile, Value};
 
-use common::shared_fixtures;
+use common::fixtures;
 
 // ---------------------------------------------------------------------------------------------
 // The counting allocator.
@@ -493,9 +493,7 @@ fn read(path: &std::path::Path) -> Vec<u8> {
 
 #[test]
 fn streaming_allocations_do_not_grow_with_the_feature_count() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let dir = root.join("mapillary");
     // 31,592 features in 2 layers, and 420 features in the same 2 layers.
     let big = read(&dir.join("josm_mly1_public_14_3251_6257.mvt"));
@@ -536,9 +534,7 @@ fn streaming_allocations_do_not_grow_with_the_feature_count() {
 
 #[test]
 fn streaming_allocates_only_the_tables_per_layer() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let bytes = read(&root.join("mapillary/josm_mly1_public_14_3251_6257.mvt"));
     let tile = Tile::new(&bytes).unwrap();
     let layers: Vec<_> = tile.layers().map(Result::unwrap).collect();
@@ -575,9 +571,7 @@ fn streaming_allocates_only_the_tables_per_layer() {
 
 #[test]
 fn mvt_fixtures_stay_within_the_budget() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let dir = root.join("mvt-fixtures/fixtures");
     let mut cases: Vec<_> = fs::read_dir(&dir)
         .unwrap()
@@ -600,9 +594,7 @@ fn mvt_fixtures_stay_within_the_budget() {
 
 #[test]
 fn the_bangkok_tile_with_5888_parts_stays_within_the_budget() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     // Found by scanning every Bangkok tile: layer "road", feature 90 of 12/3192/1889 is a
     // LineString of 5,888 parts (5,888 MoveTo and 8,733 LineTo points), the most of any
     // feature there.

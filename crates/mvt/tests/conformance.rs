@@ -9,7 +9,7 @@ use std::fs;
 use mlytiles_mvt::{ErrorKind, GeomType, Severity, Tile};
 use serde_json::{Value as Json, json};
 
-use common::{shared_fixtures, value_json, walk};
+use common::{fixtures, value_json, walk};
 
 /// Cases where the suite contradicts itself or the rules this reader follows, each with the
 /// behaviour the reader has instead (asserted in `documented_exceptions_behave_as_documented`).
@@ -123,9 +123,7 @@ fn same(a: &Json, b: &Json) -> bool {
 
 #[test]
 fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let dir = root.join("mvt-fixtures/fixtures");
     let mut cases: Vec<_> = fs::read_dir(&dir)
         .expect("fixtures dir")
@@ -212,9 +210,7 @@ fn every_mvt_fixture_decodes_or_fails_as_its_info_json_says() {
 
 #[test]
 fn recoverable_errors_lose_only_their_feature() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     // 015 holds two layers named "hello": the second is skipped, the first decodes.
     let bytes = fs::read(root.join("mvt-fixtures/fixtures/015/tile.mvt")).unwrap();
     let w = walk(&bytes);
@@ -272,9 +268,7 @@ fn feature(geom_type: Option<i32>, geometry: Vec<u32>) -> mlytiles_mvt::model::F
 
 #[test]
 fn documented_exceptions_behave_as_documented() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let read =
         |id: &str| fs::read(root.join(format!("mvt-fixtures/fixtures/{id}/tile.mvt"))).unwrap();
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use geo_types::{Coord, Geometry};
 use mlytiles_mvt::{DEFAULT_MAX_DECOMPRESSED, Tile, Value, decompress};
 
-use common::{shared_fixtures, walk};
+use common::{fixtures, walk};
 
 fn real_tiles(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -32,9 +32,7 @@ fn real_tiles(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_real_tile_decodes_without_error() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let tiles = real_tiles(&root);
     assert!(tiles.len() >= 205 + 5, "found only {} tiles", tiles.len());
     let mut gzipped = 0;
@@ -145,9 +143,7 @@ fn compare(path: &Path, bytes: &[u8]) {
 
 #[test]
 fn real_tiles_agree_with_mvt_reader() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     for path in real_tiles(&root) {
         let raw = fs::read(&path).unwrap();
         let bytes = decompress(&raw, DEFAULT_MAX_DECOMPRESSED).unwrap();
@@ -162,9 +158,7 @@ fn real_tiles_agree_with_mvt_reader() {
 /// tiles never overflow.
 #[test]
 fn cursor_overflow_wraps_here_and_saturates_in_mvt_reader() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     // (case, axis, first vertex, second vertex here, second vertex in mvt-reader)
     let cases = [
         ("049", 0, i32::MAX, i32::MIN, i32::MAX), // MAX + 1 wraps to MIN

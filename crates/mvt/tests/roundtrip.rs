@@ -15,7 +15,7 @@ use mlytiles_mvt::{
 };
 use proptest::prelude::*;
 
-use common::shared_fixtures;
+use common::fixtures;
 
 /// A value compared by bits, so NaN equals itself and 0.0 differs from -0.0.
 fn value_key(v: &Value) -> (u8, u64, Option<String>) {
@@ -223,9 +223,7 @@ proptest! {
 /// streaming encoder, properties as read), reads back with the same features.
 #[test]
 fn real_tiles_survive_a_copy_through_the_writer() {
-    let Some(root) = shared_fixtures() else {
-        return;
-    };
+    let root = fixtures();
     let mut dirs = vec![root.join("mvt-fixtures/real-world"), root.join("mapillary")];
     let mut copied = 0;
     while let Some(dir) = dirs.pop() {

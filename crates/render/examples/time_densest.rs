@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).map_or(Ok(100), |s| s.parse())?;
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/mapillary/josm_mly1_public_14_3251_6257.mvt"
+        "/../../fixtures/mapillary/josm_mly1_public_14_3251_6257.mvt"
     );
     let bytes = std::fs::read(path)?;
     let tile = TileId::new(14, 3251, 6257)?;

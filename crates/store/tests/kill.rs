@@ -1,8 +1,10 @@
 //! Writer processes killed (SIGKILL) mid-write leave a sound store that lost at most the tile
 //! in flight.
 //!
-//! The writer is this test binary itself, re-run with `MLYTILES_STORE_WRITER` set so that only
-//! `writer_child` runs and writes tiles in a loop, printing `committed N` after each put.
+//! The writer is this test binary itself, re-run on the same test with `MLYTILES_STORE_WRITER`
+//! set: that test then writes tiles in a loop, printing `committed N` after each put, instead of
+//! killing writers. (So every test here does its work when run normally; none is a helper that
+//! passes by doing nothing.)
 
 mod common;
 
@@ -38,12 +40,8 @@ fn open(kind: &str, path: &str) -> Box<dyn TileStore> {
     }
 }
 
-/// Not a test on its own: the body of the child process.
-#[test]
-fn writer_child() {
-    let Ok(spec) = std::env::var(ENV) else {
-        return;
-    };
+/// The body of the writer process: `spec` is `kind|start|path`.
+fn write_until_killed(spec: &str) {
     let mut parts = spec.splitn(3, '|');
     let (kind, start, path) = (
         parts.next().unwrap().to_string(),
@@ -81,9 +79,16 @@ impl Drop for KillOnDrop {
 
 /// Runs one writer, kills it after at least `after` commits plus `extra_ms`, and returns the
 /// last index the child reported committed (or `start - 1` style `None` if none).
-fn run_and_kill(kind: &str, path: &str, start: u64, after: u64, extra_ms: u64) -> Option<u64> {
+fn run_and_kill(
+    test: &str,
+    kind: &str,
+    path: &str,
+    start: u64,
+    after: u64,
+    extra_ms: u64,
+) -> Option<u64> {
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["writer_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(ENV, format!("{kind}|{start}|{path}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -145,7 +150,13 @@ fn check(store: &dyn TileStore, start: u64, last: Option<u64>) {
     }
 }
 
-fn kill_rounds(kind: &str, rounds: u64) {
+/// `rounds` writers of a `kind` store, each killed mid-write, checked after every kill. The
+/// writers are `test` (the calling test) re-run with [`ENV`] set, which makes it write instead.
+fn kill_rounds(test: &str, kind: &str, rounds: u64) {
+    if let Ok(spec) = std::env::var(ENV) {
+        write_until_killed(&spec);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = match kind {
         "mbtiles" => dir.path().join("k.mbtiles"),
@@ -158,7 +169,7 @@ fn kill_rounds(kind: &str, rounds: u64) {
         // Deterministic, varied kill points.
         let after = 5 + (round * 37) % 60;
         let extra_ms = (round * 3) % 7;
-        let last = run_and_kill(kind, &path, start, after, extra_ms);
+        let last = run_and_kill(test, kind, &path, start, after, extra_ms);
         assert!(last.is_some(), "the writer committed nothing");
         eprintln!(
             "{kind} round {round}: killed after {} commits (asked {after})",
@@ -183,10 +194,10 @@ fn kill_rounds(kind: &str, rounds: u64) {
 
 #[test]
 fn mbtiles_survives_sigkill_mid_write() {
-    kill_rounds("mbtiles", 5);
+    kill_rounds("mbtiles_survives_sigkill_mid_write", "mbtiles", 5);
 }
 
 #[test]
 fn folder_survives_sigkill_mid_write() {
-    kill_rounds("folder", 4);
+    kill_rounds("folder_survives_sigkill_mid_write", "folder", 4);
 }

@@ -1,7 +1,7 @@
 //! Class names of the map-feature layers.
 
 /// Traffic-sign classes, real names taken from Mapillary's list of traffic-sign values
-/// (`../shared/reference/traffic_sign_values.csv`), US-style where there is a choice.
+/// (`fixtures/reference/traffic_sign_values.csv`), US-style where there is a choice.
 pub const TRAFFIC_SIGNS: &[&str] = &[
     "regulatory--stop--g1",
     "regulatory--stop--g10",
@@ -52,8 +52,8 @@ pub const TRAFFIC_SIGNS: &[&str] = &[
     "complementary--distance--g1",
 ];
 
-/// Classes of detected objects that are not signs (`point` layer). Repeats weight the
-/// draw: street lights and poles are the most common detections.
+/// Classes of detected objects that are not signs (`point` layer), from the same list. Repeats
+/// weight the draw: street lights and poles are the most common detections.
 pub const POINTS: &[&str] = &[
     "object--street-light",
     "object--street-light",

@@ -10,21 +10,16 @@ use mlytiles_filter::{Filter, ImageType, LayerKind, normalize_angle};
 use mlytiles_mvt::Feature;
 use mlytiles_tile::TileTransform;
 
-/// `../shared/fixtures/mapillary` beside the project, or `None` (with a loud note) when it is
-/// missing; with `CI=true` a missing folder fails the test.
-pub fn mapillary_fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/mapillary");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the Mapillary fixtures are missing at {}", dir.display());
-    }
-    eprintln!(
-        "\n\n*** SKIPPED: the Mapillary fixtures are missing at {} ***\n\n",
+/// The real Mapillary tiles in the project's `fixtures/mapillary/`. A missing folder fails the
+/// test, naming the path.
+pub fn mapillary_fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mapillary");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: it is part of the repository (see fixtures/README.md)",
         dir.display()
     );
-    None
+    dir
 }
 
 /// A real tile: (file name, tile id if known, bytes).
@@ -32,9 +27,7 @@ pub type RealTile = (&'static str, Option<mlytiles_tile::TileId>, Vec<u8>);
 
 /// Every real tile: (file name, tile id if known, bytes).
 pub fn real_tiles() -> Vec<RealTile> {
-    let Some(dir) = mapillary_fixtures() else {
-        return Vec::new();
-    };
+    let dir = mapillary_fixtures();
     type Entry = (&'static str, Option<(u8, u32, u32)>);
     let tiles: [Entry; 5] = [
         ("josm_mly1_public_14_3251_6257.mvt", Some((14, 3251, 6257))),
@@ -49,7 +42,8 @@ pub fn real_tiles() -> Vec<RealTile> {
     tiles
         .into_iter()
         .map(|(name, id)| {
-            let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let id = id.map(|(z, x, y)| mlytiles_tile::TileId::new(z, x, y).unwrap());
             (name, id, bytes)
         })

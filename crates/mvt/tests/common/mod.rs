@@ -1,4 +1,5 @@
-//! Shared by the integration tests: finding `../shared/fixtures` and walking a tile completely.
+//! Shared by the integration tests: finding the project's `fixtures/` and walking a tile
+//! completely.
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -6,24 +7,23 @@ use std::path::PathBuf;
 
 use mlytiles_mvt::{Error, GeometrySink, Tile, Value};
 
-/// `../shared/fixtures` beside the workspace. Missing fixtures fail the test under `CI=true`;
-/// elsewhere the test is skipped, saying so loudly.
-pub fn shared_fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing: CI needs ../shared beside the project",
-            dir.display()
+/// The project's `fixtures/` folder (mvt-fixtures and the real Mapillary tiles are in the
+/// repository). A missing folder fails the test, naming the path.
+pub fn fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    for sub in [
+        "mvt-fixtures/fixtures",
+        "mvt-fixtures/real-world",
+        "mapillary",
+    ] {
+        let path = dir.join(sub);
+        assert!(
+            path.is_dir(),
+            "{} is missing: it is part of the repository (see fixtures/README.md)",
+            path.display()
         );
     }
-    eprintln!(
-        "\n*** SKIPPED: {} is missing; this test needs ../shared beside the project ***\n",
-        dir.display()
-    );
-    None
+    dir
 }
 
 /// Counts what it is handed, so a walk visits every vertex without allocating.
