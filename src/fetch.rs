@@ -553,6 +553,13 @@ fn print_summary(tileset: &Tileset, s: &Summary) -> anyhow::Result<()> {
         bytes(p.bytes),
         p.budget_left
     )?;
+    if p.by_other_runs > 0 {
+        writeln!(
+            out,
+            "  {} tiles were fetched meanwhile by another run using this cache",
+            p.by_other_runs
+        )?;
+    }
     for (kind, (count, sample)) in &s.failures {
         writeln!(out, "  failed ({kind}): {count} tiles, e.g. {sample}")?;
     }
