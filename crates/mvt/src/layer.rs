@@ -52,7 +52,11 @@ fn wire_type_error(field: &'static str, expected: WireType, found: WireType) -> 
 
 impl<'a> Layer<'a> {
     /// Scans a layer message: O(fields), no allocation.
-    pub(crate) fn parse(bytes: &'a [u8], index: usize) -> Result<Layer<'a>> {
+    pub(crate) fn parse(
+        bytes: &'a [u8],
+        index: usize,
+        policy: crate::VersionPolicy,
+    ) -> Result<Layer<'a>> {
         let mut name: Option<&'a [u8]> = None;
         let mut version: u64 = 1; // proto2 default (vector_tile.proto: [default = 1])
         let mut extent: u64 = u64::from(DEFAULT_EXTENT);
@@ -145,7 +149,12 @@ impl<'a> Layer<'a> {
             })
             .in_layer(index, None)
         })?;
-        if !(1..=2).contains(&version) {
+        let known = (1..=2).contains(&version);
+        if !known
+            && (version == 0
+                || policy == crate::VersionPolicy::Strict
+                || version > u64::from(u32::MAX))
+        {
             return Err(
                 Error::new(ErrorKind::UnsupportedVersion(version)).in_layer(index, Some(name))
             );
@@ -178,10 +187,18 @@ impl<'a> Layer<'a> {
         self.index
     }
 
-    /// The spec version of the layer: 1 or 2 (1 when the field is missing, the proto2 default).
-    /// O(1).
+    /// The spec version the layer declares: 1 or 2 (1 when the field is missing, the proto2
+    /// default), or, read with [`VersionPolicy::Lenient`](crate::VersionPolicy), a higher one,
+    /// whose layer is read by the version 2 rules. O(1).
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// Whether the layer declares a version the spec does not define (3 or more), read by the
+    /// version 2 rules under [`VersionPolicy::Lenient`](crate::VersionPolicy). Readers that
+    /// accept such layers should say so (a warning), as `mlytiles decode` does. O(1).
+    pub fn has_unknown_version(&self) -> bool {
+        self.version > 2
     }
 
     /// The extent: the width and height of the tile in its own coordinates (4096 when missing).
