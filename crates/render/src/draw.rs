@@ -143,15 +143,26 @@ pub(crate) fn draw_coverage(
     points_only: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    let tile = Tile::new(bytes).map_err(Error::in_tile(at.data_tile))?;
+    let err = Error::in_tile(at.data_tile);
+    let tile = Tile::new(bytes).map_err(err)?;
+    // Every layer drawn is read (its header, and its tables when the style or the filter
+    // reads them) before anything is drawn, so a tile whose layers cannot be read draws
+    // nothing (the caller draws it as missing).
+    let tables = pass.filter.is_some() || !matches!(pass.style, Style::Mapillary | Style::Classic);
+    let mut layers = Vec::with_capacity(2);
     for name in coverage_layers(at.data_tile.z()) {
         if points_only && *name == "sequence" {
             continue;
         }
-        let layer = tile.layer(name).map_err(Error::in_tile(at.data_tile))?;
-        if let Some(layer) = layer {
-            draw_layer(canvas, &layer, at, pass, stats)?;
+        if let Some(layer) = tile.layer(name).map_err(err)? {
+            if tables {
+                layer.values().map_err(err)?;
+            }
+            layers.push(layer);
         }
+    }
+    for layer in &layers {
+        draw_layer(canvas, layer, at, pass, stats)?;
     }
     Ok(())
 }
@@ -164,12 +175,18 @@ pub(crate) fn draw_markers(
     pass: &Pass<'_>,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    let tile = Tile::new(bytes).map_err(Error::in_tile(at.data_tile))?;
+    let err = Error::in_tile(at.data_tile);
+    let tile = Tile::new(bytes).map_err(err)?;
+    let mut layers = Vec::with_capacity(2);
     for layer in tile.layers() {
-        let layer = layer.map_err(Error::in_tile(at.data_tile))?;
+        let layer = layer.map_err(err)?;
         if matches!(layer.name(), "point" | "traffic_sign") {
-            draw_layer(canvas, &layer, at, pass, stats)?;
+            layer.values().map_err(err)?;
+            layers.push(layer);
         }
+    }
+    for layer in &layers {
+        draw_layer(canvas, layer, at, pass, stats)?;
     }
     Ok(())
 }

@@ -190,6 +190,12 @@ pub struct RenderOptions {
     /// The time the age style and relative date filters count from; `None` is now. Default
     /// `None`.
     pub now: Option<DateTime<Utc>>,
+    /// What to do with a stored tile that cannot be read (not a vector tile, a gzip bomb, a
+    /// corrupt row): `false` draws it as missing, counts it in
+    /// [`RenderStats::tiles_unreadable`] and names it in [`RenderStats::unreadable`], and the
+    /// render goes on; `true` makes it an [`Error::Unreadable`] naming the tile and the store.
+    /// Default `false`.
+    pub strict: bool,
 }
 
 impl Default for RenderOptions {
@@ -202,6 +208,7 @@ impl Default for RenderOptions {
             markers: false,
             background: None,
             now: None,
+            strict: false,
         }
     }
 }
@@ -262,6 +269,92 @@ pub struct RenderStats {
     pub tiles_read: u64,
     /// Tiles the coverage store does not have (or only failed to fetch): drawn transparent.
     pub tiles_missing: u64,
+    /// Stored coverage tiles that could not be read (bytes that are not a vector tile, gzip
+    /// data that does not decompress or decompresses beyond
+    /// [`DEFAULT_MAX_DECOMPRESSED`](mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED), a corrupt store
+    /// row): drawn as missing. Counted like [`tiles_read`](Self::tiles_read), once per tile
+    /// rendered (an overzoomed tile counts its z14 parent).
+    pub tiles_unreadable: u64,
+    /// Which stored tiles could not be read: the first few distinct ones (coverage, the
+    /// neighbours read for dots crossing the edges, map features). With
+    /// [`RenderOptions::strict`] the first one is an error instead.
+    pub unreadable: UnreadableTiles,
+}
+
+/// The first [`UnreadableTiles::CAPACITY`] distinct tiles a render could not read, in the
+/// order met (a bounded list: a run over a damaged store names a few, and counts all in
+/// [`RenderStats::tiles_unreadable`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnreadableTiles {
+    ids: [Option<TileId>; UnreadableTiles::CAPACITY],
+    /// Distinct tiles met beyond the capacity (an upper bound: tiles past the capacity are
+    /// not compared with each other).
+    more: u64,
+}
+
+impl UnreadableTiles {
+    /// How many tiles the list names.
+    pub const CAPACITY: usize = 8;
+
+    /// Adds a tile, unless the list already names it; past the capacity it is only counted
+    /// in [`more`](Self::more).
+    pub fn push(&mut self, tile: TileId) {
+        for slot in &mut self.ids {
+            match slot {
+                Some(t) if *t == tile => return,
+                Some(_) => {}
+                None => {
+                    *slot = Some(tile);
+                    return;
+                }
+            }
+        }
+        self.more += 1;
+    }
+
+    /// The tiles named, in the order met.
+    pub fn iter(&self) -> impl Iterator<Item = TileId> + '_ {
+        self.ids.iter().map_while(|t| *t)
+    }
+
+    /// Whether no tile was unreadable.
+    pub fn is_empty(&self) -> bool {
+        self.ids[0].is_none()
+    }
+
+    /// How many tiles the list names (at most [`CAPACITY`](Self::CAPACITY)).
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Unreadable tiles met after the list was full (not named).
+    pub fn more(&self) -> u64 {
+        self.more
+    }
+
+    /// Adds another list's tiles.
+    pub fn extend(&mut self, other: &UnreadableTiles) {
+        for t in other.iter() {
+            self.push(t);
+        }
+        self.more += other.more;
+    }
+}
+
+impl std::fmt::Display for UnreadableTiles {
+    /// `14/1/2, 14/1/3` and `and N more` past the capacity.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, t) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{t}")?;
+        }
+        if self.more > 0 {
+            write!(f, " and {} more", self.more)?;
+        }
+        Ok(())
+    }
 }
 
 impl RenderStats {
@@ -279,6 +372,8 @@ impl RenderStats {
         self.features_skipped += o.features_skipped;
         self.tiles_read += o.tiles_read;
         self.tiles_missing += o.tiles_missing;
+        self.tiles_unreadable += o.tiles_unreadable;
+        self.unreadable.extend(&o.unreadable);
     }
 }
 
@@ -307,33 +402,84 @@ fn check_zoom(tile: TileId) -> Result<()> {
     Ok(())
 }
 
-/// Reads a stored tile's uncompressed bytes, counting it as read or missing.
-fn read_tile(
-    store: &dyn TileStore,
-    tile: TileId,
-    stats: Option<&mut RenderStats>,
-) -> Result<Option<Vec<u8>>> {
-    let got = store.get(tile)?;
-    let found = match got {
-        Some(t) if t.info.status == TileStatus::Data => {
+/// What reading one stored tile gave.
+enum Read {
+    /// The uncompressed bytes (empty for a tile known to be empty).
+    Bytes(Vec<u8>),
+    /// The store has no result for the tile.
+    Missing,
+    /// The store has it, but its bytes cannot be read.
+    Unreadable(Error),
+}
+
+/// Whether an error is about one stored tile's bytes (that tile is drawn as missing), rather
+/// than about the options or the store as a whole (the render stops).
+fn is_unreadable(e: &Error) -> bool {
+    match e {
+        Error::Tile { .. } => true,
+        Error::Store(mlytiles_store::Error::Decompress { .. }) => true,
+        Error::Store(mlytiles_store::Error::Corrupt { at, .. }) => at.tile.is_some(),
+        Error::Filter { source, .. } => matches!(
+            source,
+            mlytiles_filter::Error::Mvt(_) | mlytiles_filter::Error::Tile(_)
+        ),
+        _ => false,
+    }
+}
+
+/// Reads a stored tile's uncompressed bytes, counting it as read, missing or unreadable.
+fn read_tile(store: &dyn TileStore, tile: TileId, stats: Option<&mut RenderStats>) -> Result<Read> {
+    let read = match store.get(tile) {
+        Ok(Some(t)) if t.info.status == TileStatus::Data => match t.uncompressed() {
             // Plain bytes are moved out of the record rather than copied.
-            let inflated = match t.uncompressed()? {
-                Cow::Owned(v) => Some(v),
-                Cow::Borrowed(_) => None,
-            };
-            Some(inflated.unwrap_or(t.data))
+            Ok(Cow::Owned(v)) => Read::Bytes(v),
+            Ok(Cow::Borrowed(_)) => Read::Bytes(t.data),
+            Err(e) => Read::Unreadable(e.into()),
+        },
+        Ok(Some(t)) if t.info.status == TileStatus::Empty => Read::Bytes(Vec::new()),
+        Ok(_) => Read::Missing,
+        Err(e) => {
+            let e = Error::from(e);
+            if !is_unreadable(&e) {
+                return Err(e);
+            }
+            Read::Unreadable(e)
         }
-        Some(t) if t.info.status == TileStatus::Empty => Some(Vec::new()),
-        _ => None,
     };
     if let Some(stats) = stats {
-        if found.is_some() {
-            stats.tiles_read += 1;
-        } else {
-            stats.tiles_missing += 1;
+        match read {
+            Read::Bytes(_) => stats.tiles_read += 1,
+            Read::Missing => stats.tiles_missing += 1,
+            Read::Unreadable(_) => stats.tiles_unreadable += 1,
         }
     }
-    Ok(found)
+    Ok(read)
+}
+
+/// Handles a tile that cannot be read: an error naming it and its store with
+/// [`RenderOptions::strict`], else named in `stats` (and drawn as missing by the caller).
+fn unreadable(
+    store: &dyn TileStore,
+    tile: TileId,
+    error: Error,
+    options: &RenderOptions,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    if options.strict {
+        // The reason without the tile's name, which the message gives.
+        let source: Box<dyn std::error::Error + Send + Sync> = match error {
+            Error::Tile { source, .. } => Box::new(source),
+            Error::Store(mlytiles_store::Error::Decompress { source, .. }) => Box::new(source),
+            other => Box::new(other),
+        };
+        return Err(Error::Unreadable {
+            tile,
+            store: store.path().to_path_buf(),
+            source,
+        });
+    }
+    stats.unreadable.push(tile);
+    Ok(())
 }
 
 /// The stored tiles beside `data` whose points may reach into `tile` (drawn `side` pixels a
@@ -392,6 +538,7 @@ pub(crate) fn draw_tile(
     stats: &mut RenderStats,
 ) -> Result<()> {
     let data = data_tile(tile);
+    let coverage = sources.coverage.as_ref();
     if !matches!(neighbours, Neighbours::None) {
         let side = options.pixels()?;
         let mut scratch = RenderStats::default();
@@ -401,41 +548,91 @@ pub(crate) fn draw_tile(
             {
                 continue;
             }
-            if let Some(bytes) = read_tile(sources.coverage.as_ref(), n, None)? {
-                draw_loaded(
-                    canvas,
-                    Some(&bytes),
-                    &[],
-                    tile,
-                    Some(n),
-                    origin,
-                    point_clip,
-                    options,
-                    &mut scratch,
-                )?;
+            let bytes = match read_tile(coverage, n, None)? {
+                Read::Bytes(b) => b,
+                Read::Missing => continue,
+                Read::Unreadable(e) => {
+                    unreadable(coverage, n, e, options, stats)?;
+                    continue;
+                }
+            };
+            let drawn = draw_loaded(
+                canvas,
+                Some(&bytes),
+                &[],
+                tile,
+                Some(n),
+                origin,
+                point_clip,
+                options,
+                &mut scratch,
+            );
+            if let Err(e) = drawn {
+                if !is_unreadable(&e) {
+                    return Err(e);
+                }
+                unreadable(coverage, n, e, options, stats)?;
             }
         }
     }
-    let bytes = read_tile(sources.coverage.as_ref(), data, Some(stats))?;
+    let bytes = match read_tile(coverage, data, Some(stats))? {
+        Read::Bytes(b) => Some(b),
+        Read::Missing => None,
+        Read::Unreadable(e) => {
+            unreadable(coverage, data, e, options, stats)?;
+            None
+        }
+    };
     let mut marker_bytes = Vec::new();
     if options.markers && data.z() == MAX_DATA_ZOOM {
         for store in [&sources.points, &sources.signs].into_iter().flatten() {
-            if let Some(b) = read_tile(store.as_ref(), data, None)? {
-                marker_bytes.push(b);
+            match read_tile(store.as_ref(), data, None)? {
+                Read::Bytes(b) => marker_bytes.push((store.as_ref(), b)),
+                Read::Missing => {}
+                Read::Unreadable(e) => unreadable(store.as_ref(), data, e, options, stats)?,
             }
         }
     }
-    draw_loaded(
+    // Each source is drawn on its own, so an unreadable one leaves the others drawn.
+    let drawn = draw_loaded(
         canvas,
         bytes.as_deref(),
-        &marker_bytes,
+        &[],
         tile,
         None,
         origin,
         point_clip,
         options,
         stats,
-    )
+    );
+    if let Err(e) = drawn {
+        if !is_unreadable(&e) {
+            return Err(e);
+        }
+        stats.tiles_read -= 1;
+        stats.tiles_unreadable += 1;
+        unreadable(coverage, data, e, options, stats)?;
+    }
+    for (store, b) in &marker_bytes {
+        let drawn = draw_loaded(
+            canvas,
+            None,
+            std::slice::from_ref(b),
+            tile,
+            None,
+            origin,
+            point_clip,
+            options,
+            stats,
+        );
+        if let Err(e) = drawn {
+            if !is_unreadable(&e) {
+                return Err(e);
+            }
+            unreadable(*store, data, e, options, stats)?;
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
