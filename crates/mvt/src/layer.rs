@@ -41,6 +41,50 @@ pub(crate) struct Tables<'a> {
     pub(crate) values: Vec<Value<'a>>,
 }
 
+/// A layer's place in its tile and what scanning it found: [`Layer::header`] makes one,
+/// [`LayerHeader::layer`] makes the layer again from the tile's bytes in O(1), without the
+/// scan [`Tile::layer`](crate::Tile::layer) does (which reads every field of the layer). For
+/// readers that keep a tile's bytes and come back to a layer many times (a renderer drawing a
+/// tile's children one by one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerHeader {
+    body: std::ops::Range<usize>,
+    index: usize,
+    name: std::ops::Range<usize>,
+    version: u32,
+    extent: u32,
+    feature_count: usize,
+    key_count: usize,
+    value_count: usize,
+    features: std::ops::Range<usize>,
+    table_fields: std::ops::Range<usize>,
+}
+
+impl LayerHeader {
+    /// The layer in `tile`, which must hold the bytes the header was made from (the same
+    /// bytes, perhaps at another address). `None` if the header's ranges do not fit the
+    /// bytes or the name is not UTF-8 there (other bytes than the header's).
+    pub fn layer<'a>(&self, tile: &crate::Tile<'a>) -> Option<Layer<'a>> {
+        let bytes = tile.bytes().get(self.body.clone())?;
+        let name = std::str::from_utf8(bytes.get(self.name.clone())?).ok()?;
+        bytes.get(self.features.clone())?;
+        bytes.get(self.table_fields.clone())?;
+        Some(Layer {
+            bytes,
+            index: self.index,
+            name,
+            version: self.version,
+            extent: self.extent,
+            feature_count: self.feature_count,
+            key_count: self.key_count,
+            value_count: self.value_count,
+            features: self.features.clone(),
+            table_fields: self.table_fields.clone(),
+            tables: OnceCell::new(),
+        })
+    }
+}
+
 fn wire_type_error(field: &'static str, expected: WireType, found: WireType) -> Error {
     Error::new(ErrorKind::WireType {
         message: "Layer",
@@ -242,6 +286,47 @@ impl<'a> Layer<'a> {
         }
     }
 
+    /// The features from the one at `offset` (a [`Features::offset`] of this layer) on,
+    /// numbered from `index` (the number [`Feature::index`] gives that feature). For readers
+    /// that index a layer once and come back for a few features: nothing before `offset` is
+    /// read. An offset that is not one [`Features::offset`] gave reads whatever lies there,
+    /// with the usual errors (never a panic); past the end, nothing.
+    pub fn features_from(&self, offset: usize, index: usize) -> Features<'_, 'a> {
+        let all = &self.bytes[self.features.clone()];
+        let mut cursor = Cursor::new(all);
+        cursor.advance(offset.min(all.len()));
+        Features {
+            layer: self,
+            cursor,
+            index,
+        }
+    }
+
+    /// What the scan of this layer found and where the layer lies in `tile`, to make the same
+    /// [`Layer`] again later without scanning it ([`LayerHeader::layer`]). `None` if the layer
+    /// is not one of `tile`'s.
+    pub fn header(&self, tile: &crate::Tile<'a>) -> Option<LayerHeader> {
+        let base = tile.bytes().as_ptr() as usize;
+        let start = (self.bytes.as_ptr() as usize).checked_sub(base)?;
+        let end = start.checked_add(self.bytes.len())?;
+        if end > tile.bytes().len() {
+            return None;
+        }
+        let name_start = (self.name.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        Some(LayerHeader {
+            body: start..end,
+            index: self.index,
+            name: name_start..name_start + self.name.len(),
+            version: self.version,
+            extent: self.extent,
+            feature_count: self.feature_count,
+            key_count: self.key_count,
+            value_count: self.value_count,
+            features: self.features.clone(),
+            table_fields: self.table_fields.clone(),
+        })
+    }
+
     /// The key table. Parses both tables on first use (once per layer).
     ///
     /// # Errors
@@ -426,6 +511,18 @@ pub struct Features<'l, 'a> {
     layer: &'l Layer<'a>,
     cursor: Cursor<'a>,
     index: usize,
+}
+
+impl Features<'_, '_> {
+    /// Where the next feature's message starts, as an offset for [`Layer::features_from`].
+    pub fn offset(&self) -> usize {
+        self.cursor.pos()
+    }
+
+    /// The number [`Feature::index`] gives the next feature.
+    pub fn next_index(&self) -> usize {
+        self.index
+    }
 }
 
 impl<'l, 'a> Iterator for Features<'l, 'a> {

@@ -20,7 +20,7 @@ pub use geo_types;
 pub use geom_type::{GeomType, GeometrySink};
 pub use geometry::{Command, Commands, GeometryInts, ring_area2};
 pub use gzip::{DEFAULT_MAX_DECOMPRESSED, decompress, is_gzip};
-pub use layer::{DEFAULT_EXTENT, Features, Layer};
+pub use layer::{DEFAULT_EXTENT, Features, Layer, LayerHeader};
 pub use tile::{Layers, Tile, VersionPolicy};
 pub use value::{Value, ValueType};
 pub use writer::{GeometryEncoder, LayerBuilder, TileBuilder, WriteError, validate_commands};

@@ -40,6 +40,7 @@ mod draw;
 mod error;
 mod legend;
 mod mosaic;
+mod overzoom;
 mod png_out;
 mod raster;
 mod style;
@@ -62,6 +63,7 @@ pub use mosaic::{
     MosaicOptions, MosaicReport, hilbert_order, pyramid_tiles, render_mosaic, shard,
     write_world_file,
 };
+pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};
 use raster::{Canvas, Clip};
 pub use style::{CLASSIC_GREEN, MAPILLARY_GREEN, MARKER_CLASSES, OTHER_MARKER, Style};
@@ -525,11 +527,13 @@ pub(crate) enum Neighbours<'a> {
 }
 
 /// Draws one tile into `canvas` at `origin`, reading `sources`, and the points of the stored
-/// tiles beside it that reach into it as `neighbours` says.
+/// tiles beside it that reach into it as `neighbours` says. Overzoomed tiles read their parent
+/// (and its neighbours) through `cache` when there is one.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn draw_tile(
     canvas: &mut Canvas,
     sources: &Sources,
+    cache: Option<&ParentCache>,
     tile: TileId,
     origin: (u32, u32),
     point_clip: Clip,
@@ -538,99 +542,140 @@ pub(crate) fn draw_tile(
     stats: &mut RenderStats,
 ) -> Result<()> {
     let data = data_tile(tile);
-    let coverage = sources.coverage.as_ref();
+    let at = |stored: TileId, neighbour: bool| Stored {
+        tile,
+        stored,
+        neighbour,
+        origin,
+        point_clip,
+    };
     if !matches!(neighbours, Neighbours::None) {
         let side = options.pixels()?;
-        let mut scratch = RenderStats::default();
         for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
             if let Neighbours::Some(wanted) = neighbours
                 && !wanted(n)
             {
                 continue;
             }
-            let bytes = match read_tile(coverage, n, None)? {
+            draw_stored(canvas, sources, cache, at(n, true), options, stats)?;
+        }
+    }
+    draw_stored(canvas, sources, cache, at(data, false), options, stats)?;
+    if options.markers && data.z() == MAX_DATA_ZOOM {
+        for store in [&sources.points, &sources.signs].into_iter().flatten() {
+            let store = store.as_ref();
+            let bytes = match read_tile(store, data, None)? {
                 Read::Bytes(b) => b,
                 Read::Missing => continue,
                 Read::Unreadable(e) => {
-                    unreadable(coverage, n, e, options, stats)?;
+                    unreadable(store, data, e, options, stats)?;
                     continue;
                 }
             };
             let drawn = draw_loaded(
                 canvas,
-                Some(&bytes),
-                &[],
+                None,
+                None,
+                std::slice::from_ref(&bytes),
                 tile,
-                Some(n),
+                None,
                 origin,
                 point_clip,
                 options,
-                &mut scratch,
+                stats,
             );
             if let Err(e) = drawn {
                 if !is_unreadable(&e) {
                     return Err(e);
                 }
-                unreadable(coverage, n, e, options, stats)?;
+                unreadable(store, data, e, options, stats)?;
             }
         }
     }
-    let bytes = match read_tile(coverage, data, Some(stats))? {
-        Read::Bytes(b) => Some(b),
-        Read::Missing => None,
-        Read::Unreadable(e) => {
-            unreadable(coverage, data, e, options, stats)?;
-            None
+    Ok(())
+}
+
+/// One stored coverage tile to draw into a tile's canvas.
+#[derive(Clone, Copy)]
+struct Stored {
+    /// The tile drawn.
+    tile: TileId,
+    /// The stored tile read: the tile's data tile, or one beside it (for its points only).
+    stored: TileId,
+    neighbour: bool,
+    origin: (u32, u32),
+    point_clip: Clip,
+}
+
+/// Reads one stored coverage tile (through the cache for an overzoomed tile) and draws it.
+/// The tile's own data tile counts as read, missing or unreadable; a neighbour counts nothing
+/// (but is named when unreadable).
+fn draw_stored(
+    canvas: &mut Canvas,
+    sources: &Sources,
+    cache: Option<&ParentCache>,
+    s: Stored,
+    options: &RenderOptions,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let coverage = sources.coverage.as_ref();
+    let cache = cache.filter(|_| s.tile.z() > MAX_DATA_ZOOM && s.stored.z() == MAX_DATA_ZOOM);
+    let mut counts = RenderStats::default();
+    let hit = cache.and_then(|c| c.get(s.stored));
+    let (indexed, plain) = match hit {
+        Some(ix) => {
+            counts.tiles_read += 1;
+            (Some(ix), None)
         }
+        None => match read_tile(coverage, s.stored, Some(&mut counts))? {
+            Read::Missing => (None, None),
+            Read::Unreadable(e) => {
+                if !s.neighbour {
+                    stats.add(&counts);
+                }
+                return unreadable(coverage, s.stored, e, options, stats);
+            }
+            Read::Bytes(b) => match cache {
+                Some(c) if !b.is_empty() => {
+                    match overzoom::Indexed::build(b, draw::coverage_layers(MAX_DATA_ZOOM)) {
+                        Ok(ix) => {
+                            let ix = Arc::new(ix);
+                            c.insert(s.stored, Arc::clone(&ix));
+                            (Some(ix), None)
+                        }
+                        Err(b) => (None, Some(b)),
+                    }
+                }
+                _ => (None, Some(b)),
+            },
+        },
     };
-    let mut marker_bytes = Vec::new();
-    if options.markers && data.z() == MAX_DATA_ZOOM {
-        for store in [&sources.points, &sources.signs].into_iter().flatten() {
-            match read_tile(store.as_ref(), data, None)? {
-                Read::Bytes(b) => marker_bytes.push((store.as_ref(), b)),
-                Read::Missing => {}
-                Read::Unreadable(e) => unreadable(store.as_ref(), data, e, options, stats)?,
-            }
-        }
-    }
-    // Each source is drawn on its own, so an unreadable one leaves the others drawn.
     let drawn = draw_loaded(
         canvas,
-        bytes.as_deref(),
+        plain.as_deref(),
+        indexed.as_deref(),
         &[],
-        tile,
-        None,
-        origin,
-        point_clip,
+        s.tile,
+        s.neighbour.then_some(s.stored),
+        s.origin,
+        s.point_clip,
         options,
-        stats,
+        &mut counts,
     );
-    if let Err(e) = drawn {
-        if !is_unreadable(&e) {
-            return Err(e);
-        }
-        stats.tiles_read -= 1;
-        stats.tiles_unreadable += 1;
-        unreadable(coverage, data, e, options, stats)?;
-    }
-    for (store, b) in &marker_bytes {
-        let drawn = draw_loaded(
-            canvas,
-            None,
-            std::slice::from_ref(b),
-            tile,
-            None,
-            origin,
-            point_clip,
-            options,
-            stats,
-        );
-        if let Err(e) = drawn {
-            if !is_unreadable(&e) {
-                return Err(e);
+    match drawn {
+        Ok(()) => {}
+        Err(e) if is_unreadable(&e) => {
+            counts.tiles_read -= 1;
+            counts.tiles_unreadable += 1;
+            if !s.neighbour {
+                stats.add(&counts);
             }
-            unreadable(*store, data, e, options, stats)?;
+            return unreadable(coverage, s.stored, e, options, stats);
         }
+        Err(e) => return Err(e),
+    }
+    if !s.neighbour {
+        stats.add(&counts);
     }
     Ok(())
 }
@@ -639,6 +684,7 @@ pub(crate) fn draw_tile(
 fn draw_loaded(
     canvas: &mut Canvas,
     coverage: Option<&[u8]>,
+    indexed: Option<&overzoom::Indexed>,
     markers: &[Vec<u8>],
     tile: TileId,
     neighbour: Option<TileId>,
@@ -676,6 +722,10 @@ fn draw_loaded(
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
             .map_err(Error::in_tile(at.data_tile))?;
         draw::draw_coverage(canvas, &bytes, &at, &pass, neighbour.is_some(), stats)?;
+    }
+    if let Some(indexed) = indexed {
+        let pad = 2.0 * point_pad(options) as f32;
+        draw::draw_indexed(canvas, indexed, &at, &pass, neighbour.is_some(), pad, stats)?;
     }
     for bytes in markers.iter().filter(|b| !b.is_empty()) {
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
@@ -716,6 +766,24 @@ pub fn render_tile(sources: &Sources, tile: TileId, options: &RenderOptions) -> 
     render_tile_with(sources, tile, options, EdgePoints::FromNeighbours)
 }
 
+/// [`render_tile_with`] reading overzoomed tiles' parents through `cache`: a z14 tile is read,
+/// inflated and indexed once for all its z15-22 children (and their neighbours), and a child
+/// reads only the parent's features that reach it. Share one cache between the renders of a
+/// run (a pyramid, a server) over the same `sources`.
+///
+/// # Errors
+///
+/// As [`render_tile`].
+pub fn render_tile_cached(
+    sources: &Sources,
+    tile: TileId,
+    options: &RenderOptions,
+    edges: EdgePoints,
+    cache: &ParentCache,
+) -> Result<Rendered> {
+    render_one(sources, Some(cache), tile, options, edges)
+}
+
 /// Where the dots near a lone tile's edges come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EdgePoints {
@@ -739,6 +807,16 @@ pub fn render_tile_with(
     options: &RenderOptions,
     edges: EdgePoints,
 ) -> Result<Rendered> {
+    render_one(sources, None, tile, options, edges)
+}
+
+fn render_one(
+    sources: &Sources,
+    cache: Option<&ParentCache>,
+    tile: TileId,
+    options: &RenderOptions,
+    edges: EdgePoints,
+) -> Result<Rendered> {
     check_zoom(tile)?;
     let side = options.pixels()?;
     let mut canvas = new_canvas(side, side, options);
@@ -747,6 +825,7 @@ pub fn render_tile_with(
     draw_tile(
         &mut canvas,
         sources,
+        cache,
         tile,
         (0, 0),
         clip,
@@ -783,6 +862,7 @@ pub fn render_bytes(bytes: &[u8], tile: TileId, options: &RenderOptions) -> Resu
     draw_loaded(
         &mut canvas,
         Some(bytes),
+        None,
         &[],
         tile,
         None,

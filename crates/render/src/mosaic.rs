@@ -329,6 +329,8 @@ pub fn render_mosaic(
         let outside = move |n: TileId| {
             n.z() != z || !(tx0..=tx1).contains(&n.x()) || !(ty0..=ty1).contains(&n.y())
         };
+        // Overzoomed tiles share their parents, read and indexed once for the run.
+        let parents = (z > crate::MAX_DATA_ZOOM).then(crate::ParentCache::default);
         let render_band = |(r0, r1): (u32, u32)| -> Result<Vec<Vec<TilePart>>> {
             let tiles: Vec<(u32, u32)> = (r0..r1)
                 .flat_map(|y| (tx0..=tx1).map(move |x| (x, y)))
@@ -359,6 +361,7 @@ pub fn render_mosaic(
                     draw_tile(
                         &mut canvas,
                         sources,
+                        parents.as_ref(),
                         tile,
                         (pad, pad),
                         clip,
