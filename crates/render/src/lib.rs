@@ -18,7 +18,16 @@
 //!
 //! What each zoom draws: z0-5 the `overview` points, z6-13 the `sequence` lines of that zoom,
 //! z14 the `sequence` lines and the `image` points, z15-22 the z14 parent's, overzoomed (the
-//! child's part of the parent, scaled up). Line width and dot size grow with the zoom.
+//! child's part of the parent, scaled up). Line width and dot size grow with the zoom. Mosaics
+//! and [`render_tile_cached`] read each parent once through a [`ParentCache`] and draw only
+//! the features that reach the child.
+//!
+//! A stored tile that cannot be read (bytes that are not a vector tile, a gzip bomb, a corrupt
+//! row) is drawn as missing, counted in [`RenderStats::tiles_unreadable`] and named in
+//! [`RenderStats::unreadable`], and the render goes on; [`RenderOptions::strict`] makes it an
+//! [`Error::Unreadable`] naming the tile and the store. Layers of a version the spec does not
+//! define (3 and above) are read as version 2 (the reader's default
+//! [`VersionPolicy`](mlytiles_mvt::VersionPolicy)).
 //!
 //! # How it draws
 //!
@@ -263,7 +272,8 @@ pub struct RenderStats {
     pub points: u64,
     /// Map-feature markers drawn inside the tile.
     pub markers: u64,
-    /// Features the filter left out.
+    /// Features the filter left out (of those read: an overzoomed tile drawn through a
+    /// [`ParentCache`] reads only the parent's features that reach it).
     pub features_filtered: u64,
     /// Features skipped for a recoverable decoding error.
     pub features_skipped: u64,

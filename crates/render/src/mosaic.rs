@@ -193,7 +193,12 @@ struct TilePart {
 /// tile is drawn into its own padded buffer with its lines clipped to its square and its
 /// points free to cross into the padding, and the buffers are merged by `max` (so the result
 /// does not depend on the order). Finished rows are composited and streamed into the PNG
-/// encoder while the next band is drawn: memory stays bounded by a few bands of tiles.
+/// encoder while the next band is drawn: memory stays bounded by a few bands of tiles (and,
+/// deeper than z14, a [`ParentCache`](crate::ParentCache) of at most 256 MiB holding the
+/// parents of the overzoomed tiles, each read and indexed once).
+///
+/// A stored tile that cannot be read is drawn as missing and named in the report's
+/// [`RenderStats::unreadable`] (an error with [`RenderOptions::strict`](crate::RenderOptions)).
 ///
 /// # Errors
 ///
