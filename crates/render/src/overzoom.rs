@@ -59,6 +59,28 @@ impl ParentCache {
         self.lru.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Drops a tile (a store's writer calls it when the tile changes, e.g. a fetch through a
+    /// server).
+    pub fn forget(&self, tile: TileId) {
+        let mut g = self.lock();
+        if let Some(old) = g.0.pop(&tile) {
+            g.1 -= old.cost();
+        }
+    }
+
+    /// Drops every tile.
+    pub fn clear(&self) {
+        let mut g = self.lock();
+        g.0.clear();
+        g.1 = 0;
+    }
+
+    /// The tiles held, and the bytes they are counted for.
+    pub fn usage(&self) -> (usize, usize) {
+        let g = self.lock();
+        (g.0.len(), g.1)
+    }
+
     pub(crate) fn get(&self, tile: TileId) -> Option<Arc<Indexed>> {
         self.lock().0.get(&tile).cloned()
     }

@@ -238,3 +238,43 @@ fn an_overzoomed_mosaic_is_the_whole_parent_s_drawing() {
     }
     assert_eq!(report.stats.points, points);
 }
+
+#[test]
+fn the_parent_cache_is_bounded_and_forgets_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = store(dir.path(), 2_000);
+    let options = RenderOptions::default();
+    let child = |dx: u32| TileId::new(16, PARENT.0 * 4 + dx, PARENT.1 * 4 + 1).unwrap();
+    // Room for no parent: nothing is kept, and children still draw.
+    let tiny = ParentCache::new(1024);
+    let r = render_tile_cached(&sources, child(0), &options, EdgePoints::Cut, &tiny).unwrap();
+    assert!(r.stats.features_drawn() > 0);
+    assert_eq!(tiny.usage(), (0, 0));
+    // Room for one: the parent and its neighbour (read for edge dots) take turns.
+    let cache = ParentCache::default();
+    render_tile_cached(
+        &sources,
+        child(3),
+        &options,
+        EdgePoints::FromNeighbours,
+        &cache,
+    )
+    .unwrap();
+    let (tiles, bytes) = cache.usage();
+    assert_eq!(tiles, 2, "the parent and the neighbour beside child 3");
+    let one = ParentCache::new(bytes * 2 / 3);
+    render_tile_cached(
+        &sources,
+        child(3),
+        &options,
+        EdgePoints::FromNeighbours,
+        &one,
+    )
+    .unwrap();
+    assert_eq!(one.usage().0, 1);
+    assert!(one.usage().1 <= bytes * 2 / 3);
+    cache.forget(TileId::new(14, PARENT.0, PARENT.1).unwrap());
+    assert_eq!(cache.usage().0, 1);
+    cache.clear();
+    assert_eq!(cache.usage(), (0, 0));
+}

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use chrono::Utc;
 use mlytiles_mvt::{TileBuilder, Value, geo_types};
-use mlytiles_render::{MosaicOptions, RenderOptions, Sources, render_mosaic};
+use mlytiles_render::{
+    EdgePoints, MosaicOptions, ParentCache, RenderOptions, Sources, render_mosaic, render_tile,
+    render_tile_cached,
+};
 use mlytiles_store::{MbTiles, TileRecord, TileStore};
 use mlytiles_tile::TileId;
 
@@ -101,6 +104,30 @@ fn time_a_z19_mosaic_over_a_million_points() {
         .unwrap();
     drop(store);
     let sources = Sources::from_store_path(&path).unwrap();
+    // One z19 PNG tile (as a server draws it), reading the whole parent, then through a
+    // warm cache.
+    let child = TileId::new(19, 8000 * 32 + 13, 5000 * 32 + 17).unwrap();
+    let options = RenderOptions::default();
+    let start = Instant::now();
+    render_tile(&sources, child, &options).unwrap();
+    let whole = start.elapsed().as_secs_f64();
+    let cache = ParentCache::default();
+    render_tile_cached(
+        &sources,
+        child,
+        &options,
+        EdgePoints::FromNeighbours,
+        &cache,
+    )
+    .unwrap();
+    let start = Instant::now();
+    let near = TileId::new(19, child.x() + 1, child.y()).unwrap();
+    render_tile_cached(&sources, near, &options, EdgePoints::FromNeighbours, &cache).unwrap();
+    println!(
+        "one z19 tile: {:.3} s reading the whole parent, {:.4} s through a warm cache",
+        whole,
+        start.elapsed().as_secs_f64()
+    );
     for (zoom, side) in [(17u8, 256u32), (19, 256)] {
         let options = MosaicOptions {
             bbox: parent.bounds(),
