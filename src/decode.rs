@@ -109,6 +109,19 @@ pub fn run(args: &Args) -> Result<()> {
             ));
         }
     }
+    // The reader is lenient about versions the spec does not define (see VersionPolicy):
+    // say which layers were read that way.
+    for layer in tile.layers().flatten() {
+        if layer.has_unknown_version() && selected(layer.name()) {
+            warn(&format!(
+                "{}: layer {:?} declares version {}, which the spec does not define (spec 4.1); \
+                 read as version 2",
+                input.name,
+                layer.name(),
+                layer.version()
+            ));
+        }
+    }
     for (count, what, first) in [
         (summary.skipped_layers, "layer", &summary.first_layer_error),
         (

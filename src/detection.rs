@@ -1,11 +1,12 @@
 //! `mlytiles detection`: an object detection's outline, as Mapillary's Graph API gives it (a
 //! base64 vector tile), printed as GeoJSON in image coordinates.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 
 use anyhow::{Context, Result};
-use mlytiles_filter::detection::Detection;
-use serde_json::{Value as Json, json};
+use mlytiles_filter::detection::DetectionTile;
+
+use crate::input::STDOUT;
 
 /// Print an object detection's outline as GeoJSON, in image coordinates.
 ///
@@ -35,41 +36,23 @@ pub struct Args {
     height: Option<u32>,
 }
 
-/// Runs `mlytiles detection`.
+/// Runs `mlytiles detection`. The outline is streamed from the tile's bytes to standard
+/// output (memory bounded by the input's size, whatever the number of vertices).
 pub fn run(args: &Args) -> Result<()> {
-    let text = if args.geometry == "-" {
+    let detection = if args.geometry == "-" {
         let mut text = String::new();
         io::stdin()
             .read_to_string(&mut text)
             .context("reading the detection from standard input")?;
-        text
+        DetectionTile::from_base64(&text)?
     } else {
-        args.geometry.clone()
+        DetectionTile::from_base64(&args.geometry)?
     };
-    let detection = Detection::from_base64(&text)?;
-    let (polygons, space) = match (args.width, args.height) {
-        (Some(w), Some(h)) => (detection.to_pixels(w, h), json!({"pixels": [w, h]})),
-        _ => (detection.polygons.clone(), json!("normalized")),
-    };
-    let rings = |p: &geo_types::Polygon<f64>| -> Json {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .map(|r| r.0.iter().map(|c| json!([c.x, c.y])).collect::<Vec<_>>())
-            .collect()
-    };
-    let feature = json!({
-        "type": "Feature",
-        "geometry": {
-            "type": "MultiPolygon",
-            "coordinates": polygons.0.iter().map(rings).collect::<Vec<_>>(),
-        },
-        "properties": {
-            "coordinate_space": space,
-            "origin": "top-left, y down",
-        },
-    });
-    let mut out = io::stdout().lock();
-    serde_json::to_writer(&mut out, &feature)?;
-    writeln!(out)?;
+    let pixels = args.width.zip(args.height);
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    detection
+        .write_geojson(pixels, &mut out)
+        .and_then(|()| out.flush())
+        .context(STDOUT)?;
     Ok(())
 }

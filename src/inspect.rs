@@ -331,7 +331,15 @@ fn write_skipped<W: Write>(w: &mut W, s: &Skipped) -> io::Result<()> {
 fn write_layer<W: Write>(w: &mut W, l: &LayerReport<'_>) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "layer {}: {}", l.index, l.name)?;
-    writeln!(w, "  version:   {}", l.version)?;
+    if l.version > 2 {
+        writeln!(
+            w,
+            "  version:   {} (not defined by the spec; read as version 2)",
+            l.version
+        )?;
+    } else {
+        writeln!(w, "  version:   {}", l.version)?;
+    }
     writeln!(w, "  extent:    {}", l.extent)?;
     write!(w, "  features:  {}", l.features)?;
     let types: Vec<String> = l

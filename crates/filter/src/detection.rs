@@ -10,9 +10,11 @@
 //! unless asked for) returns `extent - y` instead: its shapes come out mirrored top to bottom.
 //! Its y and ours relate by `y_ours = 1 - y_flipped` in normalised coordinates.
 
+use std::io::{self, Write};
+
 use base64::Engine as _;
 use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
-use mlytiles_mvt::{DEFAULT_MAX_DECOMPRESSED, GeomType, Tile, decompress};
+use mlytiles_mvt::{DEFAULT_MAX_DECOMPRESSED, GeomType, GeometrySink, Tile, decompress};
 
 /// The layer name Mapillary uses for detection outlines.
 pub const DETECTION_LAYER: &str = "mpy-or";
@@ -111,4 +113,270 @@ impl Detection {
                 .collect(),
         )
     }
+}
+
+/// A detection's tile, decoded from base64 and checked, written out as GeoJSON without
+/// building the outline in memory.
+///
+/// [`Detection::from_base64`] builds every vertex as a `geo_types` coordinate; a detection
+/// of millions of vertices then takes far more memory than its text. This type keeps the
+/// tile's bytes (about three quarters of the text), one byte per ring (its winding), and
+/// streams the outline from the bytes: [`write_geojson`](Self::write_geojson) writes what
+/// [`Detection`] would give, in the same order, with memory bounded by the input's size.
+#[derive(Debug, Clone)]
+pub struct DetectionTile {
+    bytes: Vec<u8>,
+    /// Per ring of the `mpy-or` polygons, in order: 1 an exterior ring, -1 a hole, 0 a ring
+    /// enclosing nothing (skipped, as by [`Detection`]).
+    rings: Vec<i8>,
+}
+
+impl DetectionTile {
+    /// Decodes and checks a detection (as [`Detection::from_base64`] does; the same errors).
+    ///
+    /// # Errors
+    ///
+    /// As [`Detection::from_base64`].
+    pub fn from_base64(text: &str) -> Result<DetectionTile, DetectionError> {
+        let text = text.trim();
+        let bytes =
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))?;
+        let bytes = match decompress(&bytes, DEFAULT_MAX_DECOMPRESSED)? {
+            std::borrow::Cow::Owned(v) => v,
+            std::borrow::Cow::Borrowed(_) => bytes,
+        };
+        let mut rings = Vec::new();
+        {
+            let tile = Tile::new(&bytes)?;
+            let Some(layer) = tile.layer(DETECTION_LAYER)? else {
+                let names: Vec<String> = tile
+                    .layers()
+                    .filter_map(|l| l.ok().map(|l| l.name().to_owned()))
+                    .collect();
+                return Err(DetectionError::NoLayer(names.join(", ")));
+            };
+            let v1 = layer.version() == 1;
+            for feature in layer.features() {
+                let feature = feature?;
+                if feature.geom_type() != GeomType::Polygon {
+                    continue;
+                }
+                let mut windings = Windings::default();
+                feature.decode_geometry(&mut windings)?;
+                windings.finish();
+                // Classify as `Feature::to_geometry` does: version 2 exteriors wind positive;
+                // in version 1 the first ring that encloses anything decides.
+                let mut exterior = if v1 { 0 } else { 1 };
+                let mut open = false;
+                for sign in windings.signs {
+                    if sign != 0 && exterior == 0 {
+                        exterior = sign;
+                    }
+                    let class = match sign {
+                        0 => 0,
+                        s if s == exterior => 1,
+                        _ => -1,
+                    };
+                    if class == -1 && !open {
+                        // A hole before any exterior: the reader's own error, located.
+                        return Err(feature
+                            .to_geometry::<i32>()
+                            .expect_err("the reader refuses an interior ring first")
+                            .into());
+                    }
+                    open |= class == 1;
+                    rings.push(class);
+                }
+            }
+        }
+        Ok(DetectionTile { bytes, rings })
+    }
+
+    /// Writes the detection as one GeoJSON Feature and a newline, as `mlytiles detection`
+    /// prints it: a MultiPolygon in normalised image coordinates (0..1 from the top-left
+    /// corner, y down), or in pixels of a `width` x `height` image, with a
+    /// `coordinate_space` property saying which.
+    ///
+    /// # Errors
+    ///
+    /// The writer's errors.
+    pub fn write_geojson<W: Write>(&self, pixels: Option<(u32, u32)>, out: W) -> io::Result<()> {
+        let mut w = JsonOut { out, error: None };
+        w.raw(b"{\"geometry\":{\"coordinates\":[");
+        let tile = Tile::new(&self.bytes).map_err(io::Error::other)?;
+        let layer = tile
+            .layer(DETECTION_LAYER)
+            .map_err(io::Error::other)?
+            .ok_or_else(|| io::Error::other("the detection layer went missing"))?;
+        let extent = f64::from(layer.extent());
+        let (sx, sy) = match pixels {
+            Some((width, height)) => (f64::from(width), f64::from(height)),
+            None => (1.0, 1.0),
+        };
+        let mut sink = RingWriter {
+            w: &mut w,
+            rings: self.rings.iter(),
+            extent,
+            scale: pixels.map(|_| (sx, sy)),
+            polygons: 0,
+            in_ring: None,
+            first: (0, 0),
+        };
+        for feature in layer.features() {
+            let feature = feature.map_err(io::Error::other)?;
+            if feature.geom_type() != GeomType::Polygon {
+                continue;
+            }
+            feature
+                .decode_geometry(&mut sink)
+                .map_err(io::Error::other)?;
+            sink.end_ring();
+        }
+        let polygons = sink.polygons;
+        if polygons > 0 {
+            w.raw(b"]");
+        }
+        w.raw(b"],\"type\":\"MultiPolygon\"},\"properties\":{\"coordinate_space\":");
+        match pixels {
+            Some((width, height)) => w.raw(format!("{{\"pixels\":[{width},{height}]}}").as_bytes()),
+            None => w.raw(b"\"normalized\""),
+        }
+        w.raw(b",\"origin\":\"top-left, y down\"},\"type\":\"Feature\"}\n");
+        match w.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The winding of each ring of one feature, summed as the vertices come.
+#[derive(Default)]
+struct Windings {
+    signs: Vec<i8>,
+    first: (i32, i32),
+    last: (i32, i32),
+    area2: i128,
+    open: bool,
+}
+
+impl Windings {
+    fn finish(&mut self) {
+        if self.open {
+            let (f, l) = (self.first, self.last);
+            self.area2 += cross(l, f);
+            self.signs.push(self.area2.signum() as i8);
+            self.open = false;
+        }
+    }
+}
+
+fn cross(a: (i32, i32), b: (i32, i32)) -> i128 {
+    i128::from(i64::from(a.0) * i64::from(b.1)) - i128::from(i64::from(b.0) * i64::from(a.1))
+}
+
+impl GeometrySink for Windings {
+    fn move_to(&mut self, x: i32, y: i32) {
+        self.finish();
+        self.open = true;
+        self.first = (x, y);
+        self.last = (x, y);
+        self.area2 = 0;
+    }
+    fn line_to(&mut self, x: i32, y: i32) {
+        self.area2 += cross(self.last, (x, y));
+        self.last = (x, y);
+    }
+    fn close_path(&mut self) {}
+}
+
+/// A writer that keeps its first error (sinks cannot return one).
+struct JsonOut<W: Write> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> JsonOut<W> {
+    fn raw(&mut self, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(bytes)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn number(&mut self, v: f64) {
+        if self.error.is_none()
+            && let Err(e) = serde_json::to_writer(&mut self.out, &v)
+        {
+            self.error = Some(io::Error::other(e));
+        }
+    }
+}
+
+/// Writes the rings of the polygons as GeoJSON positions, opening a polygon at each exterior
+/// ring, as classified beforehand.
+struct RingWriter<'a, 'r, W: Write> {
+    w: &'a mut JsonOut<W>,
+    rings: std::slice::Iter<'r, i8>,
+    extent: f64,
+    scale: Option<(f64, f64)>,
+    polygons: u64,
+    /// Whether the current ring is written (`Some(true)`), skipped (`Some(false)`) or none is
+    /// open.
+    in_ring: Option<bool>,
+    first: (i32, i32),
+}
+
+impl<W: Write> RingWriter<'_, '_, W> {
+    fn position(&mut self, x: i32, y: i32, lead: bool) {
+        let (mut px, mut py) = (f64::from(x) / self.extent, f64::from(y) / self.extent);
+        if let Some((w, h)) = self.scale {
+            px *= w;
+            py *= h;
+        }
+        self.w.raw(if lead { b"[" } else { b",[" });
+        self.w.number(px);
+        self.w.raw(b",");
+        self.w.number(py);
+        self.w.raw(b"]");
+    }
+
+    /// Closes the open ring, repeating its first position.
+    fn end_ring(&mut self) {
+        if self.in_ring.take() == Some(true) {
+            let (x, y) = self.first;
+            self.position(x, y, false);
+            self.w.raw(b"]");
+        }
+    }
+}
+
+impl<W: Write> GeometrySink for RingWriter<'_, '_, W> {
+    fn move_to(&mut self, x: i32, y: i32) {
+        self.end_ring();
+        let class = self.rings.next().copied().unwrap_or(0);
+        if class == 0 {
+            self.in_ring = Some(false);
+            return;
+        }
+        if class == 1 {
+            if self.polygons > 0 {
+                self.w.raw(b"],");
+            }
+            self.w.raw(b"[");
+            self.polygons += 1;
+        } else {
+            self.w.raw(b",");
+        }
+        self.in_ring = Some(true);
+        self.first = (x, y);
+        self.w.raw(b"[");
+        self.position(x, y, true);
+    }
+    fn line_to(&mut self, x: i32, y: i32) {
+        if self.in_ring == Some(true) {
+            self.position(x, y, false);
+        }
+    }
+    fn close_path(&mut self) {}
 }

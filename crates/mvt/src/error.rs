@@ -150,7 +150,8 @@ pub enum ErrorKind {
     /// A second layer with a name already used (spec 4.1). The later layer is skipped.
     #[error("a layer named {0:?} came earlier in the tile; this one is skipped (spec 4.1)")]
     DuplicateLayerName(String),
-    /// A layer version other than 1 or 2 (spec 4.1).
+    /// A layer version other than 1 or 2 (spec 4.1): version 0 always, versions above 2 under
+    /// [`VersionPolicy::Strict`](crate::VersionPolicy) only.
     #[error("layer version {0} is not supported: only versions 1 and 2 exist (spec 4.1)")]
     UnsupportedVersion(u64),
     /// An extent of 0 or above 2^31 (spec 4.1, 4.3.1: coordinates are relative to the extent).

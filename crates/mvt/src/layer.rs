@@ -41,6 +41,50 @@ pub(crate) struct Tables<'a> {
     pub(crate) values: Vec<Value<'a>>,
 }
 
+/// A layer's place in its tile and what scanning it found: [`Layer::header`] makes one,
+/// [`LayerHeader::layer`] makes the layer again from the tile's bytes in O(1), without the
+/// scan [`Tile::layer`](crate::Tile::layer) does (which reads every field of the layer). For
+/// readers that keep a tile's bytes and come back to a layer many times (a renderer drawing a
+/// tile's children one by one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerHeader {
+    body: std::ops::Range<usize>,
+    index: usize,
+    name: std::ops::Range<usize>,
+    version: u32,
+    extent: u32,
+    feature_count: usize,
+    key_count: usize,
+    value_count: usize,
+    features: std::ops::Range<usize>,
+    table_fields: std::ops::Range<usize>,
+}
+
+impl LayerHeader {
+    /// The layer in `tile`, which must hold the bytes the header was made from (the same
+    /// bytes, perhaps at another address). `None` if the header's ranges do not fit the
+    /// bytes or the name is not UTF-8 there (other bytes than the header's).
+    pub fn layer<'a>(&self, tile: &crate::Tile<'a>) -> Option<Layer<'a>> {
+        let bytes = tile.bytes().get(self.body.clone())?;
+        let name = std::str::from_utf8(bytes.get(self.name.clone())?).ok()?;
+        bytes.get(self.features.clone())?;
+        bytes.get(self.table_fields.clone())?;
+        Some(Layer {
+            bytes,
+            index: self.index,
+            name,
+            version: self.version,
+            extent: self.extent,
+            feature_count: self.feature_count,
+            key_count: self.key_count,
+            value_count: self.value_count,
+            features: self.features.clone(),
+            table_fields: self.table_fields.clone(),
+            tables: OnceCell::new(),
+        })
+    }
+}
+
 fn wire_type_error(field: &'static str, expected: WireType, found: WireType) -> Error {
     Error::new(ErrorKind::WireType {
         message: "Layer",
@@ -52,7 +96,11 @@ fn wire_type_error(field: &'static str, expected: WireType, found: WireType) -> 
 
 impl<'a> Layer<'a> {
     /// Scans a layer message: O(fields), no allocation.
-    pub(crate) fn parse(bytes: &'a [u8], index: usize) -> Result<Layer<'a>> {
+    pub(crate) fn parse(
+        bytes: &'a [u8],
+        index: usize,
+        policy: crate::VersionPolicy,
+    ) -> Result<Layer<'a>> {
         let mut name: Option<&'a [u8]> = None;
         let mut version: u64 = 1; // proto2 default (vector_tile.proto: [default = 1])
         let mut extent: u64 = u64::from(DEFAULT_EXTENT);
@@ -145,7 +193,12 @@ impl<'a> Layer<'a> {
             })
             .in_layer(index, None)
         })?;
-        if !(1..=2).contains(&version) {
+        let known = (1..=2).contains(&version);
+        if !known
+            && (version == 0
+                || policy == crate::VersionPolicy::Strict
+                || version > u64::from(u32::MAX))
+        {
             return Err(
                 Error::new(ErrorKind::UnsupportedVersion(version)).in_layer(index, Some(name))
             );
@@ -178,10 +231,18 @@ impl<'a> Layer<'a> {
         self.index
     }
 
-    /// The spec version of the layer: 1 or 2 (1 when the field is missing, the proto2 default).
-    /// O(1).
+    /// The spec version the layer declares: 1 or 2 (1 when the field is missing, the proto2
+    /// default), or, read with [`VersionPolicy::Lenient`](crate::VersionPolicy), a higher one,
+    /// whose layer is read by the version 2 rules. O(1).
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// Whether the layer declares a version the spec does not define (3 or more), read by the
+    /// version 2 rules under [`VersionPolicy::Lenient`](crate::VersionPolicy). Readers that
+    /// accept such layers should say so (a warning), as `mlytiles decode` does. O(1).
+    pub fn has_unknown_version(&self) -> bool {
+        self.version > 2
     }
 
     /// The extent: the width and height of the tile in its own coordinates (4096 when missing).
@@ -223,6 +284,47 @@ impl<'a> Layer<'a> {
             cursor: Cursor::new(&self.bytes[self.features.clone()]),
             index: 0,
         }
+    }
+
+    /// The features from the one at `offset` (a [`Features::offset`] of this layer) on,
+    /// numbered from `index` (the number [`Feature::index`] gives that feature). For readers
+    /// that index a layer once and come back for a few features: nothing before `offset` is
+    /// read. An offset that is not one [`Features::offset`] gave reads whatever lies there,
+    /// with the usual errors (never a panic); past the end, nothing.
+    pub fn features_from(&self, offset: usize, index: usize) -> Features<'_, 'a> {
+        let all = &self.bytes[self.features.clone()];
+        let mut cursor = Cursor::new(all);
+        cursor.advance(offset.min(all.len()));
+        Features {
+            layer: self,
+            cursor,
+            index,
+        }
+    }
+
+    /// What the scan of this layer found and where the layer lies in `tile`, to make the same
+    /// [`Layer`] again later without scanning it ([`LayerHeader::layer`]). `None` if the layer
+    /// is not one of `tile`'s.
+    pub fn header(&self, tile: &crate::Tile<'a>) -> Option<LayerHeader> {
+        let base = tile.bytes().as_ptr() as usize;
+        let start = (self.bytes.as_ptr() as usize).checked_sub(base)?;
+        let end = start.checked_add(self.bytes.len())?;
+        if end > tile.bytes().len() {
+            return None;
+        }
+        let name_start = (self.name.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        Some(LayerHeader {
+            body: start..end,
+            index: self.index,
+            name: name_start..name_start + self.name.len(),
+            version: self.version,
+            extent: self.extent,
+            feature_count: self.feature_count,
+            key_count: self.key_count,
+            value_count: self.value_count,
+            features: self.features.clone(),
+            table_fields: self.table_fields.clone(),
+        })
     }
 
     /// The key table. Parses both tables on first use (once per layer).
@@ -409,6 +511,18 @@ pub struct Features<'l, 'a> {
     layer: &'l Layer<'a>,
     cursor: Cursor<'a>,
     index: usize,
+}
+
+impl Features<'_, '_> {
+    /// Where the next feature's message starts, as an offset for [`Layer::features_from`].
+    pub fn offset(&self) -> usize {
+        self.cursor.pos()
+    }
+
+    /// The number [`Feature::index`] gives the next feature.
+    pub fn next_index(&self) -> usize {
+        self.index
+    }
 }
 
 impl<'l, 'a> Iterator for Features<'l, 'a> {

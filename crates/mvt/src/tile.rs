@@ -29,6 +29,34 @@ use crate::pbf::{Cursor, WireType};
 #[derive(Debug, Clone, Copy)]
 pub struct Tile<'a> {
     bytes: &'a [u8],
+    policy: VersionPolicy,
+}
+
+/// What the reader does with a layer whose `version` is above 2, a version the spec does not
+/// define (yet).
+///
+/// The policy: **lenient by default**. Spec 4.1 knows versions 1 and 2 only, but tiles served
+/// today by major basemap providers carry `version: 3` in every layer, and the renderers people
+/// use (MapLibre, GDAL) draw them by the version 2 rules. A reader that refuses them makes the
+/// whole tile unusable for a difference no renderer sees, so [`VersionPolicy::Lenient`] reads
+/// such a layer by the version 2 rules and lets the caller warn: [`Layer::version`] still
+/// returns the declared number and [`Layer::has_unknown_version`] says whether it is one the
+/// spec does not define. [`VersionPolicy::Strict`] refuses the layer with
+/// [`ErrorKind::UnsupportedVersion`] (a fatal error quoting spec 4.1); validators and the
+/// mvt-fixtures conformance suite use it.
+///
+/// Version 0 is refused by both policies: it is not a newer version but a malformed layer (a
+/// proto3 writer that dropped the field would have written nothing, read as 1).
+///
+/// [`Layer::version`]: crate::Layer::version
+/// [`Layer::has_unknown_version`]: crate::Layer::has_unknown_version
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionPolicy {
+    /// Read layers of version 3 and above by the version 2 rules. The default.
+    #[default]
+    Lenient,
+    /// Refuse layers of versions other than 1 and 2, as spec 4.1 says.
+    Strict,
 }
 
 impl<'a> Tile<'a> {
@@ -39,11 +67,50 @@ impl<'a> Tile<'a> {
     /// [`ErrorKind::Gzipped`] if the bytes start with the gzip magic number (0x1f 0x8b, which
     /// can never start a vector tile: it would be field 3 with the undefined wire type 7). Pass
     /// such bytes through [`decompress`](crate::decompress) first.
+    ///
+    /// The reader is lenient about layer versions above 2 (see [`VersionPolicy`]); use
+    /// [`Tile::with_policy`] to refuse them.
     pub fn new(bytes: &'a [u8]) -> Result<Self> {
+        Self::with_policy(bytes, VersionPolicy::default())
+    }
+
+    /// As [`Tile::new`], reading layer versions as `policy` says.
+    ///
+    /// # Errors
+    ///
+    /// As [`Tile::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mlytiles_mvt::{ErrorKind, Tile, TileBuilder, Value, VersionPolicy, geo_types};
+    ///
+    /// let mut builder = TileBuilder::new();
+    /// let point = geo_types::Point::new(25, 17).into();
+    /// builder
+    ///     .layer("roads")
+    ///     .set_version(3)
+    ///     .add_feature(None, &point, [("class", Value::String("primary"))])?;
+    /// let bytes = builder.to_bytes();
+    /// // Lenient (the default): read by the version 2 rules, the declared version kept.
+    /// let layer = Tile::new(&bytes)?.layer("roads")?.expect("the layer");
+    /// assert_eq!(layer.version(), 3);
+    /// assert!(layer.has_unknown_version());
+    /// // Strict: refused, quoting spec 4.1.
+    /// let err = Tile::with_policy(&bytes, VersionPolicy::Strict)?.layer("roads").unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::UnsupportedVersion(3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_policy(bytes: &'a [u8], policy: VersionPolicy) -> Result<Self> {
         if crate::is_gzip(bytes) {
             return Err(Error::new(ErrorKind::Gzipped));
         }
-        Ok(Tile { bytes })
+        Ok(Tile { bytes, policy })
+    }
+
+    /// The version policy the tile reads its layers with.
+    pub fn policy(&self) -> VersionPolicy {
+        self.policy
     }
 
     /// The bytes the tile reads from.
@@ -62,6 +129,7 @@ impl<'a> Tile<'a> {
     pub fn layers(&self) -> Layers<'a> {
         Layers {
             cursor: Cursor::new(self.bytes),
+            policy: self.policy,
             index: 0,
             seen: Vec::new(),
             done: false,
@@ -79,7 +147,7 @@ impl<'a> Tile<'a> {
         let mut index = 0;
         while let Some(body) = next_layer_bytes(&mut cursor)? {
             if layer_name(body) == Some(name.as_bytes()) {
-                return Layer::parse(body, index).map(Some);
+                return Layer::parse(body, index, self.policy).map(Some);
             }
             index += 1;
         }
@@ -142,6 +210,7 @@ fn layer_name(body: &[u8]) -> Option<&[u8]> {
 #[derive(Debug, Clone)]
 pub struct Layers<'a> {
     cursor: Cursor<'a>,
+    policy: VersionPolicy,
     index: usize,
     /// Names of the layers yielded so far, to refuse duplicates (spec 4.1).
     seen: Vec<&'a str>,
@@ -168,7 +237,7 @@ impl<'a> Iterator for Layers<'a> {
         };
         let index = self.index;
         self.index += 1;
-        Some(Layer::parse(body, index).and_then(|layer| {
+        Some(Layer::parse(body, index, self.policy).and_then(|layer| {
             if self.seen.contains(&layer.name()) {
                 return Err(
                     Error::new(ErrorKind::DuplicateLayerName(layer.name().to_owned()))

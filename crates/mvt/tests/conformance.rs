@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 
-use mlytiles_mvt::{ErrorKind, GeomType, Severity, Tile};
+use mlytiles_mvt::{ErrorKind, GeomType, Severity, Tile, TileBuilder, Value, VersionPolicy};
 use serde_json::{Value as Json, json};
 
 use common::{fixtures, value_json, walk};
@@ -47,7 +47,7 @@ fn exception(id: &str) -> Option<&'static str> {
 
 /// The tile as mvt-fixtures' `tile.json` shows it, with proto2 defaults spelled out.
 fn dump(bytes: &[u8]) -> Json {
-    let tile = Tile::new(bytes).expect("not gzip");
+    let tile = Tile::with_policy(bytes, VersionPolicy::Strict).expect("not gzip");
     let mut layers = Vec::new();
     for layer in tile.layers() {
         let layer = layer.expect("valid layer");
@@ -307,4 +307,66 @@ fn documented_exceptions_behave_as_documented() {
         "layer 0 \"hello\", feature 0: MoveTo count 536870911 needs 1073741822 parameter \
          integers but only 2 remain (spec 4.3.2)"
     );
+}
+
+/// The reader's version policy (issue 13, item 12): layers of version 3 decode by the version 2
+/// rules by default, and the strict reader (the one the suite above runs) refuses them with the
+/// spec's message. Case 012 (an invalid version) is refused in strict mode, read leniently.
+#[test]
+fn version_3_layers_are_read_leniently_and_refused_strictly() {
+    let mut builder = TileBuilder::new();
+    builder
+        .layer("roads")
+        .set_version(3)
+        .add_feature(
+            None,
+            &geo_types_line(&[(1, 2), (30, 40), (50, 10)]),
+            [("class", Value::String("primary"))],
+        )
+        .expect("feature");
+    let bytes = builder.to_bytes();
+
+    let tile = Tile::new(&bytes).expect("tile");
+    assert_eq!(tile.policy(), VersionPolicy::Lenient);
+    let layer = tile
+        .layer("roads")
+        .expect("lenient read")
+        .expect("the layer");
+    assert_eq!(layer.version(), 3);
+    assert!(layer.has_unknown_version());
+    let feature = layer.features().next().expect("a feature").expect("valid");
+    assert_eq!(feature.geom_type(), GeomType::LineString);
+    let geometry = feature.to_geometry::<i32>().expect("geometry");
+    assert_eq!(
+        geometry,
+        geo_types_line(&[(1, 2), (30, 40), (50, 10)]),
+        "read by the version 2 rules"
+    );
+
+    let strict = Tile::with_policy(&bytes, VersionPolicy::Strict).expect("tile");
+    let err = strict.layer("roads").expect_err("strict refuses version 3");
+    assert_eq!(err.kind(), &ErrorKind::UnsupportedVersion(3));
+    assert!(err.is_fatal());
+    assert!(
+        err.to_string()
+            .contains("layer version 3 is not supported: only versions 1 and 2 exist (spec 4.1)"),
+        "{err}"
+    );
+    let walked = walk(&bytes);
+    assert_eq!(walked.errors.len(), 1, "{:?}", walked.errors);
+
+    // Version 0 is malformed, not newer: refused either way.
+    let mut builder = TileBuilder::new();
+    builder
+        .layer("z")
+        .set_version(0)
+        .add_feature(None, &geo_types_line(&[(1, 2), (3, 4)]), [])
+        .expect("feature");
+    let zero = builder.to_bytes();
+    let err = Tile::new(&zero).unwrap().layer("z").expect_err("version 0");
+    assert_eq!(err.kind(), &ErrorKind::UnsupportedVersion(0));
+}
+
+fn geo_types_line(points: &[(i32, i32)]) -> mlytiles_mvt::geo_types::Geometry<i32> {
+    mlytiles_mvt::geo_types::LineString::from(points.to_vec()).into()
 }

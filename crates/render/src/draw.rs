@@ -4,6 +4,7 @@ use mlytiles_filter::{CompiledFilter, Filter, LayerKind, Predicate};
 use mlytiles_mvt::{GeometrySink, Layer, Tile, Value};
 use mlytiles_tile::TileId;
 
+use crate::overzoom::Indexed;
 use crate::raster::{Canvas, Clip, DENSITY_CLASS, Stamps};
 use crate::style::{MARKER_CLASSES, marker_class};
 use crate::{Error, RenderStats, Result, Style};
@@ -29,7 +30,7 @@ impl Placement {
     /// The affine map from layer coordinates (`extent` units) to canvas pixels. The data
     /// tile may be the target, an ancestor, or (for points near the edges) a neighbour of the
     /// target's ancestor at the data zoom.
-    fn transform(&self, extent: u32) -> (f32, f32, f32) {
+    pub(crate) fn transform(&self, extent: u32) -> (f32, f32, f32) {
         let dz = i32::from(self.target.z()) - i32::from(self.data_tile.z());
         let n = 2f64.powi(dz);
         let e = f64::from(extent.max(1));
@@ -126,7 +127,7 @@ pub(crate) fn restrict(filter: &Filter, kind: LayerKind) -> Filter {
 }
 
 /// Which coverage layers a zoom draws.
-fn coverage_layers(data_z: u8) -> &'static [&'static str] {
+pub(crate) fn coverage_layers(data_z: u8) -> &'static [&'static str] {
     match data_z {
         0..=5 => &["overview"],
         6..=13 => &["sequence"],
@@ -143,15 +144,26 @@ pub(crate) fn draw_coverage(
     points_only: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    let tile = Tile::new(bytes).map_err(Error::in_tile(at.data_tile))?;
+    let err = Error::in_tile(at.data_tile);
+    let tile = Tile::new(bytes).map_err(err)?;
+    // Every layer drawn is read (its header, and its tables when the style or the filter
+    // reads them) before anything is drawn, so a tile whose layers cannot be read draws
+    // nothing (the caller draws it as missing).
+    let tables = pass.filter.is_some() || !matches!(pass.style, Style::Mapillary | Style::Classic);
+    let mut layers = Vec::with_capacity(2);
     for name in coverage_layers(at.data_tile.z()) {
         if points_only && *name == "sequence" {
             continue;
         }
-        let layer = tile.layer(name).map_err(Error::in_tile(at.data_tile))?;
-        if let Some(layer) = layer {
-            draw_layer(canvas, &layer, at, pass, stats)?;
+        if let Some(layer) = tile.layer(name).map_err(err)? {
+            if tables {
+                layer.values().map_err(err)?;
+            }
+            layers.push(layer);
         }
+    }
+    for layer in &layers {
+        draw_layer(canvas, layer, at, pass, stats)?;
     }
     Ok(())
 }
@@ -164,12 +176,18 @@ pub(crate) fn draw_markers(
     pass: &Pass<'_>,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    let tile = Tile::new(bytes).map_err(Error::in_tile(at.data_tile))?;
+    let err = Error::in_tile(at.data_tile);
+    let tile = Tile::new(bytes).map_err(err)?;
+    let mut layers = Vec::with_capacity(2);
     for layer in tile.layers() {
-        let layer = layer.map_err(Error::in_tile(at.data_tile))?;
+        let layer = layer.map_err(err)?;
         if matches!(layer.name(), "point" | "traffic_sign") {
-            draw_layer(canvas, &layer, at, pass, stats)?;
+            layer.values().map_err(err)?;
+            layers.push(layer);
         }
+    }
+    for layer in &layers {
+        draw_layer(canvas, layer, at, pass, stats)?;
     }
     Ok(())
 }
@@ -390,6 +408,60 @@ fn draw_layer(
     pass: &Pass<'_>,
     stats: &mut RenderStats,
 ) -> Result<()> {
+    draw_features(canvas, layer, layer.features(), at, pass, stats)
+}
+
+/// Draws the coverage layers of an indexed parent: only the features whose boxes reach the
+/// part of the canvas drawn (the target tile, and the padding points may cross into).
+pub(crate) fn draw_indexed(
+    canvas: &mut Canvas,
+    indexed: &Indexed,
+    at: &Placement,
+    pass: &Pass<'_>,
+    points_only: bool,
+    pad: f32,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let err = Error::in_tile(at.data_tile);
+    let tile = Tile::new(&indexed.bytes).map_err(err)?;
+    let tables = pass.filter.is_some() || !matches!(pass.style, Style::Mapillary | Style::Classic);
+    let mut layers = Vec::with_capacity(2);
+    for ix in &indexed.layers {
+        if points_only && ix.name == "sequence" {
+            continue;
+        }
+        let Some(layer) = ix.header.layer(&tile) else {
+            continue;
+        };
+        if tables {
+            layer.values().map_err(err)?;
+        }
+        layers.push((ix, layer));
+    }
+    // The pixels that may change, back in layer coordinates.
+    let (c, p) = (at.line_clip, at.point_clip);
+    let (px0, py0) = (c.x0.min(p.x0) as f32 - pad, c.y0.min(p.y0) as f32 - pad);
+    let (px1, py1) = (c.x1.max(p.x1) as f32 + pad, c.y1.max(p.y1) as f32 + pad);
+    for (ix, layer) in &layers {
+        let (k, ox, oy) = at.transform(layer.extent());
+        let u = |v: f32, o: f32| f64::from((v - o) / k);
+        let found = ix.query(u(px0, ox), u(py0, oy), u(px1, ox), u(py1, oy));
+        let features = found
+            .into_iter()
+            .filter_map(|(offset, index)| layer.features_from(offset, index).next());
+        draw_features(canvas, layer, features, at, pass, stats)?;
+    }
+    Ok(())
+}
+
+fn draw_features<'l, 'a>(
+    canvas: &mut Canvas,
+    layer: &'l Layer<'a>,
+    features: impl Iterator<Item = mlytiles_mvt::Result<mlytiles_mvt::Feature<'l, 'a>>>,
+    at: &Placement,
+    pass: &Pass<'_>,
+    stats: &mut RenderStats,
+) -> Result<()> {
     let tile = at.data_tile;
     let Ok(kind) = LayerKind::of(layer) else {
         return Ok(());
@@ -419,7 +491,7 @@ fn draw_layer(
     };
     // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
     // culling happens per segment inside the rasterizer.
-    for feature in layer.features() {
+    for feature in features {
         let feature = match feature {
             Ok(f) => f,
             Err(e) if e.is_fatal() => return Err(Error::in_tile(tile)(e)),

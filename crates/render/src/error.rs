@@ -17,6 +17,19 @@ pub enum Error {
         /// The reader's error, naming the layer, feature and spec rule.
         source: mlytiles_mvt::Error,
     },
+    /// A stored tile could not be read, with [`RenderOptions::strict`](crate::RenderOptions)
+    /// (without it the tile is drawn as missing and named in
+    /// [`RenderStats::unreadable`](crate::RenderStats)).
+    #[error("tile {tile} in {store} cannot be read: {source}", store = .store.display())]
+    Unreadable {
+        /// The stored tile (the z14 parent of an overzoomed tile, or a neighbour read for the
+        /// dots crossing the edges).
+        tile: TileId,
+        /// The store it was read from.
+        store: PathBuf,
+        /// What was wrong with it (the reader's or the store's error).
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// Reading a store failed.
     #[error(transparent)]
     Store(#[from] mlytiles_store::Error),

@@ -18,7 +18,16 @@
 //!
 //! What each zoom draws: z0-5 the `overview` points, z6-13 the `sequence` lines of that zoom,
 //! z14 the `sequence` lines and the `image` points, z15-22 the z14 parent's, overzoomed (the
-//! child's part of the parent, scaled up). Line width and dot size grow with the zoom.
+//! child's part of the parent, scaled up). Line width and dot size grow with the zoom. Mosaics
+//! and [`render_tile_cached`] read each parent once through a [`ParentCache`] and draw only
+//! the features that reach the child.
+//!
+//! A stored tile that cannot be read (bytes that are not a vector tile, a gzip bomb, a corrupt
+//! row) is drawn as missing, counted in [`RenderStats::tiles_unreadable`] and named in
+//! [`RenderStats::unreadable`], and the render goes on; [`RenderOptions::strict`] makes it an
+//! [`Error::Unreadable`] naming the tile and the store. Layers of a version the spec does not
+//! define (3 and above) are read as version 2 (the reader's default
+//! [`VersionPolicy`](mlytiles_mvt::VersionPolicy)).
 //!
 //! # How it draws
 //!
@@ -40,6 +49,7 @@ mod draw;
 mod error;
 mod legend;
 mod mosaic;
+mod overzoom;
 mod png_out;
 mod raster;
 mod style;
@@ -62,6 +72,7 @@ pub use mosaic::{
     MosaicOptions, MosaicReport, hilbert_order, pyramid_tiles, render_mosaic, shard,
     write_world_file,
 };
+pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};
 use raster::{Canvas, Clip};
 pub use style::{CLASSIC_GREEN, MAPILLARY_GREEN, MARKER_CLASSES, OTHER_MARKER, Style};
@@ -190,6 +201,12 @@ pub struct RenderOptions {
     /// The time the age style and relative date filters count from; `None` is now. Default
     /// `None`.
     pub now: Option<DateTime<Utc>>,
+    /// What to do with a stored tile that cannot be read (not a vector tile, a gzip bomb, a
+    /// corrupt row): `false` draws it as missing, counts it in
+    /// [`RenderStats::tiles_unreadable`] and names it in [`RenderStats::unreadable`], and the
+    /// render goes on; `true` makes it an [`Error::Unreadable`] naming the tile and the store.
+    /// Default `false`.
+    pub strict: bool,
 }
 
 impl Default for RenderOptions {
@@ -202,6 +219,7 @@ impl Default for RenderOptions {
             markers: false,
             background: None,
             now: None,
+            strict: false,
         }
     }
 }
@@ -254,7 +272,8 @@ pub struct RenderStats {
     pub points: u64,
     /// Map-feature markers drawn inside the tile.
     pub markers: u64,
-    /// Features the filter left out.
+    /// Features the filter left out (of those read: an overzoomed tile drawn through a
+    /// [`ParentCache`] reads only the parent's features that reach it).
     pub features_filtered: u64,
     /// Features skipped for a recoverable decoding error.
     pub features_skipped: u64,
@@ -262,6 +281,92 @@ pub struct RenderStats {
     pub tiles_read: u64,
     /// Tiles the coverage store does not have (or only failed to fetch): drawn transparent.
     pub tiles_missing: u64,
+    /// Stored coverage tiles that could not be read (bytes that are not a vector tile, gzip
+    /// data that does not decompress or decompresses beyond
+    /// [`DEFAULT_MAX_DECOMPRESSED`](mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED), a corrupt store
+    /// row): drawn as missing. Counted like [`tiles_read`](Self::tiles_read), once per tile
+    /// rendered (an overzoomed tile counts its z14 parent).
+    pub tiles_unreadable: u64,
+    /// Which stored tiles could not be read: the first few distinct ones (coverage, the
+    /// neighbours read for dots crossing the edges, map features). With
+    /// [`RenderOptions::strict`] the first one is an error instead.
+    pub unreadable: UnreadableTiles,
+}
+
+/// The first [`UnreadableTiles::CAPACITY`] distinct tiles a render could not read, in the
+/// order met (a bounded list: a run over a damaged store names a few, and counts all in
+/// [`RenderStats::tiles_unreadable`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnreadableTiles {
+    ids: [Option<TileId>; UnreadableTiles::CAPACITY],
+    /// Distinct tiles met beyond the capacity (an upper bound: tiles past the capacity are
+    /// not compared with each other).
+    more: u64,
+}
+
+impl UnreadableTiles {
+    /// How many tiles the list names.
+    pub const CAPACITY: usize = 8;
+
+    /// Adds a tile, unless the list already names it; past the capacity it is only counted
+    /// in [`more`](Self::more).
+    pub fn push(&mut self, tile: TileId) {
+        for slot in &mut self.ids {
+            match slot {
+                Some(t) if *t == tile => return,
+                Some(_) => {}
+                None => {
+                    *slot = Some(tile);
+                    return;
+                }
+            }
+        }
+        self.more += 1;
+    }
+
+    /// The tiles named, in the order met.
+    pub fn iter(&self) -> impl Iterator<Item = TileId> + '_ {
+        self.ids.iter().map_while(|t| *t)
+    }
+
+    /// Whether no tile was unreadable.
+    pub fn is_empty(&self) -> bool {
+        self.ids[0].is_none()
+    }
+
+    /// How many tiles the list names (at most [`CAPACITY`](Self::CAPACITY)).
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Unreadable tiles met after the list was full (not named).
+    pub fn more(&self) -> u64 {
+        self.more
+    }
+
+    /// Adds another list's tiles.
+    pub fn extend(&mut self, other: &UnreadableTiles) {
+        for t in other.iter() {
+            self.push(t);
+        }
+        self.more += other.more;
+    }
+}
+
+impl std::fmt::Display for UnreadableTiles {
+    /// `14/1/2, 14/1/3` and `and N more` past the capacity.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, t) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{t}")?;
+        }
+        if self.more > 0 {
+            write!(f, " and {} more", self.more)?;
+        }
+        Ok(())
+    }
 }
 
 impl RenderStats {
@@ -279,6 +384,8 @@ impl RenderStats {
         self.features_skipped += o.features_skipped;
         self.tiles_read += o.tiles_read;
         self.tiles_missing += o.tiles_missing;
+        self.tiles_unreadable += o.tiles_unreadable;
+        self.unreadable.extend(&o.unreadable);
     }
 }
 
@@ -307,33 +414,84 @@ fn check_zoom(tile: TileId) -> Result<()> {
     Ok(())
 }
 
-/// Reads a stored tile's uncompressed bytes, counting it as read or missing.
-fn read_tile(
-    store: &dyn TileStore,
-    tile: TileId,
-    stats: Option<&mut RenderStats>,
-) -> Result<Option<Vec<u8>>> {
-    let got = store.get(tile)?;
-    let found = match got {
-        Some(t) if t.info.status == TileStatus::Data => {
+/// What reading one stored tile gave.
+enum Read {
+    /// The uncompressed bytes (empty for a tile known to be empty).
+    Bytes(Vec<u8>),
+    /// The store has no result for the tile.
+    Missing,
+    /// The store has it, but its bytes cannot be read.
+    Unreadable(Error),
+}
+
+/// Whether an error is about one stored tile's bytes (that tile is drawn as missing), rather
+/// than about the options or the store as a whole (the render stops).
+fn is_unreadable(e: &Error) -> bool {
+    match e {
+        Error::Tile { .. } => true,
+        Error::Store(mlytiles_store::Error::Decompress { .. }) => true,
+        Error::Store(mlytiles_store::Error::Corrupt { at, .. }) => at.tile.is_some(),
+        Error::Filter { source, .. } => matches!(
+            source,
+            mlytiles_filter::Error::Mvt(_) | mlytiles_filter::Error::Tile(_)
+        ),
+        _ => false,
+    }
+}
+
+/// Reads a stored tile's uncompressed bytes, counting it as read, missing or unreadable.
+fn read_tile(store: &dyn TileStore, tile: TileId, stats: Option<&mut RenderStats>) -> Result<Read> {
+    let read = match store.get(tile) {
+        Ok(Some(t)) if t.info.status == TileStatus::Data => match t.uncompressed() {
             // Plain bytes are moved out of the record rather than copied.
-            let inflated = match t.uncompressed()? {
-                Cow::Owned(v) => Some(v),
-                Cow::Borrowed(_) => None,
-            };
-            Some(inflated.unwrap_or(t.data))
+            Ok(Cow::Owned(v)) => Read::Bytes(v),
+            Ok(Cow::Borrowed(_)) => Read::Bytes(t.data),
+            Err(e) => Read::Unreadable(e.into()),
+        },
+        Ok(Some(t)) if t.info.status == TileStatus::Empty => Read::Bytes(Vec::new()),
+        Ok(_) => Read::Missing,
+        Err(e) => {
+            let e = Error::from(e);
+            if !is_unreadable(&e) {
+                return Err(e);
+            }
+            Read::Unreadable(e)
         }
-        Some(t) if t.info.status == TileStatus::Empty => Some(Vec::new()),
-        _ => None,
     };
     if let Some(stats) = stats {
-        if found.is_some() {
-            stats.tiles_read += 1;
-        } else {
-            stats.tiles_missing += 1;
+        match read {
+            Read::Bytes(_) => stats.tiles_read += 1,
+            Read::Missing => stats.tiles_missing += 1,
+            Read::Unreadable(_) => stats.tiles_unreadable += 1,
         }
     }
-    Ok(found)
+    Ok(read)
+}
+
+/// Handles a tile that cannot be read: an error naming it and its store with
+/// [`RenderOptions::strict`], else named in `stats` (and drawn as missing by the caller).
+fn unreadable(
+    store: &dyn TileStore,
+    tile: TileId,
+    error: Error,
+    options: &RenderOptions,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    if options.strict {
+        // The reason without the tile's name, which the message gives.
+        let source: Box<dyn std::error::Error + Send + Sync> = match error {
+            Error::Tile { source, .. } => Box::new(source),
+            Error::Store(mlytiles_store::Error::Decompress { source, .. }) => Box::new(source),
+            other => Box::new(other),
+        };
+        return Err(Error::Unreadable {
+            tile,
+            store: store.path().to_path_buf(),
+            source,
+        });
+    }
+    stats.unreadable.push(tile);
+    Ok(())
 }
 
 /// The stored tiles beside `data` whose points may reach into `tile` (drawn `side` pixels a
@@ -379,11 +537,13 @@ pub(crate) enum Neighbours<'a> {
 }
 
 /// Draws one tile into `canvas` at `origin`, reading `sources`, and the points of the stored
-/// tiles beside it that reach into it as `neighbours` says.
+/// tiles beside it that reach into it as `neighbours` says. Overzoomed tiles read their parent
+/// (and its neighbours) through `cache` when there is one.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn draw_tile(
     canvas: &mut Canvas,
     sources: &Sources,
+    cache: Option<&ParentCache>,
     tile: TileId,
     origin: (u32, u32),
     point_clip: Clip,
@@ -392,56 +552,149 @@ pub(crate) fn draw_tile(
     stats: &mut RenderStats,
 ) -> Result<()> {
     let data = data_tile(tile);
+    let at = |stored: TileId, neighbour: bool| Stored {
+        tile,
+        stored,
+        neighbour,
+        origin,
+        point_clip,
+    };
     if !matches!(neighbours, Neighbours::None) {
         let side = options.pixels()?;
-        let mut scratch = RenderStats::default();
         for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
             if let Neighbours::Some(wanted) = neighbours
                 && !wanted(n)
             {
                 continue;
             }
-            if let Some(bytes) = read_tile(sources.coverage.as_ref(), n, None)? {
-                draw_loaded(
-                    canvas,
-                    Some(&bytes),
-                    &[],
-                    tile,
-                    Some(n),
-                    origin,
-                    point_clip,
-                    options,
-                    &mut scratch,
-                )?;
-            }
+            draw_stored(canvas, sources, cache, at(n, true), options, stats)?;
         }
     }
-    let bytes = read_tile(sources.coverage.as_ref(), data, Some(stats))?;
-    let mut marker_bytes = Vec::new();
+    draw_stored(canvas, sources, cache, at(data, false), options, stats)?;
     if options.markers && data.z() == MAX_DATA_ZOOM {
         for store in [&sources.points, &sources.signs].into_iter().flatten() {
-            if let Some(b) = read_tile(store.as_ref(), data, None)? {
-                marker_bytes.push(b);
+            let store = store.as_ref();
+            let bytes = match read_tile(store, data, None)? {
+                Read::Bytes(b) => b,
+                Read::Missing => continue,
+                Read::Unreadable(e) => {
+                    unreadable(store, data, e, options, stats)?;
+                    continue;
+                }
+            };
+            let drawn = draw_loaded(
+                canvas,
+                None,
+                None,
+                std::slice::from_ref(&bytes),
+                tile,
+                None,
+                origin,
+                point_clip,
+                options,
+                stats,
+            );
+            if let Err(e) = drawn {
+                if !is_unreadable(&e) {
+                    return Err(e);
+                }
+                unreadable(store, data, e, options, stats)?;
             }
         }
     }
-    draw_loaded(
+    Ok(())
+}
+
+/// One stored coverage tile to draw into a tile's canvas.
+#[derive(Clone, Copy)]
+struct Stored {
+    /// The tile drawn.
+    tile: TileId,
+    /// The stored tile read: the tile's data tile, or one beside it (for its points only).
+    stored: TileId,
+    neighbour: bool,
+    origin: (u32, u32),
+    point_clip: Clip,
+}
+
+/// Reads one stored coverage tile (through the cache for an overzoomed tile) and draws it.
+/// The tile's own data tile counts as read, missing or unreadable; a neighbour counts nothing
+/// (but is named when unreadable).
+fn draw_stored(
+    canvas: &mut Canvas,
+    sources: &Sources,
+    cache: Option<&ParentCache>,
+    s: Stored,
+    options: &RenderOptions,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let coverage = sources.coverage.as_ref();
+    let cache = cache.filter(|_| s.tile.z() > MAX_DATA_ZOOM && s.stored.z() == MAX_DATA_ZOOM);
+    let mut counts = RenderStats::default();
+    let hit = cache.and_then(|c| c.get(s.stored));
+    let (indexed, plain) = match hit {
+        Some(ix) => {
+            counts.tiles_read += 1;
+            (Some(ix), None)
+        }
+        None => match read_tile(coverage, s.stored, Some(&mut counts))? {
+            Read::Missing => (None, None),
+            Read::Unreadable(e) => {
+                if !s.neighbour {
+                    stats.add(&counts);
+                }
+                return unreadable(coverage, s.stored, e, options, stats);
+            }
+            Read::Bytes(b) => match cache {
+                Some(c) if !b.is_empty() => {
+                    match overzoom::Indexed::build(b, draw::coverage_layers(MAX_DATA_ZOOM)) {
+                        Ok(ix) => {
+                            let ix = Arc::new(ix);
+                            c.insert(s.stored, Arc::clone(&ix));
+                            (Some(ix), None)
+                        }
+                        Err(b) => (None, Some(b)),
+                    }
+                }
+                _ => (None, Some(b)),
+            },
+        },
+    };
+    let drawn = draw_loaded(
         canvas,
-        bytes.as_deref(),
-        &marker_bytes,
-        tile,
-        None,
-        origin,
-        point_clip,
+        plain.as_deref(),
+        indexed.as_deref(),
+        &[],
+        s.tile,
+        s.neighbour.then_some(s.stored),
+        s.origin,
+        s.point_clip,
         options,
-        stats,
-    )
+        &mut counts,
+    );
+    match drawn {
+        Ok(()) => {}
+        Err(e) if is_unreadable(&e) => {
+            counts.tiles_read -= 1;
+            counts.tiles_unreadable += 1;
+            if !s.neighbour {
+                stats.add(&counts);
+            }
+            return unreadable(coverage, s.stored, e, options, stats);
+        }
+        Err(e) => return Err(e),
+    }
+    if !s.neighbour {
+        stats.add(&counts);
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
 fn draw_loaded(
     canvas: &mut Canvas,
     coverage: Option<&[u8]>,
+    indexed: Option<&overzoom::Indexed>,
     markers: &[Vec<u8>],
     tile: TileId,
     neighbour: Option<TileId>,
@@ -479,6 +732,10 @@ fn draw_loaded(
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
             .map_err(Error::in_tile(at.data_tile))?;
         draw::draw_coverage(canvas, &bytes, &at, &pass, neighbour.is_some(), stats)?;
+    }
+    if let Some(indexed) = indexed {
+        let pad = 2.0 * point_pad(options) as f32;
+        draw::draw_indexed(canvas, indexed, &at, &pass, neighbour.is_some(), pad, stats)?;
     }
     for bytes in markers.iter().filter(|b| !b.is_empty()) {
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
@@ -519,6 +776,24 @@ pub fn render_tile(sources: &Sources, tile: TileId, options: &RenderOptions) -> 
     render_tile_with(sources, tile, options, EdgePoints::FromNeighbours)
 }
 
+/// [`render_tile_with`] reading overzoomed tiles' parents through `cache`: a z14 tile is read,
+/// inflated and indexed once for all its z15-22 children (and their neighbours), and a child
+/// reads only the parent's features that reach it. Share one cache between the renders of a
+/// run (a pyramid, a server) over the same `sources`.
+///
+/// # Errors
+///
+/// As [`render_tile`].
+pub fn render_tile_cached(
+    sources: &Sources,
+    tile: TileId,
+    options: &RenderOptions,
+    edges: EdgePoints,
+    cache: &ParentCache,
+) -> Result<Rendered> {
+    render_one(sources, Some(cache), tile, options, edges)
+}
+
 /// Where the dots near a lone tile's edges come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EdgePoints {
@@ -542,6 +817,16 @@ pub fn render_tile_with(
     options: &RenderOptions,
     edges: EdgePoints,
 ) -> Result<Rendered> {
+    render_one(sources, None, tile, options, edges)
+}
+
+fn render_one(
+    sources: &Sources,
+    cache: Option<&ParentCache>,
+    tile: TileId,
+    options: &RenderOptions,
+    edges: EdgePoints,
+) -> Result<Rendered> {
     check_zoom(tile)?;
     let side = options.pixels()?;
     let mut canvas = new_canvas(side, side, options);
@@ -550,6 +835,7 @@ pub fn render_tile_with(
     draw_tile(
         &mut canvas,
         sources,
+        cache,
         tile,
         (0, 0),
         clip,
@@ -586,6 +872,7 @@ pub fn render_bytes(bytes: &[u8], tile: TileId, options: &RenderOptions) -> Resu
     draw_loaded(
         &mut canvas,
         Some(bytes),
+        None,
         &[],
         tile,
         None,

@@ -217,7 +217,12 @@ struct TilePart {
 /// tile is drawn into its own padded buffer with its lines clipped to its square and its
 /// points free to cross into the padding, and the buffers are merged by `max` (so the result
 /// does not depend on the order). Finished rows are composited and streamed into the PNG
-/// encoder while the next band is drawn: memory stays bounded by a few bands of tiles.
+/// encoder while the next band is drawn: memory stays bounded by a few bands of tiles (and,
+/// deeper than z14, a [`ParentCache`](crate::ParentCache) of at most 256 MiB holding the
+/// parents of the overzoomed tiles, each read and indexed once).
+///
+/// A stored tile that cannot be read is drawn as missing and named in the report's
+/// [`RenderStats::unreadable`] (an error with [`RenderOptions::strict`](crate::RenderOptions)).
 ///
 /// # Errors
 ///
@@ -353,6 +358,8 @@ pub fn render_mosaic(
         let outside = move |n: TileId| {
             n.z() != z || !(tx0..=tx1).contains(&n.x()) || !(ty0..=ty1).contains(&n.y())
         };
+        // Overzoomed tiles share their parents, read and indexed once for the run.
+        let parents = (z > crate::MAX_DATA_ZOOM).then(crate::ParentCache::default);
         let render_band = |(r0, r1): (u32, u32)| -> Result<Vec<Vec<TilePart>>> {
             let tiles: Vec<(u32, u32)> = (r0..r1)
                 .flat_map(|y| (tx0..=tx1).map(move |x| (x, y)))
@@ -383,6 +390,7 @@ pub fn render_mosaic(
                     draw_tile(
                         &mut canvas,
                         sources,
+                        parents.as_ref(),
                         tile,
                         (pad, pad),
                         clip,

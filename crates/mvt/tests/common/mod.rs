@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use mlytiles_mvt::{Error, GeometrySink, Tile, Value};
+use mlytiles_mvt::{Error, GeometrySink, Tile, Value, VersionPolicy};
 
 /// The project's `fixtures/` folder (mvt-fixtures and the real Mapillary tiles are in the
 /// repository). A missing folder fails the test, naming the path.
@@ -59,10 +59,12 @@ pub struct Walk {
     pub tally: Tally,
 }
 
-/// Reads everything: every layer, feature, property (resolved) and vertex (checked by type).
+/// Reads everything: every layer, feature, property (resolved) and vertex (checked by type),
+/// as a validator does: with [`VersionPolicy::Strict`] (layer versions other than 1 and 2 are
+/// refused).
 pub fn walk(bytes: &[u8]) -> Walk {
     let mut w = Walk::default();
-    let tile = match Tile::new(bytes) {
+    let tile = match Tile::with_policy(bytes, VersionPolicy::Strict) {
         Ok(t) => t,
         Err(e) => {
             w.errors.push(e);
