@@ -11,8 +11,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlytiles_render::{
-    MosaicOptions, PngOptions, RenderOptions, RenderStats, Sources, Style, draw_legend, encode_png,
-    pyramid_tiles, render_mosaic, render_tile, shard,
+    EdgePoints, MosaicOptions, ParentCache, PngOptions, RenderOptions, RenderStats, Sources, Style,
+    draw_legend, encode_png, pyramid_tiles, render_mosaic, render_tile, render_tile_cached, shard,
 };
 use mlytiles_store::{Cache, TileStatus};
 use mlytiles_tile::{BBox, TileId};
@@ -128,6 +128,11 @@ pub struct Args {
     /// Threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+
+    /// Stop at the first stored tile that cannot be read (garbage, a gzip bomb) instead of
+    /// drawing it as missing and naming it in the summary.
+    #[arg(long)]
+    strict: bool,
 
     #[command(flatten)]
     filter: FilterArgs,
@@ -286,6 +291,7 @@ fn run_in_pool(args: &Args) -> Result<()> {
         markers: args.markers,
         background: args.background,
         now: None,
+        strict: args.strict,
     };
     let start = Instant::now();
     if let Some(tile) = args.tile {
@@ -426,6 +432,13 @@ fn print_stats(s: &RenderStats) -> Result<()> {
             "  {} tiles missing from the store (drawn transparent), {} features skipped as unreadable",
             s.tiles_missing,
             s.features_skipped
+        );
+    }
+    if !s.unreadable.is_empty() {
+        out!(
+            "  stored tiles that cannot be read, drawn as missing: {} (--strict stops at them; \
+             `mlytiles cache verify` says why)",
+            s.unreadable
         );
     }
     Ok(())
@@ -727,6 +740,8 @@ fn pyramid(
         ProgressStyle::with_template("{bar:40} {pos}/{len} tiles, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    // Tiles deeper than z14 draw from their z14 parent: read, inflate and index it once.
+    let parents = ParentCache::default();
     let skipped = AtomicU64::new(0);
     let redone = AtomicU64::new(0);
     let stats = std::sync::Mutex::new(RenderStats::default());
@@ -744,8 +759,14 @@ fn pyramid(
             // Cut short by a crash or a full disk: drawn again below.
             redone.fetch_add(1, Ordering::Relaxed);
         }
-        let rendered =
-            render_tile(&source.sources, tile, options).with_context(|| format!("tile {tile}"))?;
+        let rendered = render_tile_cached(
+            &source.sources,
+            tile,
+            options,
+            EdgePoints::FromNeighbours,
+            &parents,
+        )
+        .with_context(|| format!("tile {tile}"))?;
         let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -460,3 +460,55 @@ fn a_cut_or_empty_png_in_a_pyramid_is_drawn_again() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// One stored tile that is not a tile draws as missing and is named in the summary; the
+/// render goes on. `--strict` stops at it, naming the tile and the store.
+#[test]
+fn an_unreadable_stored_tile_is_drawn_missing_and_named_unless_strict() {
+    use mlytiles_store::{MbTiles, TileRecord, TileStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("damaged.mbtiles");
+    std::fs::copy(format!("{}/mly1_public.mbtiles", repo_cache()), &store).expect("copy");
+    let bad = mlytiles_tile::TileId::new(14, 3251, 6257).unwrap();
+    MbTiles::open(&store)
+        .expect("open")
+        .put(
+            bad,
+            &TileRecord::data(vec![0x1a, 0x7f, 1, 2], mlytiles_store::chrono::Utc::now()),
+        )
+        .expect("put");
+    let store = store.display().to_string();
+    let args = [
+        "--store",
+        &store,
+        "--bbox",
+        "-108.58,39.03,-108.51,39.09",
+        "--zoom",
+        "14",
+    ];
+    let stdout = ok(&run(dir.path(), &args));
+    assert!(
+        stdout.contains("stored tiles that cannot be read, drawn as missing: 14/3251/6257 "),
+        "{stdout}"
+    );
+    assert!(dir.path().join("coverage.png").is_file());
+
+    let strict = run(
+        dir.path(),
+        &[&args[..], &["--strict", "--out", "s.png"]].concat(),
+    );
+    assert_eq!(strict.status.code(), Some(1));
+    let errors = error_lines(&strict);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "error: tile 14/3251/6257 in {store} cannot be read: "
+        )),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        !dir.path().join("s.png").exists(),
+        "a failed render leaves no file"
+    );
+}

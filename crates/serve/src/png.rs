@@ -65,6 +65,7 @@ pub(crate) async fn render(
         markers,
         background: None,
         now: None,
+        strict: false,
     };
     let sources = app.sources.clone();
     let _permit = app
