@@ -287,6 +287,9 @@ fn verify(t: &Target) -> anyhow::Result<()> {
 
 fn failed(t: &Target) -> anyhow::Result<()> {
     let (_, cache, tilesets) = t.open()?;
+    // Reasons are scrubbed of the token when stored; those stored by an older mlytiles may
+    // not be, so they are scrubbed again with the token at hand (a malformed one is ignored).
+    let token = mlytiles_fetch::Token::from_env().ok().flatten();
     let mut out = std::io::stdout().lock();
     let mut n = 0u64;
     for name in tilesets {
@@ -302,7 +305,9 @@ fn failed(t: &Target) -> anyhow::Result<()> {
                         out,
                         "{name} {tile} {} {}",
                         f.at.format("%Y-%m-%dT%H:%M:%SZ"),
-                        f.reason
+                        token
+                            .as_ref()
+                            .map_or(f.reason.clone(), |t| t.scrub(&f.reason))
                     )?;
                 }
             }

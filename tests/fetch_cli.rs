@@ -735,3 +735,30 @@ fn cache_verify_checks_every_store_folders_too_and_rows_outside_the_schema() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(out.trim_end(), "zzz_folder: ok, 1 data tiles checked");
 }
+
+/// A failure reason stored by an older mlytiles that still holds the token (percent-encoded
+/// here) is scrubbed when `cache failed` prints it.
+#[test]
+fn cache_failed_scrubs_reasons_stored_before_scrubbing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let tile = sample_z14()[0];
+    MbTiles::open(cache.join("mly1_public.mbtiles"))
+        .unwrap()
+        .put(
+            tile,
+            &mlytiles_store::TileRecord::failed(
+                "HTTP 500: \"GET /x?access_token=MLY%7C777%7CcliTOKENneverPRINTED\"",
+                mlytiles_store::chrono::Utc::now(),
+            ),
+        )
+        .unwrap();
+    let mut cmd = cache_cmd("failed", &cache);
+    cmd.env("MAPILLARY_ACCESS_TOKEN", TOKEN);
+    // `run` fails the test if the token is printed.
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("mly1_public {tile} ")), "{out}");
+    assert!(out.contains("HTTP 500"), "{out}");
+}
