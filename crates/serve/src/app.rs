@@ -638,6 +638,23 @@ fn build_mvt(
     } else {
         (data, None)
     };
+    // Bytes that are not a vector tile (a damaged store, a file that is something else) are
+    // never answered as one; the reason names no byte of them.
+    match mlytiles_fetch::validate_tile(&plain) {
+        Ok(0) => {
+            return Err(Reject::internal(format!(
+                "stored tile {tile} is not a vector tile: {} bytes and no layer",
+                plain.len()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(Reject::internal(format!(
+                "stored tile {tile} is not a vector tile: {}",
+                crate::route::one_line(&e.to_string())
+            )));
+        }
+    }
     let (plain, stored_gzip, note) = match &filter {
         None => (plain, stored_gzip, None),
         Some(f) => {

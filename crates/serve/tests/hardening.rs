@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{client, get, get_json, start_sample};
+use common::{client, get, get_json, start, start_sample};
+use mlytiles_serve::Config;
 
 /// A z14 area of the sample (4 x 4 tiles) that holds data.
 fn sample_tiles() -> Vec<String> {
@@ -104,4 +105,58 @@ async fn concurrent_requests_for_one_filtered_vector_tile_share_one_filter_run()
         filtered.len() as u64,
         "one filter run per tile, however many asked at once ({CALLERS} each)"
     );
+}
+
+/// A real vector tile (one point in an `image` layer).
+fn a_tile() -> Vec<u8> {
+    let mut b = mlytiles_mvt::TileBuilder::new();
+    b.layer("image")
+        .add_feature(
+            Some(1),
+            &mlytiles_mvt::geo_types::Geometry::Point(mlytiles_mvt::geo_types::Point::new(
+                100, 100,
+            )),
+            [("id", mlytiles_mvt::Value::UInt(1))],
+        )
+        .unwrap();
+    b.to_bytes()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_store_serves_no_link_out_of_it_and_no_bytes_that_are_not_a_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("passwd");
+    std::fs::write(&secret, b"root:x:0:0:root:/root:/bin/bash SECRET\n").unwrap();
+    let cache = dir.path().join("cache");
+    let x = cache.join("mly1_public/14/1");
+    std::fs::create_dir_all(&x).unwrap();
+    std::os::unix::fs::symlink(&secret, x.join("1.mvt")).unwrap();
+    std::fs::write(x.join("2.mvt"), b"root:x:0:0:root:/root:/bin/bash SECRET\n").unwrap();
+    std::fs::write(x.join("3.mvt"), [0xff; 64]).unwrap();
+    let good = a_tile();
+    std::fs::write(x.join("4.mvt"), &good).unwrap();
+
+    let server = start(Config {
+        cache_dir: cache,
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    });
+    let http = client();
+    for y in 1..=3 {
+        for query in ["", "?pano=exclude"] {
+            let url = server.url(&format!("/mvt/mly1_public/14/1/{y}.mvt{query}"));
+            let r = get(&http, &url, &[]).await;
+            let status = r.status();
+            let body = r.bytes().await.unwrap();
+            assert!(!status.is_success(), "{url}: {status}");
+            assert!(
+                !String::from_utf8_lossy(&body).contains("SECRET"),
+                "{url}: {status} {body:?}"
+            );
+        }
+    }
+    let r = get(&http, &server.url("/mvt/mly1_public/14/1/4.mvt"), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap(), good);
 }
