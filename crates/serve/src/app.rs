@@ -583,7 +583,7 @@ async fn build_mvt_entry(
             Some(TileStatus::Empty) => "empty",
             _ => "failed to fetch",
         };
-        Arc::new(Entry::new(Bytes::new(), Some(note.into())))
+        Arc::new(Entry::new(Vec::new(), Some(note.into())))
     } else {
         let f = filter.filter.clone();
         let built = tokio::task::spawn_blocking(move || build_mvt(data, tile, f))
@@ -607,7 +607,7 @@ async fn compress_if_asked(entry: &Arc<Entry>, headers: &HeaderMap) {
     if entry.compressible && entry.gzip.get().is_none() && accepts_gzip(headers) {
         let e = Arc::clone(entry);
         let _ = tokio::task::spawn_blocking(move || {
-            e.gzip.get_or_init(|| Bytes::from(gzip(&e.body)));
+            e.gzip_or_make(gzip);
         })
         .await;
     }
@@ -671,13 +671,9 @@ fn build_mvt(
         }
     };
     if plain.is_empty() {
-        return Ok(Entry::new(Bytes::new(), note));
+        return Ok(Entry::new(Vec::new(), note));
     }
-    Ok(Entry::compressible(
-        Bytes::from(plain),
-        stored_gzip.map(Bytes::from),
-        note,
-    ))
+    Ok(Entry::compressible(plain, stored_gzip, note))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
