@@ -160,3 +160,51 @@ async fn a_folder_store_serves_no_link_out_of_it_and_no_bytes_that_are_not_a_til
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap(), good);
 }
+
+#[test]
+fn a_client_that_stops_reading_its_answers_is_disconnected() {
+    use std::io::{Read, Write};
+    let server = start(Config {
+        cache_dir: common::sample_cache(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        header_read_timeout: std::time::Duration::from_secs(600),
+        idle_timeout: std::time::Duration::from_secs(1),
+        ..Config::default()
+    });
+    let path = "/mapillary/14/3251/6257@2x.png";
+    let one = {
+        let (status, body) = common::raw_get(server.addr, path);
+        assert_eq!(status, 200);
+        body.len()
+    };
+    // Far more answers than the socket buffers hold, asked for at once and never read: the
+    // server's writes stall with no request left to answer.
+    let asked = (64 << 20) / one.max(1) + 1;
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+    let mut all = Vec::new();
+    for _ in 0..asked {
+        all.extend_from_slice(request.as_bytes());
+    }
+    // Written from another thread: the server stops reading requests once its writes stall.
+    let mut writer = s.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(&all);
+    });
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut got = Vec::new();
+    let result = s.read_to_end(&mut got);
+    let answers = got.windows(12).filter(|w| w == b"HTTP/1.1 200").count();
+    assert!(
+        result.is_ok()
+            || result
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the connection was not closed: {result:?} after {answers} answers"
+    );
+    assert!(answers < asked, "{answers} of {asked} answers");
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    sending.join().unwrap();
+}
