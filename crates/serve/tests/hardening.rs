@@ -208,3 +208,41 @@ fn a_client_that_stops_reading_its_answers_is_disconnected() {
     let _ = s.shutdown(std::net::Shutdown::Both);
     sending.join().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_in_an_mbtiles_store_is_not_answered_as_a_tile() {
+    use mlytiles_store::{MbTiles, TileRecord, TileStore};
+    let dir = tempfile::tempdir().unwrap();
+    let now = mlytiles_store::chrono::Utc::now();
+    {
+        let store = MbTiles::open(dir.path().join("mly1_public.mbtiles")).unwrap();
+        let tile = |y| mlytiles_tile::TileId::new(14, 1, y).unwrap();
+        let garbage = b"<html>not a tile SECRET</html>".to_vec();
+        store.put(tile(1), &TileRecord::data(garbage, now)).unwrap();
+        store
+            .put(tile(2), &TileRecord::data(vec![0xff; 64], now))
+            .unwrap();
+        store
+            .put(tile(3), &TileRecord::data(a_tile(), now))
+            .unwrap();
+    }
+    let server = start(Config {
+        cache_dir: dir.path().to_owned(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    });
+    let http = client();
+    for y in 1..=2 {
+        let url = server.url(&format!("/mvt/mly1_public/14/1/{y}.mvt"));
+        let r = get(&http, &url, &[("accept-encoding", "gzip")]).await;
+        let status = r.status();
+        let body = r.bytes().await.unwrap();
+        assert_eq!(status, 500, "{url}: {body:?}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("not a vector tile"), "{url}: {text}");
+        assert!(!text.contains("SECRET"), "{url}: {text}");
+    }
+    let r = get(&http, &server.url("/mvt/mly1_public/14/1/3.mvt"), &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap(), a_tile());
+}
