@@ -58,6 +58,9 @@ pub(crate) struct App {
     pub(crate) memcache: MemCache,
     pub(crate) renders: Semaphore,
     pub(crate) render_flights: Flights<Key, std::result::Result<Arc<Entry>, Reject>>,
+    /// Vector-tile answers being built (read, filtered, re-encoded), by key: concurrent
+    /// requests for one tile and filter share one run.
+    pub(crate) mvt_flights: Flights<Key, std::result::Result<Arc<Entry>, Reject>>,
     pub(crate) stats: Arc<Stats>,
     /// The stores PNG tiles read (`None` without a coverage store).
     pub(crate) sources: Option<mlytiles_render::Sources>,
@@ -125,6 +128,7 @@ impl App {
             memcache: MemCache::new(config.memory_cache_bytes),
             renders: Semaphore::new(threads),
             render_flights: Flights::default(),
+            mvt_flights: Flights::default(),
             stats: Arc::default(),
             fetch,
             tilesets,
@@ -593,6 +597,27 @@ async fn mvt_tile(
         compress_if_asked(&entry, headers).await;
         return Ok(respond(app, &entry, MVT_TYPE, headers));
     }
+    let work = || async {
+        // Another flight may have answered it between our look and this one.
+        if let Some(entry) = app.memcache.get(&key) {
+            return Ok(entry);
+        }
+        build_mvt_entry(app, set, tile, &filter, key.clone()).await
+    };
+    let entry = app.mvt_flights.run(key.clone(), work).await?;
+    compress_if_asked(&entry, headers).await;
+    Ok(respond(app, &entry, MVT_TYPE, headers))
+}
+
+/// Reads the stored tile and builds its answer (filtered when asked), kept in memory when
+/// it holds data.
+async fn build_mvt_entry(
+    app: &Arc<App>,
+    set: &Tileset,
+    tile: TileId,
+    filter: &crate::route::QueryFilter,
+    key: Key,
+) -> std::result::Result<Arc<Entry>, Reject> {
     let stored = app.stored(set, tile, filter.filter.is_some()).await?;
     let (status, data) = match stored {
         None => (None, Vec::new()),
@@ -605,7 +630,7 @@ async fn mvt_tile(
             Some(TileStatus::Empty) => "empty",
             _ => "failed to fetch",
         };
-        Arc::new(Entry::new(Bytes::new(), Some(note.into())))
+        Arc::new(Entry::new(Vec::new(), Some(note.into())))
     } else {
         let f = filter.filter.clone();
         let built = tokio::task::spawn_blocking(move || build_mvt(data, tile, f))
@@ -618,11 +643,10 @@ async fn mvt_tile(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let entry = Arc::new(built);
-        compress_if_asked(&entry, headers).await;
         app.memcache.insert(key, Arc::clone(&entry));
         entry
     };
-    Ok(respond(app, &entry, MVT_TYPE, headers))
+    Ok(entry)
 }
 
 /// Makes the entry's gzip form (off the async threads) the first time a client accepts it.
@@ -630,11 +654,14 @@ async fn compress_if_asked(entry: &Arc<Entry>, headers: &HeaderMap) {
     if entry.compressible && entry.gzip.get().is_none() && accepts_gzip(headers) {
         let e = Arc::clone(entry);
         let _ = tokio::task::spawn_blocking(move || {
-            e.gzip.get_or_init(|| Bytes::from(gzip(&e.body)));
+            e.gzip_or_make(gzip);
         })
         .await;
     }
 }
+
+/// The `x-mlytiles-note` of a filtered vector tile none of whose features matched.
+pub(crate) const FILTER_KEPT_NOTHING: &str = "the filter kept nothing";
 
 /// The vector tile's media type.
 pub(crate) const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
@@ -658,23 +685,42 @@ fn build_mvt(
     } else {
         (data, None)
     };
+    // Bytes that are not a vector tile (a damaged store, a file that is something else) are
+    // never answered as one; the reason names no byte of them.
+    match mlytiles_fetch::validate_tile(&plain) {
+        Ok(0) => {
+            return Err(Reject::internal(format!(
+                "stored tile {tile} is not a vector tile: {} bytes and no layer",
+                plain.len()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return Err(Reject::internal(format!(
+                "stored tile {tile} is not a vector tile: {}",
+                crate::route::one_line(&e.to_string())
+            )));
+        }
+    }
     let (plain, stored_gzip, note) = match &filter {
         None => (plain, stored_gzip, None),
         Some(f) => {
             let filtered = mvt::filter_tile(&plain, tile, f, Utc::now())?;
-            let note = (!filtered.dropped.is_empty())
+            let left_out = (!filtered.dropped.is_empty())
                 .then(|| format!("layers left out: {}", filtered.dropped.join("; ")));
+            // A 204 says why it is empty, as the missing and empty ones do.
+            let note = match (filtered.bytes.is_empty(), left_out) {
+                (true, None) => Some(FILTER_KEPT_NOTHING.to_owned()),
+                (true, Some(l)) => Some(format!("{FILTER_KEPT_NOTHING}; {l}")),
+                (false, l) => l,
+            };
             (filtered.bytes, None, note)
         }
     };
     if plain.is_empty() {
-        return Ok(Entry::new(Bytes::new(), note));
+        return Ok(Entry::new(Vec::new(), note));
     }
-    Ok(Entry::compressible(
-        Bytes::from(plain),
-        stored_gzip.map(Bytes::from),
-        note,
-    ))
+    Ok(Entry::compressible(plain, stored_gzip, note))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

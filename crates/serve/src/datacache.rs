@@ -41,8 +41,10 @@ impl DecodedStore {
     }
 }
 
+/// What a kept tile costs: its data's allocation, and a fixed part for the entry, the LRU's
+/// node and the strings of its info.
 fn cost(t: &StoredTile) -> usize {
-    t.data.len() + 256
+    t.data.capacity() + 512
 }
 
 impl TileStore for DecodedStore {
@@ -63,10 +65,13 @@ impl TileStore for DecodedStore {
         if mlytiles_mvt::is_gzip(&found.data) {
             found.data = found.uncompressed()?.into_owned();
         }
-        let c = cost(&found);
+        // The kept copy is allocated at its exact size (a decompressed vector has grown by
+        // doubling), so it costs what is counted.
+        let kept = found.clone();
+        let c = cost(&kept);
         if c <= self.max_bytes / 8 {
             let mut g = self.lock();
-            if let Some(old) = g.0.put(tile, Arc::new(found.clone())) {
+            if let Some(old) = g.0.put(tile, Arc::new(kept)) {
                 g.1 -= cost(&old);
             }
             g.1 += c;

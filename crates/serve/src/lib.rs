@@ -6,6 +6,7 @@ mod app;
 mod datacache;
 mod error;
 mod flight;
+mod listen;
 mod memcache;
 mod mvt;
 mod page;
@@ -71,6 +72,20 @@ pub struct Config {
     /// Fetch-through: tiles missing from the cache are fetched with this configuration (its
     /// token and daily budget) and stored in the cache. Default `None`: the cache only.
     pub fetch: Option<mlytiles_fetch::FetchConfig>,
+    /// The most connections open at once; more wait in the kernel's backlog until one
+    /// closes. 0 (the default) means the soft limit of open files less an eighth of it (at
+    /// least 128) kept for the rest of the server, at most 8192.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers, counted from when its connection
+    /// opened or its last answer was sent; so also how long an idle keep-alive connection is
+    /// kept. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long while none of its
+    /// requests is being answered (a client that stopped reading) is closed. Default 60 s.
+    pub idle_timeout: Duration,
+    /// Whether [`Server::bind`] raises the process's soft limit of open files to its hard
+    /// limit (a systemd service starts with a soft limit of 1,024). Default `true`.
+    pub raise_file_limit: bool,
 }
 
 impl Default for Config {
@@ -87,6 +102,10 @@ impl Default for Config {
             render_threads: 0,
             public_url: None,
             fetch: None,
+            max_connections: 0,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            raise_file_limit: true,
         }
     }
 }
@@ -106,6 +125,8 @@ impl Default for Config {
 pub struct Server {
     listener: tokio::net::TcpListener,
     app: Arc<app::App>,
+    files: Option<u64>,
+    limits: listen::Limits,
 }
 
 impl Server {
@@ -118,6 +139,15 @@ impl Server {
     /// set up, [`Error::Bind`] if the address cannot be bound.
     pub async fn bind(config: Config) -> Result<Server> {
         let addr = config.addr;
+        let files = listen::file_limit(config.raise_file_limit);
+        let limits = listen::Limits {
+            max_connections: match config.max_connections {
+                0 => listen::default_max_connections(files),
+                n => n,
+            },
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+        };
         let app = tokio::task::spawn_blocking(move || app::App::open(config))
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
@@ -131,7 +161,20 @@ impl Server {
         Ok(Server {
             listener,
             app: Arc::new(app),
+            files,
+            limits,
         })
+    }
+
+    /// The soft limit of open files in force (raised at [`bind`](Self::bind) unless
+    /// [`Config::raise_file_limit`] is off); `None` where the platform has none.
+    pub fn file_limit(&self) -> Option<u64> {
+        self.files
+    }
+
+    /// The most connections served at once.
+    pub fn max_connections(&self) -> usize {
+        self.limits.max_connections
     }
 
     /// The address the server listens on.
@@ -153,7 +196,8 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if accepting connections fails.
+    /// None so far: accept errors (such as running out of file descriptors) are logged and
+    /// retried after a pause.
     pub async fn run(self) -> Result<()> {
         self.run_until(std::future::pending()).await
     }
@@ -161,9 +205,14 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting connections and waits for the
     /// requests in progress to finish (graceful shutdown).
     ///
+    /// At most [`max_connections`](Self::max_connections) connections are served at once,
+    /// clients that send no complete request headers within [`Config::header_read_timeout`]
+    /// and connections idle for [`Config::idle_timeout`] are closed, and accept errors
+    /// (such as running out of file descriptors) are logged and retried after a pause.
+    ///
     /// # Errors
     ///
-    /// [`Error::Io`] if accepting connections fails.
+    /// None so far (the `Result` leaves room for setup errors).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -171,13 +220,20 @@ impl Server {
         let router = self.router();
         let summary = tokio::spawn(app::summaries(Arc::clone(&self.app)));
         tracing::info!("listening on http://{}/", self.app.local_addr());
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Io);
+        match self.files {
+            Some(files) => tracing::info!(
+                "open files: soft limit {files}; serving at most {} connections at once",
+                self.limits.max_connections
+            ),
+            None => tracing::info!(
+                "serving at most {} connections at once",
+                self.limits.max_connections
+            ),
+        }
+        listen::serve(self.listener, router, self.limits, shutdown).await;
         summary.abort();
         self.app.log_summary();
         tracing::info!("shut down");
-        result
+        Ok(())
     }
 }

@@ -39,9 +39,26 @@ pub(crate) struct Entry {
     pub(crate) note: Option<String>,
 }
 
+/// What a cached entry costs beyond the bytes of its strings and bodies: the key and entry
+/// structs, the `Arc`, the LRU's node and hash slot, and the allocator's headers of the five
+/// or so allocations an entry makes (a little more than they take on 64-bit Linux).
+const ENTRY_OVERHEAD: usize = 512;
+
+/// The bytes in an allocation of exactly their size. `Bytes::from(Vec)` keeps the vector's
+/// whole allocation, and encoders reserve generously (a PNG encoder reserves for the
+/// uncompressed image): an entry must cost what it is counted for.
+pub(crate) fn exact_bytes(v: Vec<u8>) -> Bytes {
+    if v.capacity() == v.len() {
+        Bytes::from(v)
+    } else {
+        Bytes::copy_from_slice(&v)
+    }
+}
+
 impl Entry {
     /// An answer with no gzip form.
-    pub(crate) fn new(body: Bytes, note: Option<String>) -> Entry {
+    pub(crate) fn new(body: Vec<u8>, note: Option<String>) -> Entry {
+        let body = exact_bytes(body);
         Entry {
             etag: etag_of(&body),
             body,
@@ -52,29 +69,44 @@ impl Entry {
     }
 
     /// An answer offered gzip-compressed too (`gzip` when already at hand).
-    pub(crate) fn compressible(body: Bytes, gzip: Option<Bytes>, note: Option<String>) -> Entry {
+    pub(crate) fn compressible(
+        body: Vec<u8>,
+        gzip: Option<Vec<u8>>,
+        note: Option<String>,
+    ) -> Entry {
         let mut e = Entry::new(body, note);
         e.compressible = !e.body.is_empty();
         if let Some(g) = gzip {
-            let _ = e.gzip.set(g);
+            let _ = e.gzip.set(exact_bytes(g));
         }
         e
     }
 
+    /// The gzip form, made from the body the first time it is asked for.
+    pub(crate) fn gzip_or_make(&self, make: impl FnOnce(&[u8]) -> Vec<u8>) -> &Bytes {
+        self.gzip.get_or_init(|| exact_bytes(make(&self.body)))
+    }
+
     /// Bytes the entry holds, as counted against the bound (a gzip form not made yet is
-    /// counted as half the body).
+    /// counted as half the body). Bodies are allocated at their exact size
+    /// ([`exact_bytes`]); strings count their capacity.
     fn cost(&self, key: &Key) -> usize {
         let gzip = match (self.compressible, self.gzip.get()) {
             (_, Some(g)) => g.len(),
             (true, None) => self.body.len() / 2,
             (false, None) => 0,
         };
+        let kind = match &key.kind {
+            Kind::Png { style, .. } => style.capacity(),
+            Kind::Mvt { tileset } => tileset.capacity(),
+        };
         self.body.len()
             + gzip
-            + self.etag.len()
-            + self.note.as_ref().map_or(0, String::len)
-            + key.filter.len()
-            + 128
+            + self.etag.capacity()
+            + self.note.as_ref().map_or(0, String::capacity)
+            + key.filter.capacity()
+            + kind
+            + ENTRY_OVERHEAD
     }
 }
 
@@ -165,20 +197,20 @@ mod tests {
 
     #[test]
     fn stays_within_its_byte_bound_evicting_the_least_recent() {
-        let cache = MemCache::new(8 * 1024);
+        let cache = MemCache::new(16 * 1024);
         for x in 0..40 {
-            let e = Arc::new(Entry::new(Bytes::from(vec![x as u8; 600]), None));
+            let e = Arc::new(Entry::new(vec![x as u8; 600], None));
             cache.insert(key(x), e);
             // Touch the first one so it stays.
             assert!(cache.get(&key(0)).is_some());
-            assert!(cache.usage().1 <= 8 * 1024);
+            assert!(cache.usage().1 <= 16 * 1024);
         }
         assert!(
             cache.get(&key(1)).is_none(),
             "the oldest untouched went first"
         );
         assert!(cache.get(&key(39)).is_some());
-        let big = Arc::new(Entry::new(Bytes::from(vec![0; 2000]), None));
+        let big = Arc::new(Entry::new(vec![0; 3000], None));
         cache.insert(key(100), big);
         assert!(
             cache.get(&key(100)).is_none(),
@@ -188,17 +220,17 @@ mod tests {
 
     #[test]
     fn a_gzip_form_made_after_insertion_keeps_the_byte_count_right() {
-        let cache = MemCache::new(8 * 1024);
+        let cache = MemCache::new(16 * 1024);
         // A small tile: its gzip form is bigger than the half-body guess counted for it.
-        let small = Arc::new(Entry::compressible(Bytes::from(vec![7; 40]), None, None));
+        let small = Arc::new(Entry::compressible(vec![7; 40], None, None));
         cache.insert(key(0), Arc::clone(&small));
         let counted = cache.usage().1;
         small.gzip.get_or_init(|| Bytes::from(vec![1; 60]));
         // Push it out, and everything after it.
         for x in 1..40 {
-            let e = Arc::new(Entry::new(Bytes::from(vec![x as u8; 600]), None));
+            let e = Arc::new(Entry::new(vec![x as u8; 600], None));
             cache.insert(key(x), e);
-            assert!(cache.usage().1 <= 8 * 1024);
+            assert!(cache.usage().1 <= 16 * 1024);
         }
         assert!(cache.get(&key(0)).is_none());
         let (tiles, bytes) = cache.usage();
@@ -207,6 +239,21 @@ mod tests {
             .sum();
         assert!(tiles > 0);
         assert_eq!(bytes, expected, "after evicting a {counted}-byte entry");
+    }
+
+    #[test]
+    fn an_entry_costs_what_its_allocations_hold() {
+        // A PNG encoder's vector: a few hundred bytes used of 130 KiB reserved.
+        let mut v = Vec::with_capacity(512 * 512 * 4 / 8 + 1024);
+        v.extend_from_slice(&[9; 300]);
+        let body = exact_bytes(v);
+        assert_eq!(body.len(), 300);
+        // `Bytes` made from a vector whose length is its capacity owns exactly that block:
+        // turning it back into a vector gives the same length and capacity.
+        let back = Vec::from(body);
+        assert_eq!(back.capacity(), 300);
+        let e = Entry::new(back, None);
+        assert!(e.cost(&key(0)) < 300 + 1024, "{}", e.cost(&key(0)));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::body::Bytes;
 use mlytiles_filter::Filter;
 use mlytiles_render::{PngOptions, RenderOptions, Sources, Style, encode_png, render_tile};
 use mlytiles_tile::TileId;
@@ -77,7 +76,7 @@ pub(crate) async fn render(
         .await
         .map_err(|e| Reject::internal(format!("rendering {tile}: {e}")))??;
     app.stats.counters.renders.fetch_add(1, Ordering::Relaxed);
-    Ok(Arc::new(Entry::new(Bytes::from(png), None)))
+    Ok(Arc::new(Entry::new(png, None)))
 }
 
 fn draw(

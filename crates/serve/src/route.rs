@@ -253,6 +253,10 @@ pub(crate) struct QueryFilter {
 /// Longest query string looked at.
 const MAX_QUERY: usize = 4096;
 
+/// The filter parameters whose values add up when repeated (as the CLI's repeatable flags);
+/// any other one given twice is refused rather than one of its values silently winning.
+const REPEATABLE: [&str; 3] = ["creator", "sequence", "class"];
+
 /// Parses the query string's filter parameters (names as the CLI flags, `_` for `-`).
 pub(crate) fn parse_filter(query: Option<&str>) -> Result<QueryFilter, Reject> {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
@@ -279,7 +283,14 @@ pub(crate) fn parse_filter(query: Option<&str>) -> Result<QueryFilter, Reject> {
         params
             .set(name, value)
             .map_err(|e| Reject::bad(one_line(&e.to_string())))?;
-        given.push((name.replace('_', "-"), value.clone()));
+        let canonical = name.trim().replace('_', "-");
+        if !REPEATABLE.contains(&canonical.as_str()) && given.iter().any(|(n, _)| *n == canonical) {
+            return Err(Reject::bad(format!(
+                "{canonical}: given more than once (only {} may repeat)",
+                REPEATABLE.join(", ")
+            )));
+        }
+        given.push((canonical, value.clone()));
     }
     if params.is_empty() {
         return Ok(QueryFilter::default());
@@ -424,5 +435,26 @@ mod tests {
         assert!(e.reason.contains("unknown filter parameter"), "{e}");
         let e = parse_filter(Some("since=2020-01-01&last=2y")).unwrap_err();
         assert!(e.reason.contains("since and last"), "{e}");
+    }
+
+    #[test]
+    fn a_repeated_single_valued_parameter_is_refused_naming_it() {
+        for query in [
+            "pano=only&pano=exclude",
+            "pano=only&since=2020-01-01&pano=only",
+            "looking_at=1,2&looking-at=1,2",
+        ] {
+            let e = parse_filter(Some(query)).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{query}");
+            let name = query.split('=').next().unwrap().replace('_', "-");
+            assert!(
+                e.reason
+                    .starts_with(&format!("{name}: given more than once")),
+                "{query}: {e}"
+            );
+        }
+        // Parameters that add up may repeat.
+        let f = parse_filter(Some("creator=1&creator=2")).unwrap();
+        assert_eq!(f.filter.unwrap().creators.len(), 2);
     }
 }

@@ -36,12 +36,18 @@ const METADATA_FILE: &str = "metadata.json";
 ///   then its sidecar; a crash between the two leaves the new data with the old sidecar's
 ///   times, which is still a complete tile. Temporary files left by a kill are ignored.
 /// - Metadata go in `root/metadata.json`, a JSON object of strings (as tippecanoe writes).
+/// - Only regular files inside the folder are read: a tile, sidecar or metadata file that is
+///   a link leading out of the folder (`14/1/1.mvt -> /etc/passwd`), or that is not a regular
+///   file (a device, a FIFO), is refused with [`Error::Corrupt`] rather than read. Links that
+///   stay inside the folder are followed.
 ///
 /// Puts from threads sharing one `FolderStore` are serialised; several processes writing the
 /// same folder at once are not supported (readers in other processes are fine).
 #[derive(Debug)]
 pub struct FolderStore {
     root: PathBuf,
+    /// `root` with every link resolved: what every file read must lie under.
+    canonical_root: PathBuf,
     write_lock: Mutex<()>,
     counter: AtomicU64,
 }
@@ -73,8 +79,13 @@ impl FolderStore {
             at: Location::new(&root, None),
             source,
         })?;
+        let canonical_root = fs::canonicalize(&root).map_err(|source| Error::Io {
+            at: Location::new(&root, None),
+            source,
+        })?;
         Ok(FolderStore {
             root,
+            canonical_root,
             write_lock: Mutex::new(()),
             counter: AtomicU64::new(0),
         })
@@ -131,12 +142,49 @@ impl FolderStore {
         }
     }
 
-    /// Reads a file if it exists.
-    fn read_opt(&self, path: &Path, tile: TileId, limit: Option<u64>) -> Result<Option<Vec<u8>>> {
-        let f = match File::open(path) {
+    /// Opens a file of the store for reading if it exists, provided it is a regular file
+    /// inside the store's folder once every link on the way is resolved.
+    fn open_inside(&self, path: &Path, tile: Option<TileId>) -> Result<Option<File>> {
+        let refuse = |detail: &str| Error::Corrupt {
+            at: Location::new(path, tile),
+            detail: detail.to_owned(),
+        };
+        let canonical = match fs::canonicalize(path) {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(path, tile)(e)),
+        };
+        if !canonical.starts_with(&self.canonical_root) {
+            return Err(refuse("a link leading out of the store's folder: not read"));
+        }
+        let f = match File::open(&canonical) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(path, Some(tile))(e)),
+            Err(e) => return Err(self.io(path, tile)(e)),
+        };
+        let meta = f.metadata().map_err(self.io(path, tile))?;
+        if !meta.is_file() {
+            return Err(refuse("not a regular file: not read"));
+        }
+        // Where the file opened really is (a link may have been swapped in between the
+        // check and the open): Linux says, through the open descriptor.
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = format!("/proc/self/fd/{}", f.as_raw_fd());
+            if let Ok(real) = fs::read_link(fd)
+                && !real.starts_with(&self.canonical_root)
+            {
+                return Err(refuse("a link leading out of the store's folder: not read"));
+            }
+        }
+        Ok(Some(f))
+    }
+
+    /// Reads a file if it exists.
+    fn read_opt(&self, path: &Path, tile: TileId, limit: Option<u64>) -> Result<Option<Vec<u8>>> {
+        let Some(f) = self.open_inside(path, Some(tile))? else {
+            return Ok(None);
         };
         let len = f.metadata().map_err(self.io(path, Some(tile)))?.len();
         if let Some(limit) = limit
@@ -208,11 +256,11 @@ impl FolderStore {
 
     fn metadata_map(&self) -> Result<BTreeMap<String, String>> {
         let path = self.root.join(METADATA_FILE);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(self.io(&path, None)(e)),
+        let Some(mut file) = self.open_inside(&path, None)? else {
+            return Ok(BTreeMap::new());
         };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(self.io(&path, None))?;
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
                 at: Location::new(&path, None),
