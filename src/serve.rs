@@ -71,6 +71,22 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
 
+    /// The most connections open at once (0: from the open-file limit, which the server
+    /// raises to its hard limit at start; the log says both). When full, the connection
+    /// quiet the longest is closed.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_connections: usize,
+
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+
+    /// Seconds a connection may stall (nothing sent or read) while none of its requests is
+    /// being answered, before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
     /// Seconds between the summary lines of the log.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     summary_every: u64,
@@ -125,6 +141,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         render_threads: 0,
         public_url: args.public_url.clone(),
         fetch,
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

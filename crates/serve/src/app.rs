@@ -50,6 +50,9 @@ pub(crate) struct FetchThrough {
     flights: Flights<(String, TileId), std::result::Result<(), Reject>>,
 }
 
+/// How many unreadable stored tiles the server remembers having logged.
+pub(crate) const UNREADABLE_LOGGED: usize = 10_000;
+
 /// Everything the endpoints share.
 #[derive(Debug)]
 pub(crate) struct App {
@@ -64,6 +67,9 @@ pub(crate) struct App {
     pub(crate) stats: Arc<Stats>,
     /// The stores PNG tiles read (`None` without a coverage store).
     pub(crate) sources: Option<mlytiles_render::Sources>,
+    /// Stored tiles found unreadable while drawing (drawn as missing), each logged once; at
+    /// most [`UNREADABLE_LOGGED`] remembered.
+    pub(crate) unreadable: std::sync::Mutex<std::collections::HashSet<TileId>>,
     fetch: Option<FetchThrough>,
     local_addr: OnceLock<SocketAddr>,
     page: OnceLock<Bytes>,
@@ -128,6 +134,7 @@ impl App {
             memcache: MemCache::new(config.memory_cache_bytes),
             renders: Semaphore::new(threads),
             render_flights: Flights::default(),
+            unreadable: Default::default(),
             mvt_flights: Flights::default(),
             stats: Arc::default(),
             fetch,

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use mlytiles_filter::Filter;
-use mlytiles_render::{PngOptions, RenderOptions, Sources, Style, encode_png, render_tile};
+use mlytiles_render::{
+    PngOptions, RenderOptions, Sources, Style, UnreadableTiles, encode_png, render_tile,
+};
 use mlytiles_tile::TileId;
 
 use crate::app::App;
@@ -72,18 +74,37 @@ pub(crate) async fn render(
         .acquire()
         .await
         .map_err(|_| Reject::internal("the server is shutting down"))?;
-    let png = tokio::task::spawn_blocking(move || draw(sources.as_ref(), tile, &options))
-        .await
-        .map_err(|e| Reject::internal(format!("rendering {tile}: {e}")))??;
+    let (png, unreadable) =
+        tokio::task::spawn_blocking(move || draw(sources.as_ref(), tile, &options))
+            .await
+            .map_err(|e| Reject::internal(format!("rendering {tile}: {e}")))??;
+    log_unreadable(app, &unreadable);
     app.stats.counters.renders.fetch_add(1, Ordering::Relaxed);
     Ok(Arc::new(Entry::new(png, None)))
 }
 
+/// Logs each stored tile a render could not read (and drew as missing) the first time it is
+/// met: a damaged tile is named once, not on every request for it or its neighbours.
+fn log_unreadable(app: &App, tiles: &UnreadableTiles) {
+    if tiles.is_empty() {
+        return;
+    }
+    let mut seen = app.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+    for t in tiles.iter() {
+        if seen.len() < crate::app::UNREADABLE_LOGGED && seen.insert(t) {
+            tracing::warn!(
+                "stored tile {t} cannot be read: drawn as missing (`mlytiles cache verify` says why)"
+            );
+        }
+    }
+}
+
+/// The PNG of `tile`, and the stored tiles it could not read.
 fn draw(
     sources: Option<&Sources>,
     tile: TileId,
     options: &RenderOptions,
-) -> Result<Vec<u8>, Reject> {
+) -> Result<(Vec<u8>, UnreadableTiles), Reject> {
     let failed = |e: mlytiles_render::Error| {
         tracing::error!("rendering {tile}: {e}");
         Reject::internal(format!(
@@ -91,17 +112,22 @@ fn draw(
             one_line(&e.to_string())
         ))
     };
-    let pixmap = match sources {
-        Some(s) => render_tile(s, tile, options).map_err(failed)?.pixmap,
+    let (pixmap, unreadable) = match sources {
+        Some(s) => {
+            let r = render_tile(s, tile, options).map_err(failed)?;
+            (r.pixmap, r.stats.unreadable)
+        }
         None => {
             let side = options.pixels().map_err(failed)?;
-            mlytiles_render::tiny_skia::Pixmap::new(side, side)
-                .ok_or_else(|| Reject::internal("empty tile size"))?
+            let empty = mlytiles_render::tiny_skia::Pixmap::new(side, side)
+                .ok_or_else(|| Reject::internal("empty tile size"))?;
+            (empty, UnreadableTiles::default())
         }
     };
     let png_options = PngOptions {
         text: vec![("Copyright".into(), crate::ATTRIBUTION.into())],
         ..PngOptions::default()
     };
-    encode_png(&pixmap, &png_options).map_err(failed)
+    let png = encode_png(&pixmap, &png_options).map_err(failed)?;
+    Ok((png, unreadable))
 }
