@@ -1,8 +1,8 @@
-//! Issue 13, item 11: the time of a z19 mosaic over one z14 tile of a million points. Not a
-//! test of speed (nothing is asserted about time): run it by hand, in release, to measure.
+//! The time of a z19 mosaic over one z14 tile of a million points, and of one z19 tile with
+//! and without the parent cache: what overzooming costs. A measurement, not a test:
 //!
 //! ```sh
-//! cargo test --release -p mlytiles-render --test overzoom_timing -- --ignored --nocapture
+//! cargo run --release -p mlytiles-render --example time_overzoom
 //! ```
 
 use std::io::Write;
@@ -90,9 +90,7 @@ fn dense_tile(points: usize, lines: usize, seed: u64) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-#[test]
-#[ignore = "a measurement: run by hand in release"]
-fn time_a_z19_mosaic_over_a_million_points() {
+fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mly1_public.mbtiles");
     let parent = TileId::new(14, 8000, 5000).unwrap();
