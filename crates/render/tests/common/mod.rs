@@ -1,6 +1,8 @@
 //! Shared helpers: the bundled sample pyramid, PNG decoding, golden comparison.
 #![allow(dead_code)]
 
+pub mod dense;
+
 use std::path::{Path, PathBuf};
 
 use mlytiles_render::Sources;
