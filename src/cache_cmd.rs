@@ -189,30 +189,31 @@ fn verify(t: &Target) -> anyhow::Result<()> {
             found += 1;
             writeln!(out, "{name}: {text}")
         };
-        let store: Box<dyn TileStore> = if path.is_dir() {
-            match mlytiles_store::FolderStore::open(&path) {
-                Ok(s) => Box::new(s),
-                Err(e) => {
-                    problem(
-                        &mut out,
-                        format!("cannot open: {}", crate::error_line(&e.into())),
-                    )?;
-                    problems += 1;
-                    continue;
-                }
-            }
+        type Opened = (
+            std::sync::Arc<dyn TileStore>,
+            Option<std::sync::Arc<MbTiles>>,
+        );
+        let opened: mlytiles_store::Result<Opened> = if path.is_dir() {
+            mlytiles_store::FolderStore::open(&path).map(|s| (std::sync::Arc::new(s) as _, None))
         } else {
-            let db = match MbTiles::open_read_only(&path) {
-                Ok(db) => db,
-                Err(e) => {
-                    problem(
-                        &mut out,
-                        format!("cannot open: {}", crate::error_line(&e.into())),
-                    )?;
-                    problems += 1;
-                    continue;
-                }
-            };
+            MbTiles::open_read_only(&path).map(|db| {
+                let db = std::sync::Arc::new(db);
+                (db.clone() as _, Some(db))
+            })
+        };
+        let (store, db) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                problem(
+                    &mut out,
+                    format!("cannot open: {}", crate::error_line(&e.into())),
+                )?;
+                problems += 1;
+                continue;
+            }
+        };
+        // MBTiles only: SQLite's own check, and rows that name no tile.
+        if let Some(db) = db {
             match db.integrity_check() {
                 Ok(check) if check == "ok" => {}
                 Ok(check) => {
@@ -240,8 +241,7 @@ fn verify(t: &Target) -> anyhow::Result<()> {
                 }
                 Err(e) => problem(&mut out, crate::error_line(&e.into()))?,
             }
-            Box::new(db)
-        };
+        }
         let mut tiles = 0u64;
         for z in 0..=MAX_LISTED_ZOOM {
             let listed = match store.list(z, None) {
