@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod command;
 mod error;
 mod feature;
 mod geom_type;
@@ -10,6 +11,7 @@ mod gzip;
 mod layer;
 pub mod model;
 mod pbf;
+mod ring;
 mod tile;
 mod value;
 mod writer;
@@ -18,9 +20,10 @@ pub use error::{Error, ErrorKind, Result, Severity};
 pub use feature::{Feature, Properties, Tags};
 pub use geo_types;
 pub use geom_type::{GeomType, GeometrySink};
-pub use geometry::{Command, Commands, GeometryInts, ring_area2};
+pub use geometry::{Command, Commands, GeometryInts};
 pub use gzip::{DEFAULT_MAX_DECOMPRESSED, decompress, is_gzip};
 pub use layer::{DEFAULT_EXTENT, Features, Layer, LayerHeader};
+pub use ring::ring_area2;
 pub use tile::{Layers, Tile, VersionPolicy};
 pub use value::{Value, ValueType};
 pub use writer::{GeometryEncoder, LayerBuilder, TileBuilder, WriteError, validate_commands};
