@@ -19,7 +19,7 @@ mod writer;
 pub use error::{Error, ErrorKind, Result, Severity};
 pub use feature::{Feature, Properties, Tags};
 pub use geo_types;
-pub use geom_type::{GeomType, GeometrySink};
+pub use geom_type::{GeomType, GeometrySink, RingType};
 pub use geometry::{Command, Commands, GeometryInts};
 pub use gzip::{DEFAULT_MAX_DECOMPRESSED, decompress, is_gzip};
 pub use layer::{DEFAULT_EXTENT, Features, Layer, LayerHeader};

@@ -2,6 +2,8 @@
 //! the signed area by the surveyor's formula, exact in integers. Positive means clockwise with y
 //! down, the winding of an exterior ring.
 
+use crate::geom_type::RingType;
+
 /// Twice the signed area of a ring (the surveyor's formula), exactly: i64 products summed in
 /// i128, so no coordinate can overflow or round it. Positive means clockwise with y down, the
 /// exterior winding of spec 4.3.4.4. `ring` does not repeat its first point.
@@ -65,6 +67,42 @@ impl RingArea {
     #[inline]
     pub(crate) fn close(&self) -> i128 {
         self.sum + cross(self.at.0, self.at.1, self.start.0, self.start.1)
+    }
+}
+
+/// Gives each ring of a polygon geometry its [`RingType`], ring after ring, by the rule of
+/// spec 4.3.4.4 (and, in version 1 layers, the first ring's sign): the one place that rule
+/// lives, used by the decoder's `ring_end` and by `to_geometry`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RingClassifier {
+    /// The sign of an exterior ring's area; 0 until the first ring of a version 1 layer.
+    exterior_sign: i8,
+}
+
+impl RingClassifier {
+    /// A classifier for one geometry of a layer of `version`.
+    #[inline]
+    pub(crate) fn new(version: u32) -> Self {
+        RingClassifier {
+            exterior_sign: if version == 1 { 0 } else { 1 },
+        }
+    }
+
+    /// The type of the next ring, given twice its signed area.
+    #[inline]
+    pub(crate) fn classify(&mut self, area2: i128) -> RingType {
+        let sign = area2.signum() as i8;
+        if sign == 0 {
+            return RingType::ZeroArea; // encloses nothing
+        }
+        if self.exterior_sign == 0 {
+            self.exterior_sign = sign; // version 1: the first ring decides
+        }
+        if sign == self.exterior_sign {
+            RingType::Outer
+        } else {
+            RingType::Inner
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::feature::Feature;
 use crate::geom_type::{GeomType, GeometrySink};
 use crate::pbf::zigzag32;
+use crate::ring::{RingArea, RingClassifier};
 
 use super::ints::{ByteInts, IntSource, check_count, read_u32};
 
@@ -33,6 +34,10 @@ pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
     let rule = rule_of(geom_type);
     let lines_may_close = version == 1;
     let (mut x, mut y) = (0i32, 0i32);
+    // The current ring's area and the rings' classification, kept only for a sink that asks
+    // for ring types: `S::WANTS_RING_TYPES` is a constant, so for the others this code is gone.
+    let mut area = RingArea::default();
+    let mut classes = RingClassifier::new(version);
     let mut state = State::Start;
     // LineTo points in the current part (rings need two or more).
     let mut part_points: u32 = 0;
@@ -81,6 +86,9 @@ pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
                     x = x.wrapping_add(dx);
                     y = y.wrapping_add(dy);
                     sink.move_to(x, y);
+                    if S::WANTS_RING_TYPES {
+                        area = RingArea::start(x, y);
+                    }
                 }
                 state = State::AfterMoveTo;
                 part_points = 0;
@@ -109,6 +117,9 @@ pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
                     x = x.wrapping_add(dx);
                     y = y.wrapping_add(dy);
                     sink.line_to(x, y);
+                    if S::WANTS_RING_TYPES {
+                        area.push(x, y);
+                    }
                     Ok(())
                 };
                 while left > 0 {
@@ -151,6 +162,9 @@ pub(crate) fn decode_commands<I: IntSource, S: GeometrySink>(
                     return Err(bad_count("LineTo", part_points));
                 }
                 sink.close_path();
+                if S::WANTS_RING_TYPES && geom_type == GeomType::Polygon {
+                    sink.ring_end(classes.classify(area.close()));
+                }
                 state = State::AfterClosePath;
             }
             other => return Err(ErrorKind::UnknownCommand(other)),
@@ -351,6 +365,10 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// In version 1 layers a LineString may close its parts with ClosePath (mvt-fixtures 061);
     /// in version 2 that is an error. UNKNOWN geometries are passed through with only the
     /// checks of [`Commands`].
+    ///
+    /// A sink that sets [`GeometrySink::WANTS_RING_TYPES`] also gets each polygon ring's
+    /// [`RingType`](crate::RingType) through [`GeometrySink::ring_end`], computed here from
+    /// the ring's vertices as they are decoded (spec 4.3.4.4).
     ///
     /// # Errors
     ///

@@ -8,8 +8,8 @@ use geo_types::{
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::feature::Feature;
-use crate::geom_type::{GeomType, GeometrySink};
-use crate::ring::ring_area2;
+use crate::geom_type::{GeomType, GeometrySink, RingType};
+use crate::ring::{RingClassifier, ring_area2};
 
 impl<'l, 'a> Feature<'l, 'a> {
     /// The geometry as a `geo_types` value in tile coordinates (x right, y down), converted to
@@ -91,19 +91,15 @@ impl<'l, 'a> Feature<'l, 'a> {
                 })
             }
             GeomType::Polygon => {
-                let v1 = self.layer.version() == 1;
                 let mut polygons: Vec<(LineString<T>, Vec<LineString<T>>)> = Vec::new();
-                let mut exterior_sign = if v1 { 0 } else { 1 };
+                let mut classes = RingClassifier::new(self.layer.version());
                 for (i, (part, _)) in parts.iter().enumerate() {
-                    let sign = ring_area2(part).signum() as i32;
-                    if sign == 0 {
+                    let ring_type = classes.classify(ring_area2(part));
+                    if ring_type == RingType::ZeroArea {
                         continue; // encloses nothing
                     }
-                    if exterior_sign == 0 {
-                        exterior_sign = sign; // version 1: the first ring decides
-                    }
                     let r = ring(part, true)?;
-                    if sign == exterior_sign {
+                    if ring_type == RingType::Outer {
                         polygons.push((r, Vec::new()));
                     } else {
                         match polygons.last_mut() {
