@@ -10,6 +10,10 @@ pub(crate) const CLOSE_PATH: u32 = 7;
 /// spec 4.3.3: the command count is the upper 29 bits of the command integer.
 pub(crate) const MAX_COUNT: u32 = (1 << 29) - 1;
 
+/// Added to a command integer, adds one to its count (spec 4.3.3: the count is above the
+/// 3 bits of the id).
+pub(crate) const COUNT_ONE: u32 = 1 << 3;
+
 /// spec 4.3.3: `CommandInteger = (id & 0x7) | (count << 3)`.
 #[inline]
 pub(crate) fn command(id: u32, count: u32) -> u32 {

@@ -7,7 +7,7 @@ use geo_types::{Coord, Geometry, Polygon};
 
 use super::WriteError;
 use super::wire::zigzag;
-use crate::command::{CLOSE_PATH, LINE_TO, MAX_COUNT, MOVE_TO, command};
+use crate::command::{CLOSE_PATH, COUNT_ONE, LINE_TO, MAX_COUNT, MOVE_TO, command, unpack};
 use crate::error::ErrorKind;
 use crate::geom_type::{GeomType, GeometrySink};
 use crate::geometry::{SliceInts, decode_commands};
@@ -128,8 +128,8 @@ impl Stream {
 
     /// Appends a parameter pair to the open command of kind `id`, or starts one.
     fn push_pair(&mut self, id: u32, x: i32, y: i32) {
-        if self.open == id && (self.commands[self.header] >> 3) < MAX_COUNT {
-            self.commands[self.header] += 1 << 3;
+        if self.open == id && unpack(self.commands[self.header]).1 < MAX_COUNT {
+            self.commands[self.header] += COUNT_ONE;
         } else {
             self.header = self.commands.len();
             self.commands.push(command(id, 1));
@@ -164,8 +164,8 @@ impl Stream {
             let dx = self.commands.pop().map_or(0, zigzag32);
             self.x = self.x.wrapping_sub(dx);
             self.y = self.y.wrapping_sub(dy);
-            self.commands[self.header] -= 1 << 3;
-            if self.commands[self.header] >> 3 == 0 {
+            self.commands[self.header] -= COUNT_ONE;
+            if unpack(self.commands[self.header]).1 == 0 {
                 self.commands.truncate(self.header);
             }
         }

@@ -1,7 +1,7 @@
 //! Tests of the writer as a whole, and the helpers the tests of its parts share.
 
 pub(super) use super::*;
-pub(super) use crate::command::{CLOSE_PATH, MOVE_TO};
+pub(super) use crate::command::{CLOSE_PATH, MOVE_TO, unpack};
 pub(super) use crate::geom_type::GeometrySink;
 pub(super) use crate::model;
 pub(super) use crate::pbf::zigzag32;
@@ -22,7 +22,7 @@ pub(super) fn decode(commands: &[u32]) -> Vec<Part> {
     let (mut x, mut y) = (0i32, 0i32);
     let mut i = 0;
     while i < commands.len() {
-        let (id, count) = (commands[i] & 7, commands[i] >> 3);
+        let (id, count) = unpack(commands[i]);
         i += 1;
         if id == CLOSE_PATH {
             parts.last_mut().unwrap().1 = true;
