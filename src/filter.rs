@@ -10,9 +10,9 @@ use clap::ValueEnum;
 use mlytiles_filter::chrono::{DateTime, Utc};
 use mlytiles_filter::export::{
     Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter, IdFormat,
-    MvtExporter, lon_lat_geometry, select,
+    lon_lat_geometry, select,
 };
-use mlytiles_filter::{Area, Filter, LayerKind, TypeReport};
+use mlytiles_filter::{Area, Filter, LayerKind, MvtOptions, TypeReport, filter_mvt_with};
 use mlytiles_mvt::Tile;
 use mlytiles_store::{FolderStore, MbTiles, TileStatus, TileStore};
 use mlytiles_tile::{TileId, TileTransform};
@@ -269,10 +269,10 @@ impl Summary {
     }
 }
 
-/// The writer of kept features.
+/// The writer of kept features: a text exporter, or the one filtered tile.
 enum Sink {
     Text(Box<dyn Exporter>),
-    Mvt(MvtExporter),
+    Mvt(Vec<u8>),
 }
 
 /// Runs the command.
@@ -367,7 +367,7 @@ pub fn run(args: &Args) -> Result<()> {
         Format::Geojson => Sink::Text(Box::new(GeoJsonExporter::collection(out, options))),
         Format::Ndjson => Sink::Text(Box::new(GeoJsonExporter::lines(out, options))),
         Format::Csv => Sink::Text(Box::new(CsvExporter::new(out))),
-        Format::Mvt => Sink::Mvt(MvtExporter::new()),
+        Format::Mvt => Sink::Mvt(Vec::new()),
     };
     if let Sink::Text(e) = &mut sink {
         e.begin().context(out_name.clone())?;
@@ -422,8 +422,7 @@ pub fn run(args: &Args) -> Result<()> {
 
     match sink {
         Sink::Text(mut e) => e.finish().context(out_name.clone())?,
-        Sink::Mvt(m) => {
-            let bytes = m.to_bytes();
+        Sink::Mvt(bytes) => {
             let mut out = open_output()?;
             out.write_all(&bytes).context(out_name.clone())?;
             out.flush().context(out_name.clone())?;
@@ -473,6 +472,23 @@ fn filter_tile(
     (sink, out_name): (&mut Sink, &str),
     summary: &mut Summary,
 ) -> Result<()> {
+    let exporter = match sink {
+        Sink::Text(e) => e,
+        Sink::Mvt(out) => {
+            let options = MvtOptions {
+                layers: Some(kinds),
+                report: Some(&mut summary.report),
+            };
+            let filtered = filter_mvt_with(bytes, tile_id, filter, now, options)
+                .map_err(|e| anyhow!(e).context(name.to_owned()))?;
+            summary.tiles += 1;
+            for (kind, counts) in filtered.counts {
+                *summary.layers.entry(kind).or_default() += counts;
+            }
+            *out = filtered.bytes;
+            return Ok(());
+        }
+    };
     let tile = Tile::new(bytes).with_context(|| name.to_owned())?;
     summary.tiles += 1;
     for layer in tile.layers() {
@@ -493,12 +509,9 @@ fn filter_tile(
             filter,
             now,
             &mut summary.report,
-            |kind, record, feature| match sink {
-                Sink::Text(e) => {
-                    let t = transform.as_ref().expect("text formats need the tile id");
-                    e.feature(kind, &record, &lon_lat_geometry(feature, t)?)
-                }
-                Sink::Mvt(m) => m.add(feature),
+            |kind, record, feature| {
+                let t = transform.as_ref().expect("text formats need the tile id");
+                exporter.feature(kind, &record, &lon_lat_geometry(feature, t)?)
             },
         )
         .map_err(|e| match e {

@@ -11,7 +11,8 @@ use geo::{
 use mlytiles_tile::BBox;
 
 use crate::error::{Error, Result};
-use crate::records::{LayerKind, normalize_angle};
+use crate::kind::LayerKind;
+use crate::records::normalize_angle;
 
 fn parse_error(
     what: &'static str,
