@@ -55,12 +55,12 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use geo_types::{Coord, Geometry, LineString, MultiLineString};
-use mlytiles_mvt::{Feature, Layer, Severity};
+use mlytiles_mvt::{Feature, Layer, Severity, Tile};
 use mlytiles_tile::{TileId, TileTransform};
 
 use crate::compiled::CompiledFilter;
@@ -226,6 +226,81 @@ where
             counts.kept += 1;
             kept(kind, record, &feature)?;
         }
+    }
+    Ok(counts)
+}
+
+/// Writes the features of one tile that match `filter` to `exporter`, in lon/lat: every
+/// layer of the tile whose kind is in `kinds` goes through [`select`] (other layers, and
+/// layers that are not Mapillary's, are passed over). Returns the counts per layer read.
+///
+/// `exporter`'s [`begin`](Exporter::begin) and [`finish`](Exporter::finish) are the
+/// caller's: call this once per tile in between.
+///
+/// # Errors
+///
+/// A tile or layer that cannot be read, the filter's compile errors, and the exporter's.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mlytiles_filter::chrono::Utc;
+/// use mlytiles_filter::export::{CsvExporter, Exporter, export_tile};
+/// use mlytiles_filter::{Filter, LayerKind, TypeReport};
+/// use mlytiles_mvt::{TileBuilder, Value, geo_types::{Geometry, Point}};
+///
+/// let mut builder = TileBuilder::new();
+/// let p = Geometry::Point(Point::new(2048, 2048));
+/// builder.layer("image").add_feature(None, &p, [("id", Value::UInt(7))])?;
+/// builder.layer("overview").add_feature(None, &p, [("id", Value::UInt(8))])?;
+/// let bytes = builder.to_bytes();
+///
+/// let mut csv = CsvExporter::new(Vec::new());
+/// let mut report = TypeReport::new();
+/// csv.begin()?;
+/// let tile = "14/8800/5373".parse()?;
+/// let counts = export_tile(
+///     &bytes, tile, &[LayerKind::Image], &Filter::default(), Utc::now(), &mut csv, &mut report,
+/// )?;
+/// csv.finish()?;
+/// assert_eq!(counts[&LayerKind::Image].kept, 1);
+/// assert!(!counts.contains_key(&LayerKind::Overview));
+/// assert_eq!(csv.written(), 1);
+/// # Ok(())
+/// # }
+/// ```
+pub fn export_tile<E: Exporter + ?Sized>(
+    bytes: &[u8],
+    tile: TileId,
+    kinds: &[LayerKind],
+    filter: &Filter,
+    now: DateTime<Utc>,
+    exporter: &mut E,
+    report: &mut TypeReport,
+) -> ExportResult<BTreeMap<LayerKind, Counts>> {
+    let parsed = Tile::new(bytes)?;
+    let mut counts = BTreeMap::new();
+    for layer in parsed.layers() {
+        let layer = layer?;
+        let Some(kind) = LayerKind::from_name(layer.name()) else {
+            continue;
+        };
+        if !kinds.contains(&kind) {
+            continue;
+        }
+        let transform = TileTransform::new(tile, layer.extent()).map_err(crate::Error::from)?;
+        let c = select(
+            &layer,
+            Some(tile),
+            filter,
+            now,
+            report,
+            |kind, record, feature| {
+                exporter.feature(kind, &record, &lon_lat_geometry(feature, &transform)?)
+            },
+        )?;
+        *counts.entry(kind).or_default() += c;
     }
     Ok(counts)
 }

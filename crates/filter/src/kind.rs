@@ -50,6 +50,23 @@ impl LayerKind {
         LayerKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    /// The Mapillary tileset whose tiles hold this layer: `mly1_public` for `overview`,
+    /// `sequence` and `image`, `mly_map_feature_point` for `point`,
+    /// `mly_map_feature_traffic_sign` for `traffic_sign`.
+    ///
+    /// ```
+    /// use mlytiles_filter::LayerKind;
+    /// assert_eq!(LayerKind::Image.tileset(), "mly1_public");
+    /// assert_eq!(LayerKind::TrafficSign.tileset(), "mly_map_feature_traffic_sign");
+    /// ```
+    pub const fn tileset(self) -> &'static str {
+        match self {
+            LayerKind::Overview | LayerKind::Sequence | LayerKind::Image => "mly1_public",
+            LayerKind::Point => "mly_map_feature_point",
+            LayerKind::TrafficSign => "mly_map_feature_traffic_sign",
+        }
+    }
+
     /// Whether this is a map-feature layer (`point` or `traffic_sign`).
     pub const fn is_map_feature(self) -> bool {
         matches!(self, LayerKind::Point | LayerKind::TrafficSign)
