@@ -69,7 +69,8 @@ pub struct Args {
 
     /// Output format. `geojson`: one FeatureCollection; `ndjson`: one Feature per line; `csv`:
     /// one row per point (the sequence layer is left out unless named, which is an error);
-    /// `mvt`: the kept features re-encoded as a tile (one input tile only).
+    /// `mvt`: the kept features copied into one tile, tags and geometry as encoded (one input
+    /// tile only).
     #[arg(long, value_enum, default_value_t = Format::Geojson)]
     pub(super) format: Format,
 
