@@ -214,6 +214,33 @@ fn csv_parses_and_refuses_the_sequence_layer() {
 }
 
 #[test]
+fn mvt_output_is_the_libraries_filtered_tile_byte_for_byte() {
+    // The CLI and the server share one filtered-MVT path: mlytiles_filter::filter_mvt.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flat.mvt");
+    let r = sample(&[
+        "--pano",
+        "exclude",
+        "--tile",
+        "14/3251/6257",
+        "--format",
+        "mvt",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    assert!(r.stderr.contains("kept"), "{}", r.stderr);
+    let flat = mlytiles_filter::Filter {
+        image_type: mlytiles_filter::ImageType::Flat,
+        ..mlytiles_filter::Filter::default()
+    };
+    let tile = TileId::new(14, 3251, 6257).unwrap();
+    let want = mlytiles_filter::filter_mvt(&sample_bytes(), Some(tile), &flat, Utc::now()).unwrap();
+    assert!(!want.bytes.is_empty());
+    assert_eq!(std::fs::read(&out).unwrap(), want.bytes);
+}
+
+#[test]
 fn mvt_output_holds_the_kept_features() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pano.mvt");

@@ -7,7 +7,8 @@ use mlytiles_tile::{TileId, TileTransform};
 
 use crate::error::{Error, Result};
 use crate::filter::{Area, ClassPattern, CompassRange, Filter, ImageType, LookingAt, Predicate};
-use crate::records::{LayerKind, read_angle, read_bool, read_id, read_ms, read_str};
+use crate::kind::LayerKind;
+use crate::records::{read_angle, read_bool, read_id, read_ms, read_str};
 
 // One bit per property test.
 const CAPTURED: u16 = 1 << 0;

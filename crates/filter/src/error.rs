@@ -1,6 +1,6 @@
 //! The crate's error type.
 
-use crate::records::LayerKind;
+use crate::kind::LayerKind;
 
 /// Result with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;

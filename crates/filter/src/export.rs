@@ -13,9 +13,9 @@
 //! readers cannot round them; [`IdFormat::Number`] writes them as JSON numbers, still digit
 //! for digit (never through `f64`).
 //!
-//! [`MvtExporter`] re-encodes the kept features of a tile with the writer (their properties
-//! and geometry copied as they are, layer extent and version kept), for serving a filtered
-//! tile.
+//! The MVT format is not an [`Exporter`]: a filtered tile is made in one call by
+//! [`filter_mvt`](crate::filter_mvt), which copies the kept features' tags and geometry
+//! integers as they are encoded (the CLI's `filter --format mvt` and the server use it).
 //!
 //! # Examples
 //!
@@ -55,18 +55,19 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use geo_types::{Coord, Geometry, LineString, MultiLineString};
-use mlytiles_mvt::{Feature, GeometryEncoder, Layer, Severity, TileBuilder, Value, WriteError};
+use mlytiles_mvt::{Feature, Layer, Severity, Tile};
 use mlytiles_tile::{TileId, TileTransform};
 
 use crate::compiled::CompiledFilter;
 use crate::filter::Filter;
 use crate::geojson;
-use crate::records::{LayerKind, Record, RecordReader, Sequence};
+use crate::kind::LayerKind;
+use crate::records::{Record, RecordReader, Sequence};
 use crate::report::TypeReport;
 
 /// What can go wrong while exporting.
@@ -82,14 +83,6 @@ pub enum ExportError {
     /// The tile could not be read (a fatal error of the layer or tile).
     #[error(transparent)]
     Mvt(#[from] mlytiles_mvt::Error),
-    /// A kept feature could not be re-encoded by the MVT writer.
-    #[error("re-encoding a {layer} feature: {source}")]
-    Write {
-        /// The layer's name.
-        layer: String,
-        /// The writer's error.
-        source: WriteError,
-    },
     /// CSV rows are points; a line or polygon feature has no row.
     #[error(
         "CSV holds points (one row each), but the {layer} layer has {geometry} features: \
@@ -233,6 +226,81 @@ where
             counts.kept += 1;
             kept(kind, record, &feature)?;
         }
+    }
+    Ok(counts)
+}
+
+/// Writes the features of one tile that match `filter` to `exporter`, in lon/lat: every
+/// layer of the tile whose kind is in `kinds` goes through [`select`] (other layers, and
+/// layers that are not Mapillary's, are passed over). Returns the counts per layer read.
+///
+/// `exporter`'s [`begin`](Exporter::begin) and [`finish`](Exporter::finish) are the
+/// caller's: call this once per tile in between.
+///
+/// # Errors
+///
+/// A tile or layer that cannot be read, the filter's compile errors, and the exporter's.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mlytiles_filter::chrono::Utc;
+/// use mlytiles_filter::export::{CsvExporter, Exporter, export_tile};
+/// use mlytiles_filter::{Filter, LayerKind, TypeReport};
+/// use mlytiles_mvt::{TileBuilder, Value, geo_types::{Geometry, Point}};
+///
+/// let mut builder = TileBuilder::new();
+/// let p = Geometry::Point(Point::new(2048, 2048));
+/// builder.layer("image").add_feature(None, &p, [("id", Value::UInt(7))])?;
+/// builder.layer("overview").add_feature(None, &p, [("id", Value::UInt(8))])?;
+/// let bytes = builder.to_bytes();
+///
+/// let mut csv = CsvExporter::new(Vec::new());
+/// let mut report = TypeReport::new();
+/// csv.begin()?;
+/// let tile = "14/8800/5373".parse()?;
+/// let counts = export_tile(
+///     &bytes, tile, &[LayerKind::Image], &Filter::default(), Utc::now(), &mut csv, &mut report,
+/// )?;
+/// csv.finish()?;
+/// assert_eq!(counts[&LayerKind::Image].kept, 1);
+/// assert!(!counts.contains_key(&LayerKind::Overview));
+/// assert_eq!(csv.written(), 1);
+/// # Ok(())
+/// # }
+/// ```
+pub fn export_tile<E: Exporter + ?Sized>(
+    bytes: &[u8],
+    tile: TileId,
+    kinds: &[LayerKind],
+    filter: &Filter,
+    now: DateTime<Utc>,
+    exporter: &mut E,
+    report: &mut TypeReport,
+) -> ExportResult<BTreeMap<LayerKind, Counts>> {
+    let parsed = Tile::new(bytes)?;
+    let mut counts = BTreeMap::new();
+    for layer in parsed.layers() {
+        let layer = layer?;
+        let Some(kind) = LayerKind::from_name(layer.name()) else {
+            continue;
+        };
+        if !kinds.contains(&kind) {
+            continue;
+        }
+        let transform = TileTransform::new(tile, layer.extent()).map_err(crate::Error::from)?;
+        let c = select(
+            &layer,
+            Some(tile),
+            filter,
+            now,
+            report,
+            |kind, record, feature| {
+                exporter.feature(kind, &record, &lon_lat_geometry(feature, &transform)?)
+            },
+        )?;
+        *counts.entry(kind).or_default() += c;
     }
     Ok(counts)
 }
@@ -748,67 +816,4 @@ impl<W: Write> Exporter for CsvExporter<W> {
 /// The csv crate's errors while writing are I/O errors underneath.
 fn csv_error(e: csv::Error) -> ExportError {
     ExportError::Io(e.into())
-}
-
-// ---------------------------------------------------------------------------------------
-// MVT
-
-/// Re-encodes kept features into a new tile with the writer: each feature's properties (all
-/// of them, as the tile holds them), protobuf id and geometry are copied; each layer keeps
-/// its name, extent and version. Layers with no kept feature are not written.
-#[derive(Debug, Default)]
-pub struct MvtExporter {
-    builder: TileBuilder,
-    encoder: GeometryEncoder,
-    written: u64,
-}
-
-impl MvtExporter {
-    /// An empty tile.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Copies one feature into the layer of its name.
-    ///
-    /// # Errors
-    ///
-    /// The reader's errors (a bad property or geometry), [`ExportError::Write`] if the writer
-    /// rejects the copy.
-    pub fn add(&mut self, feature: &Feature<'_, '_>) -> ExportResult<()> {
-        let source = feature.layer();
-        let props: Vec<(&str, Value<'_>)> =
-            feature.properties().collect::<mlytiles_mvt::Result<_>>()?;
-        self.encoder.clear();
-        feature.decode_geometry(&mut self.encoder)?;
-        let fresh = !self
-            .builder
-            .layers()
-            .iter()
-            .any(|l| l.name() == source.name());
-        let layer = self.builder.layer(source.name());
-        if fresh {
-            layer
-                .set_extent(source.extent())
-                .set_version(source.version());
-        }
-        layer
-            .add_feature_encoded(feature.id(), feature.geom_type(), &self.encoder, props)
-            .map_err(|source_err| ExportError::Write {
-                layer: source.name().to_owned(),
-                source: source_err,
-            })?;
-        self.written += 1;
-        Ok(())
-    }
-
-    /// The number of features copied.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    /// The encoded tile (empty when nothing was kept).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.builder.to_bytes()
-    }
 }

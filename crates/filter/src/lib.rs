@@ -8,6 +8,8 @@ mod error;
 pub mod export;
 mod filter;
 pub mod geojson;
+mod kind;
+mod mvt;
 mod params;
 mod records;
 mod report;
@@ -20,9 +22,11 @@ pub use filter::{
     Predicate, TimeBound, TimeUnit, parse_ids,
 };
 pub use geo;
+pub use kind::{Key, LayerKind};
+pub use mvt::{FilteredTile, LeftOut, MvtOptions, filter_mvt, filter_mvt_with};
 pub use params::{FilterParams, PARAMETER_NAMES, Pano, check_bound};
 pub use records::{
-    Image, ImageLayer, Key, LayerKind, MapFeature, MapFeatureLayer, Overview, OverviewLayer,
-    Record, RecordReader, Sequence, SequenceLayer, normalize_angle,
+    Image, ImageLayer, MapFeature, MapFeatureLayer, Overview, OverviewLayer, Record, RecordReader,
+    Sequence, SequenceLayer, normalize_angle,
 };
 pub use report::{Found, Mismatch, TypeReport};

@@ -4,7 +4,7 @@ use std::fmt;
 
 use mlytiles_mvt::{Value, ValueType};
 
-use crate::records::{Key, LayerKind, expected_type};
+use crate::kind::{Key, LayerKind, expected_type};
 
 /// What was found where a typed value was expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

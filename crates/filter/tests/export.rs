@@ -6,9 +6,9 @@ use common::real_tiles;
 use mlytiles_filter::chrono::{TimeZone, Utc};
 use mlytiles_filter::export::{
     CSV_HEADER, Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter,
-    IdFormat, MvtExporter, lon_lat_geometry, select,
+    IdFormat, lon_lat_geometry, select,
 };
-use mlytiles_filter::{Filter, ImageType, LayerKind, TypeReport};
+use mlytiles_filter::{Filter, ImageType, LayerKind, MvtOptions, TypeReport, filter_mvt_with};
 use mlytiles_mvt::geo_types::{Geometry, LineString, MultiLineString, Point};
 use mlytiles_mvt::{Tile, TileBuilder, Value};
 use mlytiles_tile::{TileId, TileTransform};
@@ -268,11 +268,19 @@ fn mvt_export_holds_only_the_kept_features() {
     };
     let now = Utc::now();
     let mut report = TypeReport::new();
-    let mut m = MvtExporter::new();
     let layer = tile.layer("image").unwrap().unwrap();
-    let counts = select(&layer, None, &pano, now, &mut report, |_, _, f| m.add(f)).unwrap();
-    assert_eq!(counts.kept, 2);
-    let out = m.to_bytes();
+    let options = MvtOptions {
+        layers: Some(&[LayerKind::Image]),
+        report: Some(&mut report),
+    };
+    let filtered = filter_mvt_with(&with_sequences, None, &pano, now, options).unwrap();
+    assert_eq!(filtered.counts[&LayerKind::Image].kept, 2);
+    assert_eq!(
+        filtered.left_out.len(),
+        1,
+        "the sequence layer was not asked for"
+    );
+    let out = filtered.bytes;
     let back = Tile::new(&out).unwrap();
     assert_eq!(back.layer_count().unwrap(), 1, "only the image layer");
     let images = back.layer("image").unwrap().unwrap();
@@ -337,11 +345,13 @@ fn real_tiles_export_in_every_format() {
 
         // CSV of the image layer: a row per kept image, each with 14 cells.
         let image_only = [(id, {
-            let mut m = MvtExporter::new();
-            for f in image_layer.features() {
-                m.add(&f.unwrap()).unwrap();
-            }
-            m.to_bytes()
+            let options = MvtOptions {
+                layers: Some(&[LayerKind::Image]),
+                report: None,
+            };
+            filter_mvt_with(&bytes, Some(id), &Filter::default(), Utc::now(), options)
+                .unwrap()
+                .bytes
         })];
         let mut e = CsvExporter::new(Vec::new());
         export_tiles(&image_only, &flat, &mut e).unwrap();
@@ -353,17 +363,13 @@ fn real_tiles_export_in_every_format() {
         }
 
         // MVT: only kept features, properties as in the source.
-        let mut m = MvtExporter::new();
-        select(
-            &image_layer,
-            Some(id),
-            &flat,
-            Utc::now(),
-            &mut report,
-            |_, _, f| m.add(f),
-        )
-        .unwrap();
-        let out = m.to_bytes();
+        let options = MvtOptions {
+            layers: Some(&[LayerKind::Image]),
+            report: Some(&mut report),
+        };
+        let out = filter_mvt_with(&bytes, Some(id), &flat, Utc::now(), options)
+            .unwrap()
+            .bytes;
         let back = Tile::new(&out).unwrap();
         let layer = back.layer("image").unwrap();
         let n = layer.map_or(0, |l| l.features().count()) as u64;

@@ -713,8 +713,9 @@ fn build_mvt(
         None => (plain, stored_gzip, None),
         Some(f) => {
             let filtered = mvt::filter_tile(&plain, tile, f, Utc::now())?;
-            let left_out = (!filtered.dropped.is_empty())
-                .then(|| format!("layers left out: {}", filtered.dropped.join("; ")));
+            let dropped = mvt::left_out(&filtered);
+            let left_out =
+                (!dropped.is_empty()).then(|| format!("layers left out: {}", dropped.join("; ")));
             // A 204 says why it is empty, as the missing and empty ones do.
             let note = match (filtered.bytes.is_empty(), left_out) {
                 (true, None) => Some(FILTER_KEPT_NOTHING.to_owned()),

@@ -8,6 +8,7 @@ mod folder;
 mod mbtiles;
 mod metadata;
 mod record;
+mod select;
 
 use std::path::Path;
 
@@ -19,6 +20,7 @@ pub use metadata::TilesetMetadata;
 pub use record::{
     Failure, MAX_REASON_LEN, StatusCounts, StoredTile, TileBody, TileInfo, TileRecord, TileStatus,
 };
+pub use select::{data_tiles, deepest_data_zoom, find_store};
 
 pub use chrono;
 pub use mlytiles_tile::{BBox, TileId};
