@@ -244,7 +244,7 @@ fn config(args: &Args, tileset: &Tileset) -> anyhow::Result<FetchConfig> {
         concurrency: args.concurrency,
         daily_budget: args.budget,
         missing_is_empty: !args.strict_missing,
-        ..FetchConfig::default()
+        ..FetchConfig::from_env()
     };
     if let Some(e) = &args.endpoint {
         config.endpoint = e.trim_end_matches('/').to_string();
