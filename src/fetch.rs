@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlytiles_fetch::{
     FetchConfig, Fetcher, OverviewIndex, Plan, PlanOptions, Progress, RunOptions, StopReason,
@@ -15,7 +15,9 @@ use mlytiles_fetch::{
 use mlytiles_filter::Area;
 use mlytiles_store::chrono::{self, Utc};
 use mlytiles_store::{Cache, TileStore};
-use mlytiles_tile::{BBox, TileCover, TileId};
+use mlytiles_tile::{BBox, TileId};
+
+use crate::units::human_bytes;
 
 /// Exit code of a run stopped by the daily budget or the server's daily limit: run the same
 /// command again after the reset to go on.
@@ -316,11 +318,19 @@ fn parse_age(s: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(n.saturating_mul(secs)))
 }
 
+/// Covers beyond this many tiles are refused (they would take hundreds of days of budget).
+const MAX_TILES: u64 = 10_000_000;
+
 /// The tiles of the area given by --bbox, --within or --tiles.
 fn area_tiles(args: &Args) -> anyhow::Result<Vec<TileId>> {
     // clap's `area` group makes these exclusive, and one of them required.
     if let Some(bbox) = args.bbox {
-        return cover(bbox, args.zoom, |_| true);
+        return Ok(mlytiles_tile::cover_box(
+            bbox,
+            args.zoom,
+            MAX_TILES,
+            |_| true,
+        )?);
     }
     if let Some(path) = &args.within {
         let text = std::fs::read_to_string(path)
@@ -329,80 +339,29 @@ fn area_tiles(args: &Args) -> anyhow::Result<Vec<TileId>> {
         let bounds = area
             .bounds()
             .with_context(|| format!("{}: the area is empty", path.display()))?;
-        let vertices: Vec<(f64, f64)> = match &area {
-            Area::Polygon(mp) => {
-                mp.0.iter()
-                    .flat_map(|p| p.exterior().0.iter().map(|c| (c.x, c.y)))
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        return cover(bounds, args.zoom, |tile| {
-            tile_touches(&area, &vertices, tile)
+        return Ok(match &area {
+            Area::Polygon(mp) => mlytiles_tile::cover_polygons(mp, args.zoom, MAX_TILES)?,
+            // GeoJSON gives polygons; any other area would be covered by its box.
+            _ => mlytiles_tile::cover_box(bounds, args.zoom, MAX_TILES, |_| true)?,
         });
     }
     let path = args.tiles.as_deref().unwrap_or(Path::new("-"));
     read_tile_list(path)
 }
 
-/// The tiles of the box at `z` that `keep` accepts, refusing covers beyond ten million
-/// tiles (which would take hundreds of days of budget anyway).
-fn cover(bbox: BBox, z: u8, keep: impl Fn(TileId) -> bool) -> anyhow::Result<Vec<TileId>> {
-    const MAX_TILES: u64 = 10_000_000;
-    let n = TileCover::tile_count(bbox, z)?;
-    if n > MAX_TILES {
-        bail!("the area holds {n} tiles at zoom {z}, more than {MAX_TILES}: split it up");
-    }
-    Ok(TileCover::new(bbox, z)?.filter(|t| keep(*t)).collect())
-}
-
-/// Whether a tile touches a polygon area: its outline crosses the area, its centre is inside,
-/// or one of the area's vertices lies in it (an area smaller than the tile).
-fn tile_touches(area: &Area, vertices: &[(f64, f64)], tile: TileId) -> bool {
-    let b = tile.bounds();
-    let (w, s, e, n) = (b.west(), b.south(), b.east(), b.north());
-    if area.contains_point((w + e) / 2.0, (s + n) / 2.0) {
-        return true;
-    }
-    let outline = geo_types::MultiLineString::new(vec![geo_types::LineString::from(vec![
-        (w, s),
-        (e, s),
-        (e, n),
-        (w, n),
-        (w, s),
-    ])]);
-    area.intersects_lines(&outline) || vertices.iter().any(|&(x, y)| b.contains(x, y))
-}
-
-/// One `z/x/y` per line (also `z,x,y` or `z x y`); `#` starts a comment.
+/// The tiles listed in a file (see [`mlytiles_tile::parse_tile_list`]).
 fn read_tile_list(path: &Path) -> anyhow::Result<Vec<TileId>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("--tiles {}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        // The other separators become `/` for the tile crate's own `z/x/y` parser.
-        let z_x_y = line
-            .split(|c: char| c == '/' || c == ',' || c.is_whitespace())
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("/");
-        let tile: TileId = z_x_y.parse().with_context(|| {
-            format!(
-                "{}:{}: {line:?} is not a tile: expected z/x/y such as 14/8185/5447",
-                path.display(),
-                i + 1
-            )
-        })?;
-        out.push(tile);
-    }
-    if out.is_empty() {
-        bail!("{}: no tiles listed", path.display());
-    }
-    Ok(out)
+    mlytiles_tile::parse_tile_list(&text).map_err(|e| match e {
+        mlytiles_tile::Error::TileListLine { line, text, source } => anyhow::Error::new(*source)
+            .context(format!(
+                "{}:{line}: {text:?} is not a tile: expected z/x/y such as 14/8185/5447",
+                path.display()
+            )),
+        mlytiles_tile::Error::EmptyTileList => anyhow!("{}: no tiles listed", path.display()),
+        e => e.into(),
+    })
 }
 
 fn print_plan(
@@ -486,7 +445,7 @@ async fn fetch(
                 p.empty + p.not_modified,
                 p.failed,
                 p.from_cache,
-                bytes(p.bytes),
+                human_bytes(p.bytes),
                 p.budget_left
             ));
             if p.done == p.total {
@@ -508,7 +467,7 @@ async fn fetch(
                     p.empty + p.not_modified,
                     p.failed,
                     p.requests,
-                    bytes(p.bytes),
+                    human_bytes(p.bytes),
                     p.done as f64 / p.elapsed.as_secs_f64().max(1e-3),
                     p.budget_left
                 );
@@ -523,14 +482,6 @@ async fn fetch(
         mlytiles_fetch::run(fetcher, tileset, store, plan.to_request.clone(), options).await?;
     ctrl_c.abort();
     Ok(summary)
-}
-
-fn bytes(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
-    } else {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    }
 }
 
 fn print_summary(tileset: &Tileset, s: &Summary) -> anyhow::Result<()> {
@@ -550,7 +501,7 @@ fn print_summary(tileset: &Tileset, s: &Summary) -> anyhow::Result<()> {
         p.failed,
         p.from_cache,
         p.requests,
-        bytes(p.bytes),
+        human_bytes(p.bytes),
         p.budget_left
     )?;
     if p.by_other_runs > 0 {

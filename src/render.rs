@@ -5,21 +5,21 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlytiles_render::{
-    EdgePoints, MosaicOptions, ParentCache, PngOptions, RenderOptions, RenderStats, Sources, Style,
-    draw_legend, encode_png, pyramid_tiles, render_mosaic, render_tile, render_tile_cached, shard,
+    MosaicOptions, PngOptions, PyramidOptions, PyramidProgress, PyramidSettings, RenderOptions,
+    RenderStats, Sources, Style, draw_legend, encode_png, render_mosaic, render_tile,
+    write_pyramid,
 };
 use mlytiles_store::{Cache, TileStatus};
 use mlytiles_tile::{BBox, TileId};
-use rayon::prelude::*;
 
 use crate::cache_home::{ReadCache, SAMPLE_PLACE};
 use crate::filter_args::FilterArgs;
+use crate::units::human_bytes;
 
 /// `println!` that returns the write error (a closed pipe ends the command quietly, see
 /// main.rs) instead of panicking.
@@ -310,7 +310,7 @@ fn run_in_pool(args: &Args) -> Result<()> {
     }
     let zoom = match args.zoom {
         Some(z) => z,
-        None => auto_zoom(bbox, options.pixels()?),
+        None => mlytiles_render::auto_zoom(bbox, options.pixels()?),
     };
     check_area_held(&source, bbox, zoom..=zoom)?;
     let out = args
@@ -444,36 +444,16 @@ fn print_stats(s: &RenderStats) -> Result<()> {
     Ok(())
 }
 
-fn human_bytes(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{:.1} MB", n as f64 / f64::from(1 << 20))
-    } else {
-        format!("{:.0} KB", (n as f64 / 1024.0).ceil())
-    }
-}
-
 /// The store's `bounds` metadata (W,S,E,N).
 fn store_bounds(sources: &Sources) -> Result<BBox> {
-    let text = sources
-        .coverage
-        .metadata_value("bounds")?
-        .ok_or_else(|| anyhow!("give --bbox W,S,E,N (the store has no bounds metadata)"))?;
-    text.parse::<BBox>()
-        .map_err(|e| anyhow!("the store's bounds {text:?}: {e}; give --bbox"))
-}
-
-/// The deepest zoom (at most 16) at which the box fits in 4096 px.
-fn auto_zoom(bbox: BBox, side: u32) -> u8 {
-    let mut best = 0;
-    for z in 0..=16u8 {
-        let (x0, y0) = mlytiles_tile::lon_lat_to_tile_fraction(bbox.west(), bbox.north(), z);
-        let (x1, y1) = mlytiles_tile::lon_lat_to_tile_fraction(bbox.east(), bbox.south(), z);
-        let s = f64::from(side);
-        if ((x1 - x0) * s).max((y1 - y0) * s) <= 4096.5 {
-            best = z;
+    match mlytiles_render::store_bounds(sources) {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => bail!("give --bbox W,S,E,N (the store has no bounds metadata)"),
+        Err(mlytiles_render::Error::BadBounds { text, source }) => {
+            bail!("the store's bounds {text:?}: {source}; give --bbox")
         }
+        Err(e) => Err(e.into()),
     }
-    best
 }
 
 fn one_tile(
@@ -510,7 +490,8 @@ fn one_tile(
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("coverage.png"));
-    write_atomic(&out, &png)?;
+    mlytiles_store::write_atomic(&out, &png)
+        .with_context(|| format!("writing {}", out.display()))?;
     out!(
         "Rendered tile {tile} (style {}) from {} in {:.1} ms:",
         options.style,
@@ -545,176 +526,20 @@ fn inner_box(tile: TileId) -> String {
     )
 }
 
-/// Writes `bytes` to `path` so that `path` is never partly written: a temporary file beside
-/// it, flushed to disk, then renamed over it. The temporary file is removed on any error.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?
-        .to_string_lossy();
-    let write = || -> std::io::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".part")
-            .tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    };
-    write().with_context(|| format!("writing {}", path.display()))
-}
-
-/// Whether `path` is a whole PNG file: the signature, an IHDR chunk first and an IEND chunk
-/// last. A file cut short (a crash or a full disk while it was written) is not.
-fn is_complete_png(path: &Path) -> bool {
-    use std::io::{Read, Seek, SeekFrom};
-    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-    const IHDR: &[u8] = b"\0\0\0\x0dIHDR";
-    const IEND: &[u8] = b"\0\0\0\0IEND\xaeB`\x82";
-    let check = || -> std::io::Result<bool> {
-        let mut f = std::fs::File::open(path)?;
-        let len = f.metadata()?.len();
-        // Signature, IHDR (8 + 13 + 4 bytes), IEND: 57 bytes at the least.
-        if len < 57 {
-            return Ok(false);
-        }
-        let mut head = [0u8; 16];
-        f.read_exact(&mut head)?;
-        let mut tail = [0u8; 12];
-        f.seek(SeekFrom::End(-12))?;
-        f.read_exact(&mut tail)?;
-        Ok(&head[..8] == SIGNATURE && &head[8..] == IHDR && tail == IEND)
-    };
-    check().unwrap_or(false)
-}
-
-/// What a pyramid folder records about the run that made it, in `PYRAMID_SETTINGS`: the
-/// settings that decide what a tile looks like. Zooms, area and shards may differ between
-/// runs into one folder (a pyramid grows by zooms or area); these may not.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct PyramidSettings {
-    source: String,
-    style: String,
-    filters: String,
-    size: u32,
-    scale: u32,
-    markers: bool,
-    background: Option<String>,
-}
-
-/// The file in a pyramid folder that records its settings.
-const PYRAMID_SETTINGS: &str = "mlytiles-pyramid.json";
-
-impl PyramidSettings {
-    fn of(args: &Args, source: &Source) -> PyramidSettings {
-        PyramidSettings {
-            source: source.name.clone(),
-            style: args.style.to_string(),
-            filters: crate::filter_args::flags_given(
-                &std::env::args().collect::<Vec<_>>(),
-                &["bbox"],
-            )
+/// The settings a pyramid folder records of this run.
+fn pyramid_settings(args: &Args, source: &Source) -> PyramidSettings {
+    PyramidSettings {
+        source: source.name.clone(),
+        style: args.style.to_string(),
+        filters: crate::filter_args::flags_given(&std::env::args().collect::<Vec<_>>(), &["bbox"])
             .join(" "),
-            size: args.size,
-            scale: args.scale,
-            markers: args.markers,
-            background: args
-                .background
-                .map(|[r, g, b, a]| format!("#{r:02x}{g:02x}{b:02x}{a:02x}")),
-        }
+        size: args.size,
+        scale: args.scale,
+        markers: args.markers,
+        background: args
+            .background
+            .map(|[r, g, b, a]| format!("#{r:02x}{g:02x}{b:02x}{a:02x}")),
     }
-
-    /// What differs between the folder's settings and this run's, one `name: folder -> run`
-    /// a setting.
-    fn differences(&self, run: &PyramidSettings) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut diff = |name: &str, was: String, now: String| {
-            if was != now {
-                out.push(format!("{name} {was} -> {now}"));
-            }
-        };
-        let none = || "(none)".to_string();
-        diff("source", self.source.clone(), run.source.clone());
-        diff("style", self.style.clone(), run.style.clone());
-        let filters = |f: &str| if f.is_empty() { none() } else { f.to_string() };
-        diff("filters", filters(&self.filters), filters(&run.filters));
-        diff("size", self.size.to_string(), run.size.to_string());
-        diff("scale", self.scale.to_string(), run.scale.to_string());
-        diff("markers", self.markers.to_string(), run.markers.to_string());
-        diff(
-            "background",
-            self.background.clone().unwrap_or_else(none),
-            run.background.clone().unwrap_or_else(none),
-        );
-        out
-    }
-}
-
-/// Checks the settings a pyramid folder records against this run's (stopping if they differ,
-/// unless `force`), and records this run's.
-fn claim_pyramid_folder(out: &Path, settings: &PyramidSettings, force: bool) -> Result<()> {
-    let file = out.join(PYRAMID_SETTINGS);
-    match std::fs::read(&file) {
-        Ok(bytes) => {
-            let recorded: PyramidSettings = serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "{}: not a settings record of mlytiles (remove it, or choose another --out)",
-                    file.display()
-                )
-            })?;
-            let differences = recorded.differences(settings);
-            if !differences.is_empty() && !force {
-                bail!(
-                    "{} holds a pyramid made with other settings ({}): render into another \
-                     folder, or give --force to render every tile again",
-                    out.display(),
-                    differences.join("; ")
-                );
-            }
-            if differences.is_empty() {
-                return Ok(());
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A folder that holds tiles but no record was made by something else (or an
-            // older mlytiles): its tiles' settings are unknown.
-            // (A shard started at the same time may have recorded its settings since.)
-            if !force && holds_pngs(out) && !file.exists() {
-                bail!(
-                    "{} holds PNG tiles but no {PYRAMID_SETTINGS} saying how they were made: \
-                     render into another folder, or give --force to render every tile again",
-                    out.display()
-                );
-            }
-        }
-        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-    }
-    let mut json = serde_json::to_vec_pretty(settings)?;
-    json.push(b'\n');
-    write_atomic(&file, &json)
-}
-
-/// Whether a pyramid folder holds any `Z/X/Y.png` (looks one level of each zoom deep).
-fn holds_pngs(out: &Path) -> bool {
-    let Ok(zooms) = std::fs::read_dir(out) else {
-        return false;
-    };
-    zooms.flatten().any(|z| {
-        z.path().is_dir()
-            && std::fs::read_dir(z.path()).is_ok_and(|xs| {
-                xs.flatten().any(|x| {
-                    std::fs::read_dir(x.path()).is_ok_and(|ys| {
-                        ys.flatten()
-                            .any(|y| y.path().extension().is_some_and(|e| e == "png"))
-                    })
-                })
-            })
-    })
 }
 
 fn pyramid(
@@ -727,72 +552,37 @@ fn pyramid(
     start: Instant,
 ) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("tiles"));
-    let all = pyramid_tiles(bbox, z0, z1, 50_000_000)?;
     let (i, n) = args.shard.unwrap_or((0, 1));
-    let tiles = shard(&all, i, n)?;
-    if tiles.is_empty() && !all.is_empty() {
-        bail!("shard {i}/{n} is empty ({} tiles in all)", all.len());
-    }
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    claim_pyramid_folder(&out, &PyramidSettings::of(args, source), args.force)?;
-    let bar = ProgressBar::new(tiles.len() as u64);
+    let pyramid = PyramidOptions {
+        bbox,
+        zooms: (z0, z1),
+        out: out.clone(),
+        shard: (i, n),
+        force: args.force,
+        render: options.clone(),
+        settings: pyramid_settings(args, source),
+        max_tiles: 50_000_000,
+    };
+    let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} tiles, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    // Tiles deeper than z14 draw from their z14 parent: read, inflate and index it once.
-    let parents = ParentCache::default();
-    let skipped = AtomicU64::new(0);
-    let redone = AtomicU64::new(0);
-    let stats = std::sync::Mutex::new(RenderStats::default());
-    let result: Result<()> = tiles.par_iter().try_for_each(|&tile| {
-        let path = out
-            .join(tile.z().to_string())
-            .join(tile.x().to_string())
-            .join(format!("{}.png", tile.y()));
-        if !args.force && path.exists() {
-            if is_complete_png(&path) {
-                skipped.fetch_add(1, Ordering::Relaxed);
-                bar.inc(1);
-                return Ok(());
-            }
-            // Cut short by a crash or a full disk: drawn again below.
-            redone.fetch_add(1, Ordering::Relaxed);
-        }
-        let rendered = render_tile_cached(
-            &source.sources,
-            tile,
-            options,
-            EdgePoints::FromNeighbours,
-            &parents,
-        )
-        .with_context(|| format!("tile {tile}"))?;
-        let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        write_atomic(&path, &png)?;
-        stats
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .add(&rendered.stats);
+    let result = write_pyramid(&source.sources, &pyramid, &|p: PyramidProgress| {
+        bar.set_length(p.total);
         bar.inc(1);
-        Ok(())
     });
     bar.finish_and_clear();
-    result?;
-    let stats = stats.into_inner().unwrap_or_else(|e| e.into_inner());
-    let skipped = skipped.into_inner();
-    let redone = redone.into_inner();
+    let report = result.map_err(pyramid_error)?;
+    let (tiles, skipped, redone) = (report.tiles, report.skipped, report.redone);
     out!(
-        "Pyramid z{z0}-{z1}{}: {} tiles ({} rendered{}, {skipped} already there) into {} in {:.2} s",
+        "Pyramid z{z0}-{z1}{}: {tiles} tiles ({} rendered{}, {skipped} already there) into {} in {:.2} s",
         if n > 1 {
             format!(", part {i}/{n}")
         } else {
             String::new()
         },
-        tiles.len(),
-        tiles.len() as u64 - skipped,
+        tiles - skipped,
         if redone > 0 {
             format!(", {redone} of them incomplete files drawn again")
         } else {
@@ -801,6 +591,34 @@ fn pyramid(
         out.display(),
         start.elapsed().as_secs_f64()
     );
-    print_stats(&stats)?;
+    print_stats(&report.stats)?;
     Ok(())
+}
+
+/// The pyramid writer's errors in the command's words (its flags).
+fn pyramid_error(e: mlytiles_render::Error) -> anyhow::Error {
+    use mlytiles_render::{Error, PYRAMID_SETTINGS, SettingsProblem};
+    const REDO: &str = "render into another folder, or give --force to render every tile again";
+    match e {
+        Error::TileFailed { tile, source } => {
+            anyhow::Error::new(*source).context(format!("tile {tile}"))
+        }
+        Error::PyramidSettings { folder, problem } => match problem {
+            SettingsProblem::Differ(d) => anyhow!(
+                "{} holds a pyramid made with other settings ({}): {REDO}",
+                folder.display(),
+                d.join("; ")
+            ),
+            SettingsProblem::Unrecorded => anyhow!(
+                "{} holds PNG tiles but no {PYRAMID_SETTINGS} saying how they were made: {REDO}",
+                folder.display()
+            ),
+            SettingsProblem::Unreadable(e) => anyhow!(
+                "{}: not a settings record of mlytiles (remove it, or choose another --out): {e}",
+                folder.join(PYRAMID_SETTINGS).display()
+            ),
+            other => anyhow!("{} {other}", folder.display()),
+        },
+        e => e.into(),
+    }
 }
