@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlytiles_fetch::{
-    FetchConfig, Fetcher, OverviewIndex, Plan, PlanOptions, Progress, RunOptions, StopReason,
-    Summary, Tileset, Token, build_overview_index, plan,
+    FetchConfig, Fetcher, Plan, PlanOptions, Progress, RunOptions, StopReason, Summary, Tileset,
+    Token, plan,
 };
 use mlytiles_filter::Area;
 use mlytiles_store::chrono::{self, Utc};
@@ -157,36 +157,24 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     };
     let started = Instant::now();
     let mut the_plan = plan(&*store, &tiles, &options)?;
-    let skip_empty = !args.no_skip_empty
-        && tileset.has_overview()
-        && tiles.iter().all(|t| t.z() == 14)
-        && !the_plan.to_request.is_empty();
     let mut index_note = String::new();
-    if skip_empty {
-        let (index, missing) = OverviewIndex::from_store(&*store, &the_plan.to_request)?;
-        let index = if args.plan || missing.is_empty() {
-            if !missing.is_empty() {
+    if !args.no_skip_empty && the_plan.overview_skip_applies(&tileset, &tiles) {
+        if args.plan {
+            let missing = the_plan.skip_empty_cached(&*store)?;
+            if missing > 0 {
                 index_note = format!(
-                    "; skip-empty: {} z5 overview tile(s) are not cached yet, the run fetches \
-                     them first and skips more",
-                    missing.len()
+                    "; skip-empty: {missing} z5 overview tile(s) are not cached yet, the run \
+                     fetches them first and skips more"
                 );
             }
-            index
         } else {
             // The run fetches the missing z5 tiles (a request each) before the z14 tiles.
-            let fetched = runtime.block_on(build_overview_index(
-                &fetcher,
-                &tileset,
-                &*store,
-                &the_plan.to_request,
-            ));
-            match fetched {
-                Ok(i) => i,
-                Err(e) => return report_stop(e, the_plan.requests()),
+            let skipped =
+                runtime.block_on(the_plan.skip_empty_fetching(&fetcher, &tileset, &*store));
+            if let Err(e) = skipped {
+                return report_stop(e, the_plan.requests());
             }
-        };
-        the_plan.skip_missing(|t| index.may_hold_data(t));
+        }
     }
     let left_today = fetcher.budget().remaining()?;
     print_plan(
