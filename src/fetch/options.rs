@@ -65,21 +65,62 @@ pub(super) fn parse_rate(s: &str) -> anyhow::Result<f64> {
     Ok(n / per)
 }
 
-/// `90s`, `30m`, `12h`, `7d`, `2w`.
+/// `90s`, `30m`, `12h`, `7d`, `2w` ([`mlytiles_tile::Span`]'s grammar, where a bare number
+/// is days and `m` minutes, as this option has always read them).
 pub(super) fn parse_age(s: &str) -> anyhow::Result<Duration> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().ok().with_context(|| {
-        format!("--refresh-older-than {s:?}: expected a number and a unit such as 7d")
-    })?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" | "" => 86_400,
-        "w" => 7 * 86_400,
-        other => bail!("--refresh-older-than {s:?}: unknown unit {other:?} (s, m, h, d or w)"),
+    if n.parse::<u64>().is_err() {
+        bail!("--refresh-older-than {s:?}: expected a number and a unit such as 7d");
+    }
+    let word = match unit {
+        "" => "d",
+        "m" => "min",
+        u => u,
     };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
+    let span = format!("{n}{word}").parse::<mlytiles_tile::Span>();
+    span.ok().and_then(|span| span.duration()).with_context(|| {
+        format!("--refresh-older-than {s:?}: unknown unit {unit:?} (s, m, h, d or w)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_age;
+    use std::time::Duration;
+
+    #[test]
+    fn ages_read_as_before() {
+        let secs = |s: &str| parse_age(s).unwrap().as_secs();
+        assert_eq!(secs("90s"), 90);
+        assert_eq!(secs("30m"), 1800);
+        assert_eq!(secs("12h"), 12 * 3600);
+        assert_eq!(secs("7d"), 7 * 86_400);
+        assert_eq!(secs("7"), 7 * 86_400);
+        assert_eq!(secs(" 2w "), 14 * 86_400);
+        assert_eq!(secs("30min"), 1800);
+        // A count beyond u64 is refused; a product beyond it saturates.
+        assert_eq!(
+            parse_age("99999999999999999999d").unwrap_err().to_string(),
+            "--refresh-older-than \"99999999999999999999d\": expected a number and a unit such as 7d"
+        );
+        assert_eq!(
+            parse_age("999999999999999w").unwrap(),
+            Duration::from_secs(u64::MAX)
+        );
+        let err = |s: &str| parse_age(s).unwrap_err().to_string();
+        assert_eq!(
+            err("7x"),
+            "--refresh-older-than \"7x\": unknown unit \"x\" (s, m, h, d or w)"
+        );
+        assert_eq!(
+            err("2mo"),
+            "--refresh-older-than \"2mo\": unknown unit \"mo\" (s, m, h, d or w)"
+        );
+        assert_eq!(
+            err("d"),
+            "--refresh-older-than \"d\": expected a number and a unit such as 7d"
+        );
+    }
 }

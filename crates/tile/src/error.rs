@@ -104,6 +104,14 @@ pub enum Error {
     /// A tile list holds no tile id.
     #[error("no tiles listed")]
     EmptyTileList,
+    /// A string is not a span of time such as `7d`.
+    #[error("cannot parse span {input:?}: {reason}")]
+    ParseSpan {
+        /// The rejected text.
+        input: String,
+        /// Why it was rejected.
+        reason: String,
+    },
 }
 
 /// Shorthand for results of this crate.

@@ -8,6 +8,7 @@ mod cover;
 mod error;
 mod mercator;
 mod order;
+mod span;
 mod tile;
 
 pub use area::{cover_box, parse_tile_list};
@@ -18,6 +19,7 @@ pub use cover::TileCover;
 pub use error::{Error, Result};
 pub use mercator::{TileTransform, lon_lat_to_tile_fraction};
 pub use order::hilbert_order;
+pub use span::{Span, SpanUnit};
 pub use tile::TileId;
 
 /// The deepest supported zoom level (2^30 tiles per side).
