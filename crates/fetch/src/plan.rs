@@ -91,6 +91,20 @@ impl Plan {
     /// [`skip_empty_fetching`](Self::skip_empty_fetching)) applies to this plan of `tiles` from
     /// `tileset`: the tileset has the z5 `overview` layer, every tile is at z14, and something
     /// is to be requested.
+    ///
+    /// ```
+    /// use mlytiles_fetch::{Plan, Tileset};
+    /// use mlytiles_tile::TileId;
+    ///
+    /// let z14 = [TileId::new(14, 8185, 5447)?];
+    /// let mut plan = Plan::default();
+    /// plan.to_request = z14.to_vec();
+    /// let coverage = Tileset::by_name("mly1_public").unwrap();
+    /// let signs = Tileset::by_name("mly_map_feature_traffic_sign").unwrap();
+    /// assert!(plan.overview_skip_applies(&coverage, &z14));
+    /// assert!(!plan.overview_skip_applies(&signs, &z14)); // no overview layer
+    /// # Ok::<(), mlytiles_tile::Error>(())
+    /// ```
     pub fn overview_skip_applies(&self, tileset: &Tileset, tiles: &[TileId]) -> bool {
         tileset.has_overview() && tiles.iter().all(|t| t.z() == 14) && !self.to_request.is_empty()
     }

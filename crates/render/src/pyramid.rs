@@ -143,6 +143,40 @@ pub struct PyramidReport {
 /// [`Error::EmptyShard`]; [`Error::PyramidSettings`] when the folder was made otherwise;
 /// [`Error::TileFailed`] naming the tile whose drawing failed; [`Error::Action`] when a
 /// file or folder cannot be read, created or written.
+///
+/// ```
+/// use mlytiles_render::{PyramidOptions, PyramidSettings, RenderOptions, Sources, write_pyramid};
+/// use mlytiles_tile::BBox;
+///
+/// let cache = mlytiles_store::Cache::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/cache"))?;
+/// let sources = Sources::from_cache(&cache, "mly1_public")?;
+/// let out = tempfile::tempdir()?;
+/// let options = PyramidOptions {
+///     bbox: BBox::new(-108.56, 39.05, -108.54, 39.07)?,
+///     zooms: (11, 12),
+///     out: out.path().to_path_buf(),
+///     shard: (0, 1),
+///     force: false,
+///     render: RenderOptions::default(),
+///     settings: PyramidSettings {
+///         source: "sample".into(),
+///         style: "mapillary".into(),
+///         filters: String::new(),
+///         size: 512,
+///         scale: 1,
+///         markers: false,
+///         background: None,
+///     },
+///     max_tiles: 1000,
+/// };
+/// let report = write_pyramid(&sources, &options, &|p| assert!(p.done <= p.total))?;
+/// assert_eq!(report.skipped, 0);
+/// assert!(out.path().join("12").is_dir());
+/// // A second run keeps every complete tile.
+/// let again = write_pyramid(&sources, &options, &|_| {})?;
+/// assert_eq!(again.skipped, report.tiles);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_pyramid(
     sources: &Sources,
     options: &PyramidOptions,
