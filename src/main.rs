@@ -21,6 +21,7 @@ mod input;
 mod inspect;
 mod render;
 mod serve;
+mod units;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

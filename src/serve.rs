@@ -118,7 +118,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Some(FetchConfig {
             token,
             daily_budget: args.daily_budget,
-            ..FetchConfig::default()
+            ..FetchConfig::from_env()
         })
     } else {
         None

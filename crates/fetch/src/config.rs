@@ -98,14 +98,18 @@ impl std::fmt::Display for Token {
 
 /// How to fetch: endpoint, token, concurrency, pace, timeouts, retries and the daily budget.
 ///
+/// [`Default`] reads nothing from the environment (a library's defaults, the same for every
+/// test); [`FetchConfig::from_env`] is the default with `MLYTILES_ENDPOINT` and
+/// `MAPILLARY_ACCESS_TOKEN` applied, as a command-line tool wants it.
+///
 /// `Debug` shows the token masked.
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
-    /// Base URL of the Mapillary tilesets. Default: `MLYTILES_ENDPOINT` if set, else
-    /// [`DEFAULT_ENDPOINT`].
+    /// Base URL of the Mapillary tilesets. Default [`DEFAULT_ENDPOINT`] (with
+    /// [`FetchConfig::from_env`]: `MLYTILES_ENDPOINT` if set).
     pub endpoint: String,
-    /// The access token, sent as the `access_token` query parameter. Default:
-    /// `MAPILLARY_ACCESS_TOKEN` if set (and valid), else `None` (no token sent).
+    /// The access token, sent as the `access_token` query parameter. Default `None` (no
+    /// token sent; with [`FetchConfig::from_env`]: `MAPILLARY_ACCESS_TOKEN` if set and valid).
     pub token: Option<Token>,
     /// Requests in flight at once. Default 8.
     pub concurrency: usize,
@@ -127,7 +131,7 @@ pub struct FetchConfig {
     /// Retries after a transient failure (5xx, timeout, reset, truncated or invalid body).
     /// Default 4 (5 attempts).
     pub max_retries: u32,
-    /// First backoff delay; doubles per retry, with full jitter. Default 500 ms.
+    /// First backoff delay; doubles per retry, with equal jitter (half fixed, half random). Default 500 ms.
     pub backoff_base: Duration,
     /// Longest backoff delay. Default 30 s.
     pub backoff_max: Duration,
@@ -145,11 +149,8 @@ pub struct FetchConfig {
 impl Default for FetchConfig {
     fn default() -> FetchConfig {
         FetchConfig {
-            endpoint: std::env::var("MLYTILES_ENDPOINT")
-                .ok()
-                .filter(|e| !e.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string()),
-            token: Token::from_env().ok().flatten(),
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+            token: None,
             concurrency: 8,
             rate: None,
             connect_timeout: Duration::from_secs(10),
@@ -169,6 +170,32 @@ impl Default for FetchConfig {
 }
 
 impl FetchConfig {
+    /// The [`Default`] configuration with the environment applied: the endpoint from
+    /// `MLYTILES_ENDPOINT` when set and not blank, the token from `MAPILLARY_ACCESS_TOKEN` when
+    /// set and valid (a malformed one is left out: [`Token::from_env`] says what is wrong with
+    /// it).
+    ///
+    /// ```
+    /// use mlytiles_fetch::{DEFAULT_ENDPOINT, FetchConfig};
+    ///
+    /// let config = FetchConfig::from_env();
+    /// match std::env::var("MLYTILES_ENDPOINT") {
+    ///     Ok(e) if !e.trim().is_empty() => assert_eq!(config.endpoint, e),
+    ///     _ => assert_eq!(config.endpoint, DEFAULT_ENDPOINT),
+    /// }
+    /// assert_eq!(config.daily_budget, FetchConfig::default().daily_budget);
+    /// ```
+    pub fn from_env() -> FetchConfig {
+        FetchConfig {
+            endpoint: std::env::var("MLYTILES_ENDPOINT")
+                .ok()
+                .filter(|e| !e.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string()),
+            token: Token::from_env().ok().flatten(),
+            ..FetchConfig::default()
+        }
+    }
+
     /// Checks the values that would make fetching impossible.
     ///
     /// # Errors

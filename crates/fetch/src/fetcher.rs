@@ -161,7 +161,7 @@ struct Inner {
 /// use mlytiles_fetch::{FetchConfig, Fetcher, Tileset};
 /// use mlytiles_store::MbTiles;
 ///
-/// let fetcher = Fetcher::new(FetchConfig::default(), "/tmp/mlytiles-cache")?;
+/// let fetcher = Fetcher::new(FetchConfig::from_env(), "/tmp/mlytiles-cache")?;
 /// let store = MbTiles::open("/tmp/mlytiles-cache/mly1_public.mbtiles")?;
 /// let tileset = Tileset::by_name("mly1_public").unwrap();
 /// let tile = mlytiles_tile::TileId::new(14, 8185, 5447)?;
@@ -461,7 +461,8 @@ impl Fetcher {
         Ok(())
     }
 
-    /// Exponential backoff with full jitter for retry number `n` (1-based).
+    /// Exponential backoff with equal jitter for retry number `n` (1-based): half the capped
+    /// delay, plus a random part of the other half.
     fn backoff(&self, n: u32) -> Duration {
         let c = &self.inner.config;
         let cap = c
@@ -469,7 +470,7 @@ impl Fetcher {
             .saturating_mul(1u32 << n.saturating_sub(1).min(20))
             .min(c.backoff_max);
         let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        // Full jitter, but at least half the delay so bursts still spread out.
+        // Equal jitter: at least half the delay, so bursts still spread out.
         Duration::from_millis(ms / 2 + rand::random_range(0..=ms / 2))
     }
 

@@ -7,6 +7,7 @@ use mlytiles_store::{TileInfo, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 
 use crate::error::Result;
+use crate::{Fetcher, OverviewIndex, Tileset, build_overview_index};
 
 /// What to include in a plan.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +83,88 @@ impl Plan {
     /// Whether the plan requests `tile` for the first time.
     pub fn is_new(&self, tile: TileId) -> bool {
         self.never_fetched.contains(&tile)
+    }
+}
+
+impl Plan {
+    /// Whether the overview skip ([`skip_empty_cached`](Self::skip_empty_cached),
+    /// [`skip_empty_fetching`](Self::skip_empty_fetching)) applies to this plan of `tiles` from
+    /// `tileset`: the tileset has the z5 `overview` layer, every tile is at z14, and something
+    /// is to be requested.
+    ///
+    /// ```
+    /// use mlytiles_fetch::{Plan, Tileset};
+    /// use mlytiles_tile::TileId;
+    ///
+    /// let z14 = [TileId::new(14, 8185, 5447)?];
+    /// let mut plan = Plan::default();
+    /// plan.to_request = z14.to_vec();
+    /// let coverage = Tileset::by_name("mly1_public").unwrap();
+    /// let signs = Tileset::by_name("mly_map_feature_traffic_sign").unwrap();
+    /// assert!(plan.overview_skip_applies(&coverage, &z14));
+    /// assert!(!plan.overview_skip_applies(&signs, &z14)); // no overview layer
+    /// # Ok::<(), mlytiles_tile::Error>(())
+    /// ```
+    pub fn overview_skip_applies(&self, tileset: &Tileset, tiles: &[TileId]) -> bool {
+        tileset.has_overview() && tiles.iter().all(|t| t.z() == 14) && !self.to_request.is_empty()
+    }
+
+    /// The overview skip with what `store` holds, without any request: drops the never-fetched
+    /// tiles whose z13 cell holds no image according to the cached z5 overview tiles. Returns
+    /// how many z5 tiles above the plan are not cached (their areas are not skipped; a run
+    /// fetches them first with [`skip_empty_fetching`](Self::skip_empty_fetching)).
+    ///
+    /// # Errors
+    ///
+    /// Store errors, or [`Error::Index`](crate::Error::Index) for a stored z5 tile that does
+    /// not decode.
+    ///
+    /// ```
+    /// use mlytiles_fetch::{PlanOptions, plan};
+    /// use mlytiles_store::{MbTiles, TileRecord, TileStore, chrono::Utc};
+    /// use mlytiles_tile::TileId;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = MbTiles::open(dir.path().join("mly1_public.mbtiles"))?;
+    /// let tiles = [TileId::new(14, 8185, 5447)?, TileId::new(14, 8186, 5447)?];
+    /// let mut the_plan = plan(&store, &tiles, &PlanOptions::default())?;
+    /// // No overview tile cached: nothing is skipped, and one z5 tile is missing.
+    /// assert_eq!(the_plan.skip_empty_cached(&store)?, 1);
+    /// assert_eq!(the_plan.requests(), 2);
+    /// // The z5 tile above them is known to be empty: neither may hold an image.
+    /// store.put(TileId::new(5, 15, 10)?, &TileRecord::empty(Utc::now()))?;
+    /// assert_eq!(the_plan.skip_empty_cached(&store)?, 0);
+    /// assert_eq!((the_plan.requests(), the_plan.skipped_empty), (0, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn skip_empty_cached(&mut self, store: &dyn TileStore) -> Result<usize> {
+        let (index, missing) = OverviewIndex::from_store(store, &self.to_request)?;
+        self.skip_missing(|t| index.may_hold_data(t));
+        Ok(missing.len())
+    }
+
+    /// The overview skip, fetching the z5 overview tiles `store` lacks first (a request each,
+    /// stored like any tile) with [`build_overview_index`]. The plan is left as it was on an
+    /// error.
+    ///
+    /// # Errors
+    ///
+    /// As [`build_overview_index`]: the stopping errors of a fetch (invalid token, budget,
+    /// daily limit, stopped), store errors, a z5 tile that does not decode.
+    pub async fn skip_empty_fetching(
+        &mut self,
+        fetcher: &Fetcher,
+        tileset: &Tileset,
+        store: &dyn TileStore,
+    ) -> Result<()> {
+        let (index, missing) = OverviewIndex::from_store(store, &self.to_request)?;
+        let index = if missing.is_empty() {
+            index
+        } else {
+            build_overview_index(fetcher, tileset, store, &self.to_request).await?
+        };
+        self.skip_missing(|t| index.may_hold_data(t));
+        Ok(())
     }
 }
 

@@ -75,6 +75,50 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file or folder operation failed: `action` is `creating`, `reading` or `writing`.
+    #[error("{action} {path}: {source}", path = .path.display())]
+    Action {
+        /// What was being done.
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Drawing one tile of a pyramid failed.
+    #[error("tile {tile}: {source}")]
+    TileFailed {
+        /// The tile.
+        tile: TileId,
+        /// Why.
+        source: Box<Error>,
+    },
+    /// A pyramid folder was made with other settings, or cannot say how it was made.
+    #[error("{folder} {problem}", folder = .folder.display())]
+    PyramidSettings {
+        /// The pyramid folder.
+        folder: PathBuf,
+        /// What is wrong.
+        problem: crate::pyramid::SettingsProblem,
+    },
+    /// A shard of a pyramid holds no tile (more shards than tiles).
+    #[error("shard {index}/{count} is empty ({total} tiles in all)")]
+    EmptyShard {
+        /// The shard, 0-based.
+        index: u64,
+        /// The number of shards.
+        count: u64,
+        /// The tiles of the whole pyramid.
+        total: usize,
+    },
+    /// A store's `bounds` metadata is not a box W,S,E,N.
+    #[error("the store's bounds {text:?}: {source}")]
+    BadBounds {
+        /// The metadata value.
+        text: String,
+        /// Why it is not a box.
+        source: mlytiles_tile::Error,
+    },
     /// The legend's font could not be loaded.
     #[error("legend font: {0}")]
     Font(String),

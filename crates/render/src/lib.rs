@@ -51,6 +51,7 @@ mod legend;
 mod mosaic;
 mod overzoom;
 mod png_out;
+mod pyramid;
 mod raster;
 mod style;
 
@@ -74,6 +75,10 @@ pub use mosaic::{
 };
 pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};
+pub use pyramid::{
+    PYRAMID_SETTINGS, PyramidOptions, PyramidProgress, PyramidReport, PyramidSettings,
+    SettingsProblem, auto_zoom, is_complete_png, store_bounds, write_pyramid,
+};
 use raster::{Canvas, Clip};
 pub use style::{CLASSIC_GREEN, MAPILLARY_GREEN, MARKER_CLASSES, OTHER_MARKER, Style};
 

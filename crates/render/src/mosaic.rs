@@ -99,58 +99,15 @@ pub fn write_world_file(path: &Path, z: u8, side: u32, x0: u64, y0: u64) -> Resu
     let cx = -HALF + (x0 as f64 + 0.5) * res;
     let cy = HALF - (y0 as f64 + 0.5) * res;
     let text = format!("{res:.10}\n0.0\n0.0\n{:.10}\n{cx:.10}\n{cy:.10}\n", -res);
-    write_file_atomic(path, text.as_bytes())
-}
-
-/// Writes a small file whole or not at all: a temporary file beside `path`, flushed to disk,
-/// renamed over `path`; the temporary file is removed on any error (a full disk once left a
-/// 0-byte world file beside a complete image).
-fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.part"));
-    let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    if let Err(source) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Io { path: tmp, source });
-    }
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+    // Whole or not at all: a full disk once left a 0-byte world file beside a complete image.
+    mlytiles_store::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
-/// The distance of `(x, y)` along the Hilbert curve filling the `2^z` x `2^z` grid.
-pub fn hilbert_order(z: u8, x: u32, y: u32) -> u64 {
-    let n: u64 = 1 << z;
-    let (mut x, mut y) = (u64::from(x), u64::from(y));
-    let mut d = 0u64;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
-        // Rotate the quadrant.
-        if ry == 0 {
-            if rx == 1 {
-                x = s.wrapping_sub(1).wrapping_sub(x) & (n - 1);
-                y = s.wrapping_sub(1).wrapping_sub(y) & (n - 1);
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
-}
+/// Re-exported from [`mlytiles_tile`], where tile ordering lives.
+pub use mlytiles_tile::hilbert_order;
 
 /// The tiles of a pyramid over `bbox` for zooms `z0..=z1`: zoom by zoom, each zoom's tiles in
 /// Hilbert order (so a contiguous part of the list is a compact area).
@@ -572,22 +529,6 @@ fn overlay_legend_row(row: &mut [u8], legend: &tiny_skia::Pixmap, y: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hilbert_visits_every_cell_once_and_neighbours_are_adjacent() {
-        let z = 3;
-        let mut cells: Vec<(u64, u32, u32)> = (0..8)
-            .flat_map(|x| (0..8).map(move |y| (hilbert_order(z, x, y), x, y)))
-            .collect();
-        cells.sort();
-        for (i, c) in cells.iter().enumerate() {
-            assert_eq!(c.0, i as u64);
-        }
-        for w in cells.windows(2) {
-            let d = w[0].1.abs_diff(w[1].1) + w[0].2.abs_diff(w[1].2);
-            assert_eq!(d, 1, "{w:?}");
-        }
-    }
 
     #[test]
     fn shards_partition_the_list() {

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use mlytiles_tile::{BBox, TileId};
@@ -49,7 +48,6 @@ pub struct FolderStore {
     /// `root` with every link resolved: what every file read must lie under.
     canonical_root: PathBuf,
     write_lock: Mutex<()>,
-    counter: AtomicU64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -87,7 +85,6 @@ impl FolderStore {
             root,
             canonical_root,
             write_lock: Mutex::new(()),
-            counter: AtomicU64::new(0),
         })
     }
 
@@ -110,29 +107,11 @@ impl FolderStore {
         self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the folder.
+    /// Writes `bytes` to `path` atomically ([`crate::write_atomic`]), creating its folder.
     fn write_atomic(&self, path: &Path, tile: Option<TileId>, bytes: &[u8]) -> Result<()> {
         let dir = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(self.io(dir, tile))?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("tile");
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        let result = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, path)?;
-            // Make the rename itself durable; not possible on every platform, so best effort.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(self.io(path, tile))
+        crate::write_atomic(path, bytes).map_err(self.io(path, tile))
     }
 
     fn remove(&self, path: &Path, tile: TileId) -> Result<()> {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod atomic;
 mod cache;
 mod error;
 mod folder;
@@ -12,6 +13,7 @@ mod select;
 
 use std::path::Path;
 
+pub use atomic::write_atomic;
 pub use cache::{Backend, Cache, validate_tileset_name};
 pub use error::{Error, Location, Result};
 pub use folder::FolderStore;

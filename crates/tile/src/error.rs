@@ -77,6 +77,41 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// An area holds more tiles than a caller accepts.
+    #[error("the area holds {count} tiles at zoom {zoom}, more than {limit}: split it up")]
+    TooManyTiles {
+        /// The tiles of the area.
+        count: u64,
+        /// The zoom they were counted at.
+        zoom: u8,
+        /// The largest count accepted.
+        limit: u64,
+    },
+    /// A polygon area without a bounding box (no coordinates).
+    #[error("the area is empty")]
+    EmptyArea,
+    /// A line of a tile list is not a tile id.
+    #[error("line {line}: {text:?} is not a tile: expected z/x/y such as 14/8185/5447")]
+    TileListLine {
+        /// The line, 1-based.
+        line: usize,
+        /// The line without its comment and surrounding space.
+        text: String,
+        /// Why it is not a tile id.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A tile list holds no tile id.
+    #[error("no tiles listed")]
+    EmptyTileList,
+    /// A string is not a span of time such as `7d`.
+    #[error("cannot parse span {input:?}: {reason}")]
+    ParseSpan {
+        /// The rejected text.
+        input: String,
+        /// Why it was rejected.
+        reason: String,
+    },
 }
 
 /// Shorthand for results of this crate.

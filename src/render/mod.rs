@@ -1,0 +1,240 @@
+//! `mlytiles render`: coverage PNGs (one tile, a mosaic of an area, or an XYZ pyramid) from a
+//! cache of stores or one store.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use mlytiles_render::{MosaicOptions, RenderOptions, Style, render_mosaic};
+use mlytiles_tile::TileId;
+
+use crate::filter_args::FilterArgs;
+use crate::units::human_bytes;
+
+use self::source::{check_area_held, open_source, store_bounds};
+use self::stats::print_stats;
+/// `println!` that returns the write error (a closed pipe ends the command quietly, see
+/// main.rs) instead of panicking. Defined before the submodules, which use it too.
+macro_rules! out {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout(), $($t)*)?
+    };
+}
+
+mod args;
+mod pyramid;
+mod source;
+mod stats;
+mod tile;
+
+use self::args::{parse_colour, parse_shard, parse_size, parse_zooms};
+
+/// Render Mapillary coverage as PNG: one tile, a mosaic of an area, or an XYZ pyramid.
+///
+/// With no arguments, renders the area of the cache (`--cache`, else MLYTILES_CACHE, else the
+/// user cache folder, as `mlytiles fetch` fills it) to coverage.png with a world file
+/// (coverage.pgw) beside it. While that cache holds no store, the bundled sample area is drawn
+/// instead, and a line on stderr says so.
+///
+/// What each zoom draws: z0-5 the overview points, z6-13 the sequence lines, z14 lines and
+/// image dots, z15-22 the z14 tiles overzoomed. A mosaic (--bbox, or --within's box) is
+/// georeferenced: a .pgw world file in Web Mercator metres (EPSG:3857) and the bbox and the
+/// attribution "Mapillary, CC BY-SA" in PNG text chunks. The filter flags apply to the layers
+/// that carry what they test (--pano to coverage, --class to map-feature markers).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mlytiles render                                       # the sample area -> coverage.png
+  mlytiles render --tile 14/3251/6257 --style age --out tile.png
+  mlytiles render --bbox -108.57,39.04,-108.52,39.08 --zoom 16 --style pano --legend
+  mlytiles render --bbox -108.59,39.02,-108.50,39.10 --since 2023-01-01 --pano only
+  mlytiles render --store tiles/ --tile 12/812/1564     # a z/x/y folder of .mvt tiles
+  mlytiles render --pyramid --bbox -108.59,39.02,-108.50,39.10 --zooms 0-16 --out xyz/
+  mlytiles render --pyramid --bbox ... --zooms 0-18 --out xyz/ --shard 3/16")]
+pub struct Args {
+    /// Render one tile, Z/X/Y.
+    #[arg(long, value_name = "Z/X/Y", conflicts_with_all = ["pyramid", "zoom", "bbox"])]
+    tile: Option<TileId>,
+
+    /// The mosaic's zoom (default: the deepest zoom at which the area fits in 4096 px, at most
+    /// 16).
+    #[arg(long, value_name = "Z", conflicts_with = "pyramid")]
+    zoom: Option<u8>,
+
+    /// Write an XYZ folder of PNG tiles (DIR/Z/X/Y.png) for --bbox at --zooms. Complete tiles
+    /// already there are kept (an interrupted run resumes); the folder records the settings
+    /// that made it, and a run with other settings stops unless --force is given.
+    #[arg(long, requires = "zooms")]
+    pyramid: bool,
+
+    /// The pyramid's zooms, A-B (or one zoom).
+    #[arg(long, value_name = "A-B", value_parser = parse_zooms, requires = "pyramid")]
+    zooms: Option<(u8, u8)>,
+
+    /// Render every pyramid tile again, even when the folder holds it or was made with other
+    /// settings.
+    #[arg(long, requires = "pyramid")]
+    force: bool,
+
+    /// Render only the I-th (0-based) of N contiguous parts of the pyramid's tile list in
+    /// Hilbert order, e.g. `$JOB_INDEX/16`: parts write disjoint tiles.
+    #[arg(long, value_name = "I/N", requires = "pyramid", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+
+    /// The cache folder, one store per tileset [default: MLYTILES_CACHE, else the user cache
+    /// folder's `mlytiles`, as for `mlytiles fetch`; the bundled sample while that holds no
+    /// store].
+    #[arg(long, value_name = "DIR", conflicts_with = "store")]
+    cache: Option<PathBuf>,
+
+    /// One coverage store instead of a cache: an .mbtiles file or a Z/X/Y folder of .mvt tiles.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["tileset", "markers"])]
+    store: Option<PathBuf>,
+
+    /// The coverage tileset in the cache: mly1_public or mly1_computed_public.
+    #[arg(long, default_value = "mly1_public")]
+    tileset: String,
+
+    /// mapillary (#05CB63), classic (#35AF6D), age, pano, density, organization:ID,
+    /// creator:ID.
+    #[arg(long, default_value = "mapillary")]
+    style: Style,
+
+    /// Tile size in pixels: 256 or 512.
+    #[arg(long, default_value_t = 512, value_parser = parse_size)]
+    size: u32,
+
+    /// Pixel ratio (2 for @2x tiles).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4))]
+    scale: u32,
+
+    /// Draw map features (points, traffic signs) as markers coloured by class (z14 and deeper;
+    /// read from the cache's map-feature stores).
+    #[arg(long)]
+    markers: bool,
+
+    /// A solid background, #RRGGBB or #RRGGBBAA (default transparent).
+    #[arg(long, value_name = "COLOUR", value_parser = parse_colour)]
+    background: Option<[u8; 4]>,
+
+    /// Add a legend saying what the colours mean (one tile or a mosaic; not pyramid tiles).
+    #[arg(long, conflicts_with = "pyramid")]
+    legend: bool,
+
+    /// Output PNG (a folder with --pyramid). Default coverage.png (tiles/ with --pyramid).
+    #[arg(short, long, value_name = "PATH")]
+    out: Option<PathBuf>,
+
+    /// Threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Stop at the first stored tile that cannot be read (garbage, a gzip bomb) instead of
+    /// drawing it as missing and naming it in the summary.
+    #[arg(long)]
+    strict: bool,
+
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n.max(1));
+    }
+    let pool = pool.build().context("starting the thread pool")?;
+    pool.install(|| run_in_pool(args))
+}
+
+fn run_in_pool(args: &Args) -> Result<()> {
+    let source = open_source(args)?;
+    let sources = &source.sources;
+    let mut filter = args.filter.to_filter()?;
+    // The area of a mosaic or pyramid: --bbox, or the box of --within's polygons, or the
+    // store's bounds.
+    let area = match (args.filter.bbox, &filter.area) {
+        (Some(b), _) => Some(b),
+        (None, Some(a)) if args.filter.within.is_some() => a.bounds(),
+        _ => None,
+    };
+    if args.filter.bbox.is_some() {
+        // The image is cropped to the box: no need to test every feature against it (and dots
+        // just outside still show their part inside). --tile and --bbox exclude each other.
+        filter.area = None;
+    }
+    let has_filter = filter != Default::default();
+    let options = RenderOptions {
+        size: args.size,
+        scale: args.scale,
+        style: args.style,
+        filter: has_filter.then_some(filter),
+        markers: args.markers,
+        background: args.background,
+        now: None,
+        strict: args.strict,
+    };
+    let start = Instant::now();
+    if let Some(tile) = args.tile {
+        return tile::one_tile(args, &source, tile, &options, start);
+    }
+    let bbox = match area {
+        Some(b) => b,
+        None => store_bounds(sources)?,
+    };
+    if args.pyramid {
+        let (z0, z1) = args
+            .zooms
+            .ok_or_else(|| anyhow!("--pyramid needs --zooms A-B"))?;
+        check_area_held(&source, bbox, z0..=z1)?;
+        return pyramid::pyramid(args, &source, bbox, z0, z1, &options, start);
+    }
+    let zoom = match args.zoom {
+        Some(z) => z,
+        None => mlytiles_render::auto_zoom(bbox, options.pixels()?),
+    };
+    check_area_held(&source, bbox, zoom..=zoom)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("coverage.png"));
+    let mosaic = MosaicOptions {
+        bbox,
+        zoom,
+        render: options,
+        legend: args.legend,
+        ..MosaicOptions::default()
+    };
+    let report = render_mosaic(sources, &mosaic, &out)?;
+    let secs = start.elapsed().as_secs_f64();
+    out!(
+        "Rendered {} tiles at z{zoom} (style {}) from {}, {} threads, in {secs:.2} s:",
+        report.tiles,
+        args.style,
+        source.name,
+        rayon::current_num_threads()
+    );
+    print_stats(&report.stats)?;
+    out!(
+        "Wrote {} ({} x {} px, {}, {}) and {} (Web Mercator world file).",
+        report.path.display(),
+        report.width,
+        report.height,
+        human_bytes(report.bytes),
+        if report.indexed {
+            "indexed colour"
+        } else {
+            "RGBA"
+        },
+        report.world_file.display()
+    );
+    out!(
+        "Area {},{},{},{}; attribution: Mapillary, CC BY-SA.",
+        bbox.west(),
+        bbox.south(),
+        bbox.east(),
+        bbox.north()
+    );
+    Ok(())
+}
