@@ -10,22 +10,11 @@ use crate::error::{Error, Result};
 
 const DATE_FORMS: &str = "a date or datetime (UTC) `2023-01-01`, `2023-06`, `2023`, \
     `2023-01-01T12:00:00Z`, a range `A..B` (either side may be empty, both ends inclusive), \
-    or a window `last 30 months` / `30months` / `2y` (units h, d, w, mo, y)";
+    or a window `last 30 months` / `30months` / `2y` (units s, min, h, d, w, mo, y)";
 
-/// A unit of a relative time window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TimeUnit {
-    /// `h`, `hour`, `hours`
-    Hours,
-    /// `d`, `day`, `days`
-    Days,
-    /// `w`, `week`, `weeks`
-    Weeks,
-    /// `mo`, `month`, `months` (calendar months)
-    Months,
-    /// `y`, `year`, `years` (calendar years)
-    Years,
-}
+/// A unit of a relative time window: the units of [`mlytiles_tile::Span`], the one grammar
+/// of spans every option shares (`s`, `min`, `h`, `d`, `w`, `mo`, `y`).
+pub type TimeUnit = mlytiles_tile::SpanUnit;
 
 /// One end of a [`DateRange`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +43,8 @@ impl TimeBound {
         };
         let n = i64::from(count);
         let t = match unit {
+            TimeUnit::Seconds => now.checked_sub_signed(TimeDelta::seconds(n)),
+            TimeUnit::Minutes => now.checked_sub_signed(TimeDelta::minutes(n)),
             TimeUnit::Hours => now.checked_sub_signed(TimeDelta::hours(n)),
             TimeUnit::Days => now.checked_sub_signed(TimeDelta::days(n)),
             TimeUnit::Weeks => now.checked_sub_signed(TimeDelta::weeks(n)),
@@ -223,24 +214,12 @@ fn parse_period(s: &str) -> std::result::Result<Option<(i64, i64)>, String> {
 
 /// `30months`, `30 months`, `2y`, `6w`, `10d`, `12h`.
 fn parse_span(s: &str) -> std::result::Result<(u32, TimeUnit), String> {
-    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return Err(format!("{s:?} does not start with a number"));
-    }
-    let count: u32 = s[..digits]
-        .parse()
-        .map_err(|_| format!("{:?} is too large", &s[..digits]))?;
-    let unit = match s[digits..].trim() {
-        "h" | "hour" | "hours" => TimeUnit::Hours,
-        "d" | "day" | "days" => TimeUnit::Days,
-        "w" | "week" | "weeks" => TimeUnit::Weeks,
-        "mo" | "month" | "months" => TimeUnit::Months,
-        "y" | "year" | "years" => TimeUnit::Years,
-        "m" => return Err("`m` is ambiguous: write `mo` for months".into()),
-        "" => return Err(format!("{s:?} has no unit")),
-        other => return Err(format!("unknown unit {other:?}")),
-    };
-    Ok((count, unit))
+    // The shared grammar (mlytiles_tile::Span); a window counts at most u32::MAX units.
+    let span = s
+        .parse::<mlytiles_tile::Span>()
+        .map_err(|e| e.to_string())?;
+    let count = u32::try_from(span.count).map_err(|_| format!("{s:?}: the count is too large"))?;
+    Ok((count, span.unit))
 }
 
 #[cfg(test)]
@@ -305,6 +284,10 @@ mod tests {
         assert_eq!(range("last 10 days"), (ms(2025, 3, 21, 12, 0, 0), i64::MAX));
         assert_eq!(range("1w"), (ms(2025, 3, 24, 12, 0, 0), i64::MAX));
         assert_eq!(range("12h"), (ms(2025, 3, 31, 0, 0, 0), i64::MAX));
+        // The shared span grammar's finer units (mlytiles_tile::Span).
+        assert_eq!(range("90min"), (ms(2025, 3, 31, 10, 30, 0), i64::MAX));
+        assert_eq!(range("last 30 s"), (ms(2025, 3, 31, 11, 59, 30), i64::MAX));
+        assert!("30m".parse::<DateRange>().is_err(), "minutes or months?");
         // 1 month before March 31 is the end of February (chrono clamps the day).
         assert_eq!(range("1mo"), (ms(2025, 2, 28, 12, 0, 0), i64::MAX));
         // A window between two relative bounds.
