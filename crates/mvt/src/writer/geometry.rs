@@ -192,7 +192,7 @@ impl Stream {
 ///   fed as they are.
 ///
 /// It does not check the stream against a geometry type as it goes (nor fix ring winding);
-/// [`LayerBuilder::add_feature_encoded`] does that with [`validate_commands`]. Note that
+/// [`LayerBuilder::add_feature_encoded`](crate::LayerBuilder::add_feature_encoded) does that with [`validate_commands`]. Note that
 /// after the dropping above a degenerate part can leave a stream that fails validation, for
 /// instance two `move_to` calls in a row in a linestring coalesce into a MoveTo(2).
 ///
