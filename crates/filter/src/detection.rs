@@ -14,7 +14,9 @@ use std::io::{self, Write};
 
 use base64::Engine as _;
 use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
-use mlytiles_mvt::{DEFAULT_MAX_DECOMPRESSED, GeomType, GeometrySink, Tile, decompress};
+use mlytiles_mvt::{
+    DEFAULT_MAX_DECOMPRESSED, GeomType, GeometrySink, Layer, RingType, Tile, decompress,
+};
 
 /// The layer name Mapillary uses for detection outlines.
 pub const DETECTION_LAYER: &str = "mpy-or";
@@ -52,18 +54,9 @@ impl Detection {
     /// [`DetectionError`] when the string is not base64, the bytes not a tile, or the layer is
     /// missing.
     pub fn from_base64(text: &str) -> Result<Detection, DetectionError> {
-        let text = text.trim();
-        let bytes =
-            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))?;
-        let bytes = decompress(&bytes, DEFAULT_MAX_DECOMPRESSED)?;
+        let bytes = tile_bytes(text)?;
         let tile = Tile::new(&bytes)?;
-        let Some(layer) = tile.layer(DETECTION_LAYER)? else {
-            let names: Vec<String> = tile
-                .layers()
-                .filter_map(|l| l.ok().map(|l| l.name().to_owned()))
-                .collect();
-            return Err(DetectionError::NoLayer(names.join(", ")));
-        };
+        let layer = detection_layer(&tile)?;
         let extent = f64::from(layer.extent());
         let mut polygons = Vec::new();
         for feature in layer.features() {
@@ -138,44 +131,25 @@ impl DetectionTile {
     ///
     /// As [`Detection::from_base64`].
     pub fn from_base64(text: &str) -> Result<DetectionTile, DetectionError> {
-        let text = text.trim();
-        let bytes =
-            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))?;
-        let bytes = match decompress(&bytes, DEFAULT_MAX_DECOMPRESSED)? {
-            std::borrow::Cow::Owned(v) => v,
-            std::borrow::Cow::Borrowed(_) => bytes,
-        };
+        let bytes = tile_bytes(text)?;
         let mut rings = Vec::new();
         {
             let tile = Tile::new(&bytes)?;
-            let Some(layer) = tile.layer(DETECTION_LAYER)? else {
-                let names: Vec<String> = tile
-                    .layers()
-                    .filter_map(|l| l.ok().map(|l| l.name().to_owned()))
-                    .collect();
-                return Err(DetectionError::NoLayer(names.join(", ")));
-            };
-            let v1 = layer.version() == 1;
+            let layer = detection_layer(&tile)?;
             for feature in layer.features() {
                 let feature = feature?;
                 if feature.geom_type() != GeomType::Polygon {
                     continue;
                 }
-                let mut windings = Windings::default();
-                feature.decode_geometry(&mut windings)?;
-                windings.finish();
-                // Classify as `Feature::to_geometry` does: version 2 exteriors wind positive;
-                // in version 1 the first ring that encloses anything decides.
-                let mut exterior = if v1 { 0 } else { 1 };
+                // The reader classifies each ring as `Feature::to_geometry` does.
+                let mut types = RingTypes::default();
+                feature.decode_geometry(&mut types)?;
                 let mut open = false;
-                for sign in windings.signs {
-                    if sign != 0 && exterior == 0 {
-                        exterior = sign;
-                    }
-                    let class = match sign {
-                        0 => 0,
-                        s if s == exterior => 1,
-                        _ => -1,
+                for ring_type in types.0 {
+                    let class = match ring_type {
+                        RingType::Outer => 1,
+                        RingType::Inner => -1,
+                        _ => 0,
                     };
                     if class == -1 && !open {
                         // A hole before any exterior: the reader's own error, located.
@@ -249,44 +223,43 @@ impl DetectionTile {
     }
 }
 
-/// The winding of each ring of one feature, summed as the vertices come.
-#[derive(Default)]
-struct Windings {
-    signs: Vec<i8>,
-    first: (i32, i32),
-    last: (i32, i32),
-    area2: i128,
-    open: bool,
+/// The base64 text's tile bytes, gunzipped when gzip.
+fn tile_bytes(text: &str) -> Result<Vec<u8>, DetectionError> {
+    let text = text.trim();
+    let bytes =
+        base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))?;
+    Ok(match decompress(&bytes, DEFAULT_MAX_DECOMPRESSED)? {
+        std::borrow::Cow::Owned(v) => v,
+        std::borrow::Cow::Borrowed(_) => bytes,
+    })
 }
 
-impl Windings {
-    fn finish(&mut self) {
-        if self.open {
-            let (f, l) = (self.first, self.last);
-            self.area2 += cross(l, f);
-            self.signs.push(self.area2.signum() as i8);
-            self.open = false;
+/// The tile's `mpy-or` layer, or an error naming the layers it has.
+fn detection_layer<'t>(tile: &Tile<'t>) -> Result<Layer<'t>, DetectionError> {
+    match tile.layer(DETECTION_LAYER)? {
+        Some(layer) => Ok(layer),
+        None => {
+            let names: Vec<String> = tile
+                .layers()
+                .filter_map(|l| l.ok().map(|l| l.name().to_owned()))
+                .collect();
+            Err(DetectionError::NoLayer(names.join(", ")))
         }
     }
 }
 
-fn cross(a: (i32, i32), b: (i32, i32)) -> i128 {
-    i128::from(i64::from(a.0) * i64::from(b.1)) - i128::from(i64::from(b.0) * i64::from(a.1))
-}
+/// The type of each polygon ring of one feature, as the reader reports it.
+#[derive(Default)]
+struct RingTypes(Vec<RingType>);
 
-impl GeometrySink for Windings {
-    fn move_to(&mut self, x: i32, y: i32) {
-        self.finish();
-        self.open = true;
-        self.first = (x, y);
-        self.last = (x, y);
-        self.area2 = 0;
-    }
-    fn line_to(&mut self, x: i32, y: i32) {
-        self.area2 += cross(self.last, (x, y));
-        self.last = (x, y);
-    }
+impl GeometrySink for RingTypes {
+    const WANTS_RING_TYPES: bool = true;
+    fn move_to(&mut self, _: i32, _: i32) {}
+    fn line_to(&mut self, _: i32, _: i32) {}
     fn close_path(&mut self) {}
+    fn ring_end(&mut self, ring_type: RingType) {
+        self.0.push(ring_type);
+    }
 }
 
 /// A writer that keeps its first error (sinks cannot return one).
