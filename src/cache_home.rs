@@ -127,25 +127,42 @@ impl ReadCache {
 
 /// Whether `dir` holds an MBTiles store or a store folder (`{tileset}/{z}/...`).
 pub fn holds_a_store(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
+    stores(dir).is_ok_and(|s| !s.is_empty())
+}
+
+/// The stores of a cache folder, sorted by tileset: `{tileset}.mbtiles` files and
+/// `{tileset}/` folders whose first level is zoom folders.
+///
+/// # Errors
+///
+/// When the folder cannot be listed.
+pub fn stores(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let is_zoom = |e: std::fs::DirEntry| {
+        e.file_name()
+            .to_str()
+            .is_some_and(|z| z.parse::<u8>().is_ok())
     };
-    entries.flatten().any(|e| {
-        let path = e.path();
-        let is_mbtiles = path.extension().is_some_and(|x| x == "mbtiles") && path.is_file();
-        // A folder store's first level is zoom folders.
-        let is_folder_store = path.is_dir()
-            && std::fs::read_dir(&path).is_ok_and(|mut inner| {
-                inner.any(|z| {
-                    z.ok().is_some_and(|z| {
-                        z.file_name()
-                            .to_str()
-                            .is_some_and(|n| n.parse::<u8>().is_ok())
-                    })
-                })
-            });
-        is_mbtiles || is_folder_store
-    })
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let name = match file.strip_suffix(".mbtiles") {
+            Some(n) if path.is_file() => n,
+            None if path.is_dir()
+                && std::fs::read_dir(&path).is_ok_and(|z| z.flatten().any(is_zoom)) =>
+            {
+                file
+            }
+            _ => continue,
+        };
+        if mlytiles_store::validate_tileset_name(name).is_ok() {
+            out.push((name.to_string(), path));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Writes the sample stores into a new temporary folder.

@@ -136,37 +136,12 @@ fn info(t: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A store of a cache folder, as `verify` finds it: MBTiles files and tile folders alike.
+/// The stores of a cache folder (MBTiles files and tile folders alike), only `only`'s if given.
 fn stores_of(dir: &std::path::Path, only: Option<&str>) -> anyhow::Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-        let path = entry.path();
-        let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let name = match file.strip_suffix(".mbtiles") {
-            Some(n) if path.is_file() => n,
-            None if path.is_dir() => file,
-            _ => continue,
-        };
-        // A folder store's first level is zoom folders.
-        if path.is_dir()
-            && !std::fs::read_dir(&path)?.flatten().any(|z| {
-                z.file_name()
-                    .to_str()
-                    .is_some_and(|z| z.parse::<u8>().is_ok())
-            })
-        {
-            continue;
-        }
-        if mlytiles_store::validate_tileset_name(name).is_ok() && only.is_none_or(|t| t == name) {
-            out.push((name.to_string(), path));
-        }
-    }
-    out.sort();
-    Ok(out)
+    let mut stores =
+        crate::cache_home::stores(dir).with_context(|| format!("listing {}", dir.display()))?;
+    stores.retain(|(name, _)| only.is_none_or(|t| t == name));
+    Ok(stores)
 }
 
 fn failed(t: &Target) -> anyhow::Result<()> {
