@@ -59,7 +59,8 @@ pub struct Args {
     #[arg(long, value_name = "Z", default_value_t = 17, value_parser = clap::value_parser!(u8).range(0..=22))]
     max_zoom: u8,
 
-    /// Memory for answered tiles, in MiB (and half as much again for decompressed data tiles).
+    /// Memory for answered tiles, in MiB (and half as much again for decompressed data tiles,
+    /// and that again for the z14 parents of overzoomed tiles).
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     memory_cache: usize,
 

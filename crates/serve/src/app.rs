@@ -67,6 +67,10 @@ pub(crate) struct App {
     pub(crate) stats: Arc<Stats>,
     /// The stores PNG tiles read (`None` without a coverage store).
     pub(crate) sources: Option<mlytiles_render::Sources>,
+    /// The z14 parents of overzoomed PNG tiles, read, inflated and indexed once for all their
+    /// children (as large as the data cache). Only stored tiles enter it, so a parent that
+    /// fetch-through stores later is read then.
+    pub(crate) parents: Arc<mlytiles_render::ParentCache>,
     /// Stored tiles found unreadable while drawing (drawn as missing), each logged once; at
     /// most [`UNREADABLE_LOGGED`] remembered.
     pub(crate) unreadable: std::sync::Mutex<std::collections::HashSet<TileId>>,
@@ -135,6 +139,7 @@ impl App {
             renders: Semaphore::new(threads),
             render_flights: Flights::default(),
             unreadable: Default::default(),
+            parents: Arc::new(mlytiles_render::ParentCache::new(config.data_cache_bytes)),
             mvt_flights: Flights::default(),
             stats: Arc::default(),
             fetch,
@@ -439,6 +444,7 @@ async fn preview(State(app): State<Arc<App>>) -> Response {
 async fn health(State(app): State<Arc<App>>) -> Response {
     let snap = app.stats.snapshot();
     let (entries, bytes) = app.memcache.usage();
+    let (parents, parent_bytes) = app.parents.usage();
     let body = serde_json::json!({
         "status": "ok",
         "uptime_s": app.started.elapsed().as_secs(),
@@ -450,6 +456,7 @@ async fn health(State(app): State<Arc<App>>) -> Response {
         "filtered_mvt": snap.filtered_mvt,
         "upstream_fetches": snap.upstream_fetches,
         "memory_cache": { "tiles": entries, "bytes": bytes },
+        "overzoom_parents": { "tiles": parents, "bytes": parent_bytes },
     });
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }

@@ -57,7 +57,8 @@ pub struct Config {
     /// Bytes of answered tiles kept in memory (an LRU). Default 64 MiB.
     pub memory_cache_bytes: usize,
     /// Bytes of decompressed data tiles kept in memory for rendering (an LRU; a PNG tile
-    /// reads its data tile and the eight around it). Default 32 MiB.
+    /// reads its data tile and the eight around it), and as many again for the indexed z14
+    /// parents of overzoomed tiles (z15 and deeper). Default 32 MiB.
     pub data_cache_bytes: usize,
     /// `Cache-Control: max-age` of tiles. Default one hour.
     pub max_age: Duration,

@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 
 use mlytiles_filter::Filter;
 use mlytiles_render::{
-    PngOptions, RenderOptions, Sources, Style, UnreadableTiles, encode_png, render_tile,
+    EdgePoints, ParentCache, PngOptions, RenderOptions, Sources, Style, UnreadableTiles,
+    encode_png, render_tile_cached,
 };
 use mlytiles_tile::TileId;
 
@@ -69,13 +70,14 @@ pub(crate) async fn render(
         strict: false,
     };
     let sources = app.sources.clone();
+    let parents = Arc::clone(&app.parents);
     let _permit = app
         .renders
         .acquire()
         .await
         .map_err(|_| Reject::internal("the server is shutting down"))?;
     let (png, unreadable) =
-        tokio::task::spawn_blocking(move || draw(sources.as_ref(), tile, &options))
+        tokio::task::spawn_blocking(move || draw(sources.as_ref(), &parents, tile, &options))
             .await
             .map_err(|e| Reject::internal(format!("rendering {tile}: {e}")))??;
     log_unreadable(app, &unreadable);
@@ -102,6 +104,7 @@ fn log_unreadable(app: &App, tiles: &UnreadableTiles) {
 /// The PNG of `tile`, and the stored tiles it could not read.
 fn draw(
     sources: Option<&Sources>,
+    parents: &ParentCache,
     tile: TileId,
     options: &RenderOptions,
 ) -> Result<(Vec<u8>, UnreadableTiles), Reject> {
@@ -114,7 +117,8 @@ fn draw(
     };
     let (pixmap, unreadable) = match sources {
         Some(s) => {
-            let r = render_tile(s, tile, options).map_err(failed)?;
+            let r = render_tile_cached(s, tile, options, EdgePoints::FromNeighbours, parents)
+                .map_err(failed)?;
             (r.pixmap, r.stats.unreadable)
         }
         None => {

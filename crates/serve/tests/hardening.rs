@@ -246,3 +246,31 @@ async fn garbage_in_an_mbtiles_store_is_not_answered_as_a_tile() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap(), a_tile());
 }
+
+/// Overzoomed PNGs (issue 13, item 11) read their z14 parent once: the children inside one
+/// parent share one indexed copy of it, which /health counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overzoomed_children_share_one_indexed_parent() {
+    let server = start_sample();
+    let http = client();
+    let health = server.url("/health");
+    let parents = |h: &serde_json::Value| h["overzoom_parents"]["tiles"].as_u64().unwrap();
+    assert_eq!(parents(&get_json(&http, &health, &[]).await), 0);
+    // The four z16 children of 14/3251/6257 that touch none of its edges (their neighbours
+    // are its children too), at 1x and 2x.
+    for (x, y) in [
+        (13005, 25029),
+        (13006, 25029),
+        (13005, 25030),
+        (13006, 25030),
+    ] {
+        for suffix in ["", "@2x"] {
+            let url = server.url(&format!("/mapillary/16/{x}/{y}{suffix}.png"));
+            let r = get(&http, &url, &[]).await;
+            assert_eq!(r.status(), 200, "{url}");
+        }
+    }
+    let h = get_json(&http, &health, &[]).await;
+    assert_eq!(parents(&h), 1, "{h}");
+    assert!(h["overzoom_parents"]["bytes"].as_u64().unwrap() > 0, "{h}");
+}
