@@ -178,4 +178,55 @@ mod tests {
         let i = ((5 + 18 + 8) * w + 12) * 4;
         assert_eq!(&pm.data()[i..i + 3], &[5, 203, 99]);
     }
+
+    /// The smallest CIEDE2000 difference allowed between two colours of one map. About 2 is
+    /// "just noticeable" side by side; map symbols are small and apart, so classes need far
+    /// more than that to be told apart at a glance.
+    const MIN_DELTA_E: f32 = 15.0;
+
+    /// CIEDE2000 between two straight sRGB colours (alpha left out: it only fades a colour
+    /// towards whatever is under it).
+    fn delta_e(a: [u8; 4], b: [u8; 4]) -> f32 {
+        use palette::color_difference::Ciede2000;
+        use palette::{FromColor, Lab, Srgb};
+        let lab = |c: [u8; 4]| -> Lab {
+            Lab::from_color(Srgb::new(c[0], c[1], c[2]).into_format::<f32>().into_linear())
+        };
+        lab(a).difference(lab(b))
+    }
+
+    /// Every colour that can appear on one map (the style's classes and, with `--markers`, every
+    /// marker colour: the legend lists exactly these) differs from every other by at least
+    /// [`MIN_DELTA_E`]. Regression: the pano style's panoramas (`#2D6CFF`) were the blue of
+    /// information signs (`#2F80ED`).
+    #[test]
+    fn colours_on_one_map_are_far_apart() {
+        let mut styles: Vec<Style> = Style::NAMES.iter().map(|n| n.parse().unwrap()).collect();
+        styles.extend([Style::Organization(1), Style::Creator(1)]);
+        let mut close = Vec::new();
+        for style in styles {
+            let items = entries(style, true);
+            for (i, (a, la)) in items.iter().enumerate() {
+                for (b, lb) in &items[i + 1..] {
+                    let d = delta_e(*a, *b);
+                    if d < MIN_DELTA_E {
+                        close.push(format!("{style}: {la} {a:?} ~ {lb} {b:?}: {d:.1}"));
+                    }
+                }
+            }
+        }
+        assert!(close.is_empty(), "colours too close (CIEDE2000 < {MIN_DELTA_E}):\n{}", close.join("\n"));
+    }
+
+    /// The measure behaves as CIEDE2000 does: zero for one colour, 100 from black to white, and
+    /// about 86.6 from sRGB red to green (where CIE76 would say 170.6).
+    #[test]
+    fn delta_e_is_ciede2000() {
+        assert_eq!(delta_e([10, 20, 30, 255], [10, 20, 30, 255]), 0.0);
+        let d = delta_e([0, 0, 0, 255], [255, 255, 255, 255]);
+        assert!((d - 100.0).abs() < 0.1, "{d}");
+        // Pure red and pure green in sRGB: 86.6 by CIEDE2000 (CIE76 gives 170.6).
+        let d = delta_e([255, 0, 0, 255], [0, 255, 0, 255]);
+        assert!((d - 86.6).abs() < 0.5, "{d}");
+    }
 }

@@ -14,9 +14,9 @@ pub enum Style {
     /// Everything in the classic coverage green `#35AF6D`.
     Classic,
     /// By capture date: under one year green, one to four years yellow, older than four years
-    /// red, unknown date grey.
+    /// dark crimson, unknown date grey.
     Age,
-    /// Panoramas in blue over flat images in green.
+    /// Panoramas in pink over flat images in green.
     Pano,
     /// Image count per pixel area on a logarithmic ramp (dark purple to yellow); lines at
     /// z6-13 count the sequences passing through a pixel.
@@ -40,13 +40,13 @@ impl Style {
             Style::Classic => &[("images and sequences", CLASSIC_GREEN)],
             Style::Age => &[
                 ("unknown date", [0x9a, 0x9a, 0x9a, 0xff]),
-                ("over 4 years", [0xe0, 0x3c, 0x31, 0xff]),
-                ("1 to 4 years", [0xf2, 0xb7, 0x05, 0xff]),
+                ("over 4 years", [0x82, 0x0a, 0x3c, 0xff]),
+                ("1 to 4 years", [0xff, 0xd6, 0x00, 0xff]),
                 ("under 1 year", MAPILLARY_GREEN),
             ],
             Style::Pano => &[
                 ("flat images", MAPILLARY_GREEN),
-                ("panoramas", [0x2d, 0x6c, 0xff, 0xff]),
+                ("panoramas", [0xff, 0x3e, 0xb5, 0xff]),
             ],
             Style::Density => &[],
             Style::Organization(_) => &[("others", OTHERS_GREY), ("organization", HIGHLIGHT)],
@@ -59,7 +59,7 @@ impl Style {
 pub const MAPILLARY_GREEN: [u8; 4] = [0x05, 0xcb, 0x63, 0xff];
 /// The classic coverage green, `#35AF6D`.
 pub const CLASSIC_GREEN: [u8; 4] = [0x35, 0xaf, 0x6d, 0xff];
-const OTHERS_GREY: [u8; 4] = [0x8c, 0x8c, 0x8c, 0xc0];
+const OTHERS_GREY: [u8; 4] = [0xbf, 0xbf, 0xbf, 0xc0];
 const HIGHLIGHT: [u8; 4] = [0xff, 0x5a, 0x00, 0xff];
 
 impl fmt::Display for Style {
@@ -116,7 +116,7 @@ pub const MARKER_CLASSES: &[(&str, [u8; 4])] = &[
     ("information", [0x2f, 0x80, 0xed, 0xff]),
     ("complementary", [0x6b, 0x6b, 0x6b, 0xff]),
     ("object", [0x8e, 0x44, 0xe8, 0xff]),
-    ("marking", [0x00, 0xa6, 0xa6, 0xff]),
+    ("marking", [0x00, 0xc8, 0xff, 0xff]),
     ("construction", [0xb5, 0x65, 0x1d, 0xff]),
 ];
 /// The marker colour of classes whose prefix is not in [`MARKER_CLASSES`].
