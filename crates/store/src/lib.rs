@@ -10,6 +10,7 @@ mod mbtiles;
 mod metadata;
 mod record;
 mod select;
+mod stats;
 
 use std::path::Path;
 
@@ -23,6 +24,10 @@ pub use record::{
     Failure, MAX_REASON_LEN, StatusCounts, StoredTile, TileBody, TileInfo, TileRecord, TileStatus,
 };
 pub use select::{data_tiles, deepest_data_zoom, find_store};
+pub use stats::{
+    MAX_ALL_ATTRIBUTES, MAX_ATTRIBUTES, MAX_COUNTED_VALUES, MAX_LAYERS, MAX_REPORTED_VALUES,
+    MAX_VALUE_LEN, TileStats,
+};
 
 pub use chrono;
 pub use mlytiles_tile::{BBox, TileId};
