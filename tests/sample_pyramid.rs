@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mlytiles_store::{
-    BBox, MbTiles, TileId, TileRecord, TileStatus, TileStore, TilesetMetadata, chrono,
+    BBox, MbTiles, TileId, TileRecord, TileStats, TileStatus, TileStore, TilesetMetadata, chrono,
 };
 use mlytiles_synth::{Sample, SampleSpec, TILESETS, generate};
 
@@ -17,19 +17,16 @@ fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache")
 }
 
-/// The layers and fields of each tileset, for the `json` metadata entry (MBTiles 1.3).
-fn vector_layers(tileset: &str) -> &'static str {
-    match tileset {
-        "mly_map_feature_point" => {
-            r#"{"vector_layers":[{"id":"point","minzoom":14,"maxzoom":14,"fields":{"id":"Number","value":"String","first_seen_at":"Number","last_seen_at":"Number"}}]}"#
-        }
-        "mly_map_feature_traffic_sign" => {
-            r#"{"vector_layers":[{"id":"traffic_sign","minzoom":14,"maxzoom":14,"fields":{"id":"Number","value":"String","first_seen_at":"Number","last_seen_at":"Number"}}]}"#
-        }
-        _ => {
-            r#"{"vector_layers":[{"id":"overview","minzoom":0,"maxzoom":5,"fields":{"captured_at":"Number","creator_id":"Number","id":"Number","sequence_id":"String","is_pano":"Boolean"}},{"id":"sequence","minzoom":6,"maxzoom":14,"fields":{"captured_at":"Number","creator_id":"Number","id":"String","image_id":"Number","is_pano":"Boolean","organization_id":"Number"}},{"id":"image","minzoom":14,"maxzoom":14,"fields":{"captured_at":"Number","compass_angle":"Number","creator_id":"Number","id":"Number","is_pano":"Boolean","organization_id":"Number","sequence_id":"String"}}]}"#
-        }
+/// The `json` metadata entry (MBTiles 1.3 `vector_layers`, and the geostats `tilestats` GDAL
+/// reads for each layer's geometry type) of one tileset, from its tiles.
+fn stats_json(sample: &Sample, tileset: &str) -> String {
+    let mut stats = TileStats::new();
+    for (tile, bytes) in sample.tileset(tileset).expect("a tileset of the sample") {
+        stats
+            .add_tile(*tile, bytes)
+            .expect("the sample's tiles decode");
     }
+    stats.metadata_json()
 }
 
 fn metadata(sample: &Sample, tileset: &str) -> Vec<(String, String)> {
@@ -49,7 +46,7 @@ fn metadata(sample: &Sample, tileset: &str) -> Vec<(String, String)> {
         bounds: Some(BBox::new(w, s, e, n).expect("the area's bounds")),
         minzoom: tiles.keys().map(TileId::z).min(),
         maxzoom: tiles.keys().map(TileId::z).max(),
-        json: Some(vector_layers(tileset).to_string()),
+        json: Some(stats_json(sample, tileset)),
         description: Some(format!(
             "mlytiles' synthetic sample in the schema of Mapillary's {tileset} tileset \
              (mlytiles-synth, default spec, seed {})",

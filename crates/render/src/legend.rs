@@ -190,7 +190,11 @@ mod tests {
         use palette::color_difference::Ciede2000;
         use palette::{FromColor, Lab, Srgb};
         let lab = |c: [u8; 4]| -> Lab {
-            Lab::from_color(Srgb::new(c[0], c[1], c[2]).into_format::<f32>().into_linear())
+            Lab::from_color(
+                Srgb::new(c[0], c[1], c[2])
+                    .into_format::<f32>()
+                    .into_linear(),
+            )
         };
         lab(a).difference(lab(b))
     }
@@ -215,7 +219,11 @@ mod tests {
                 }
             }
         }
-        assert!(close.is_empty(), "colours too close (CIEDE2000 < {MIN_DELTA_E}):\n{}", close.join("\n"));
+        assert!(
+            close.is_empty(),
+            "colours too close (CIEDE2000 < {MIN_DELTA_E}):\n{}",
+            close.join("\n")
+        );
     }
 
     /// The measure behaves as CIEDE2000 does: zero for one colour, 100 from black to white, and
