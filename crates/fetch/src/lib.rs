@@ -20,6 +20,7 @@ mod config;
 mod error;
 mod fetcher;
 mod index;
+mod metadata;
 mod plan;
 mod run;
 mod scrub;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use mlytiles_store::{TileStatus, TileStore};
+use mlytiles_store::{TileBody, TileStats, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 
 use crate::claims::RENEW_EVERY;
@@ -175,6 +175,8 @@ pub async fn run(
     for &z in &zooms {
         tileset.check_zoom(z)?;
     }
+    // For the metadata at the end: whether this run's tiles are all the store will hold.
+    let data_before = store.count_by_status()?.data;
     // Validators of the stored tiles, for conditional requests, and which hold data (one
     // listing per zoom).
     let mut validators: HashMap<TileId, Validators> = HashMap::new();
@@ -194,6 +196,8 @@ pub async fn run(
         let (store, halt, shared) = (Arc::clone(&store), Arc::clone(&halt), Arc::clone(&shared));
         let (fetcher, name) = (fetcher.clone(), tileset.name().to_string());
         tokio::task::spawn_blocking(move || {
+            // What the stored data tiles hold, for the metadata (bounded memory).
+            let mut seen = TileStats::new();
             while let Some(first) = rx.blocking_recv() {
                 let mut batch = vec![first];
                 while batch.len() < WRITE_BATCH {
@@ -207,19 +211,34 @@ pub async fn run(
                     .into_iter()
                     .map(|(t, w)| w.into_record(&*store, t).map(|r| (t, r)))
                     .collect::<Result<Vec<_>>>()
-                    .and_then(|records| Ok(store.put_many(&records)?));
+                    .and_then(|records| {
+                        store.put_many(&records)?;
+                        Ok(records)
+                    });
                 // Stored (or lost): other runs may take these tiles now. Best effort: a
                 // claim left behind runs out after its lease.
                 let _ = fetcher.claims().release(&name, &tiles);
-                if let Err(e) = written {
-                    halt.store(true, Ordering::Relaxed);
-                    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-                    s.stopped.get_or_insert(StopReason::Error(e.to_string()));
-                    // Keep receiving so that workers never wait on a full channel.
-                    while rx.blocking_recv().is_some() {}
-                    return;
+                match written {
+                    Ok(records) => {
+                        for (tile, record) in &records {
+                            if let TileBody::Data(bytes) = &record.body {
+                                // Bodies were checked before they were stored; one that does
+                                // not decode is counted as unreadable by `seen`.
+                                let _ = seen.add_tile(*tile, bytes);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        halt.store(true, Ordering::Relaxed);
+                        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                        s.stopped.get_or_insert(StopReason::Error(e.to_string()));
+                        // Keep receiving so that workers never wait on a full channel.
+                        while rx.blocking_recv().is_some() {}
+                        return seen;
+                    }
                 }
             }
+            seen
         })
     };
     // Claims on the tiles in flight are renewed while the run lasts.
@@ -344,11 +363,34 @@ pub async fn run(
         let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
         s.stopped.get_or_insert(StopReason::Error(e.to_string()));
     }
-    // Every result is written before the run returns.
-    if let Err(e) = writer.await {
-        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-        s.stopped
-            .get_or_insert(StopReason::Error(format!("the store writer failed: {e}")));
+    // Every result is written before the run returns, and then the metadata.
+    let seen = match writer.await {
+        Ok(seen) => Some(seen),
+        Err(e) => {
+            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+            s.stopped
+                .get_or_insert(StopReason::Error(format!("the store writer failed: {e}")));
+            None
+        }
+    };
+    if let Some(seen) = seen {
+        let changed = {
+            let s = lock(&shared);
+            s.progress.data + s.progress.empty > 0
+        };
+        let (store, name) = (Arc::clone(&store), tileset.name().to_string());
+        let updated = tokio::task::spawn_blocking(move || {
+            crate::metadata::update_metadata(&*store, &name, seen, data_before, changed)
+        })
+        .await;
+        let error = match updated {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("writing the store's metadata: {e}")),
+            Err(e) => Some(format!("writing the store's metadata failed: {e}")),
+        };
+        if let Some(e) = error {
+            lock(&shared).stopped.get_or_insert(StopReason::Error(e));
+        }
     }
     let s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let mut progress = s.progress.clone();
