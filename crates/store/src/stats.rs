@@ -22,9 +22,10 @@ use crate::{Result, TileStatus, TileStore, TilesetMetadata};
 pub const MAX_LAYERS: usize = 100;
 /// Attributes tracked per layer; further names are left out.
 pub const MAX_ATTRIBUTES: usize = 100;
-/// Attributes tracked over all layers, so that memory stays bounded (about
-/// `MAX_ALL_ATTRIBUTES * (MAX_COUNTED_VALUES * 8 + MAX_REPORTED_VALUES * MAX_VALUE_LEN)` bytes,
-/// some 34 MB, at the very worst).
+/// Attributes tracked over all layers, so that memory stays bounded: at the very worst
+/// `MAX_ALL_ATTRIBUTES * (MAX_COUNTED_VALUES * 8 + MAX_REPORTED_VALUES * MAX_VALUE_LEN)` bytes
+/// of hashes and samples (34 MB; some tens of MB with the sets' overhead), whatever the number
+/// of tiles.
 pub const MAX_ALL_ATTRIBUTES: usize = 1000;
 /// Distinct values counted per attribute (the `count` of geostats stops there, as its own does).
 pub const MAX_COUNTED_VALUES: usize = 1000;
@@ -575,12 +576,15 @@ mod tests {
         Geometry::LineString(LineString::from(vec![(0, 0), (10, 10)]))
     }
 
+    /// A feature to write: its layer, geometry and properties.
+    type Feature<'a> = (&'a str, Geometry<i32>, Vec<(&'a str, Value<'a>)>);
+
     fn id(s: &str) -> TileId {
         s.parse().unwrap()
     }
 
     /// A tile with the features `(layer, geometry, properties)`.
-    fn tile_of(features: &[(&str, Geometry<i32>, Vec<(&str, Value<'_>)>)]) -> Vec<u8> {
+    fn tile_of(features: &[Feature<'_>]) -> Vec<u8> {
         let mut tile = TileBuilder::new();
         for (i, (layer, geometry, props)) in features.iter().enumerate() {
             tile.layer(layer)
@@ -719,7 +723,7 @@ mod tests {
         let names: Vec<String> = (0..1500).map(|i| format!("v{i:04}")).collect();
         let long = "x".repeat(MAX_VALUE_LEN + 1);
         for chunk in names.chunks(300) {
-            let mut features: Vec<(&str, Geometry<i32>, Vec<(&str, Value<'_>)>)> = chunk
+            let mut features: Vec<Feature<'_>> = chunk
                 .iter()
                 .map(|n| ("l", point(1, 1), vec![("name", Value::String(n.as_str()))]))
                 .collect();
@@ -758,7 +762,7 @@ mod tests {
         let names: Vec<String> = (0..MAX_LAYERS + 5)
             .map(|i| format!("layer{i:03}"))
             .collect();
-        let features: Vec<(&str, Geometry<i32>, Vec<(&str, Value<'_>)>)> = names
+        let features: Vec<Feature<'_>> = names
             .iter()
             .map(|n| (n.as_str(), point(1, 1), vec![]))
             .collect();
@@ -789,7 +793,7 @@ mod tests {
         let tiles: Vec<(TileId, Vec<u8>)> = (0..6u32)
             .map(|i| {
                 let names = [format!("s{i}"), format!("s{}", i * 7 % 5)];
-                let features: Vec<(&str, Geometry<i32>, Vec<(&str, Value<'_>)>)> = names
+                let features: Vec<Feature<'_>> = names
                     .iter()
                     .map(|n| {
                         (
