@@ -1,5 +1,5 @@
 //! The preview page: one HTML file on MapLibre GL JS, which it loads from this server's
-//! `/assets/` (with an assets folder) or from a CDN, pinned by integrity hashes either way.
+//! `assets/` (with an assets folder) or from a CDN, pinned by integrity hashes either way.
 
 use crate::app::App;
 use crate::assets::{MAPLIBRE_FILES, cdn_base};
@@ -34,7 +34,8 @@ pub(crate) fn render(app: &App) -> String {
 /// The `<link>` and `<script>` of the library, from `/assets/` or the CDN.
 fn library_tags(local: bool) -> String {
     let base = if local {
-        "/assets/".to_owned()
+        // Relative to the page, so that a path prefix added by a proxy is kept.
+        "assets/".to_owned()
     } else {
         cdn_base()
     };

@@ -124,7 +124,7 @@ async fn only_regular_files_inside_the_folder_are_served() {
         .unwrap();
     for (name, hash) in MAPLIBRE_FILES {
         assert!(
-            page.contains(&format!("\"/assets/{name}\" integrity=\"{hash}\"")),
+            page.contains(&format!("\"assets/{name}\" integrity=\"{hash}\"")),
             "{name}"
         );
     }

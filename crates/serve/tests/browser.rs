@@ -274,7 +274,8 @@ fn maplibre_dist() -> PathBuf {
     dir
 }
 
-/// An image of the sample whose id is above 2^53, read from the stored tiles: its id, its
+/// An image of the sample whose id is above 2^53 and not a float64 (JavaScript would show
+/// another number), read from the stored tiles: its id, its
 /// capture time (ms), whether it is a panorama and where it is (lon, lat), away from its
 /// tile's edges.
 fn image_above_2_53() -> (u64, i64, bool, f64, f64) {
@@ -306,7 +307,8 @@ fn image_above_2_53() -> (u64, i64, bool, f64, f64) {
                 Some(Value::Int(id) | Value::SInt(id)) => u64::try_from(id).unwrap_or(0),
                 _ => continue,
             };
-            if id <= 1 << 53 {
+            // Only ids a float64 cannot hold (odd ones, from 2^53 to 2^54) show a rounding.
+            if id <= 1 << 53 || (id as f64) as u64 == id {
                 continue;
             }
             let ms = match f.get("captured_at").unwrap() {
@@ -320,10 +322,10 @@ fn image_above_2_53() -> (u64, i64, bool, f64, f64) {
                 continue;
             };
             let extent = f64::from(layer.extent());
-            if p.x() < extent * 0.1
-                || p.x() > extent * 0.9
-                || p.y() < extent * 0.1
-                || p.y() > extent * 0.9
+            if p.x() < extent * 0.01
+                || p.x() > extent * 0.99
+                || p.y() < extent * 0.01
+                || p.y() > extent * 0.99
             {
                 continue;
             }
