@@ -14,16 +14,22 @@ use mlytiles_serve::{Config, Server};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Endpoints:
-  /                                   the preview page (no internet needed)
+  /                                   the preview page (MapLibre GL JS; see --assets, --basemap)
   /{style}/{z}/{x}/{y}.png, @2x.png   coverage tiles; styles: mapillary, classic, age, pano,
                                       density, organization:ID, creator:ID
   /mvt/{tileset}/{z}/{x}/{y}.mvt      the stored vector tile, filtered when filters are given
-  /tiles.json                         TileJSON 3.0.0 of every style and tileset
+  /mvt/{tileset}/{z}/{x}/{y}.geojson  the same features as GeoJSON (ids as strings)
+  /tiles.json                         TileJSON 3.0.0 of the mapillary coverage style
+  /{style}/tiles.json, /mvt/{tileset}/tiles.json   TileJSON of one style or tileset
+  /catalog.json                       every style's and tileset's TileJSON (an array)
+  /assets/...                         the map library's files (with --assets)
   /health                             status as JSON
 Filters are query parameters named as the filter flags: ?since=2023-01-01&pano=only&org=none
 
 Examples:
   mlytiles serve --cache fixtures/cache
+  npm ci --prefix crates/serve/web && mlytiles serve --basemap none \
+      --assets crates/serve/web/node_modules/maplibre-gl/dist      # fully offline preview
   mlytiles serve --addr 0.0.0.0:8080 --public-url https://tiles.example.org/mly
   MAPILLARY_ACCESS_TOKEN=... mlytiles serve --fetch --daily-budget 5000")]
 pub struct Args {
@@ -92,6 +98,21 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     summary_every: u64,
 
+    /// The folder of MapLibre GL JS's files the preview page loads (`npm ci --prefix
+    /// crates/serve/web` fills crates/serve/web/node_modules/maplibre-gl/dist); served
+    /// read-only under /assets/. The files must be the pinned version's (checked at start).
+    /// Without it the page loads that version from unpkg.com, checked by its integrity hashes.
+    #[arg(long, value_name = "DIR")]
+    assets: Option<PathBuf>,
+
+    /// The preview page's base map: a raster tile URL with {z}, {x} and {y}, or `none` (offline).
+    #[arg(long, value_name = "URL|none", default_value = mlytiles_serve::OSM_TILES)]
+    basemap: String,
+
+    /// The base map's attribution [default: "© OpenStreetMap contributors"].
+    #[arg(long, value_name = "TEXT")]
+    basemap_attribution: Option<String>,
+
     /// Log every request (debug level). RUST_LOG overrides the levels.
     #[arg(short, long)]
     verbose: bool,
@@ -130,6 +151,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "--public-url must start with http:// or https://, not {url:?}"
         );
     }
+    let basemap = (args.basemap != "none").then(|| args.basemap.clone());
+    if let Some(url) = &basemap {
+        anyhow::ensure!(
+            (url.starts_with("http://") || url.starts_with("https://"))
+                && ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)),
+            "--basemap must be an http(s) tile URL with {{z}}, {{x}} and {{y}}, or none; not {url:?}"
+        );
+    }
     let config = Config {
         cache_dir,
         addr: args.addr,
@@ -145,6 +174,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
+        assets_dir: args.assets.clone(),
+        basemap,
+        basemap_attribution: args
+            .basemap_attribution
+            .clone()
+            .unwrap_or_else(|| mlytiles_serve::OSM_ATTRIBUTION.into()),
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

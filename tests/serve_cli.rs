@@ -250,6 +250,46 @@ fn setup_errors_say_what_is_wrong() {
 }
 
 #[test]
+fn preview_options_are_checked_and_explained() {
+    let serve = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--cache"])
+            .arg(sample_cache())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = serve(&["--basemap", "tiles.example.org/{z}/{x}.png"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--basemap must be an http(s) tile URL with {z}, {x} and {y}, or none"),
+        "{err}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = serve(&["--assets", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read maplibre-gl.js"), "{err}");
+    assert!(err.contains("npm ci --prefix crates/serve/web"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--assets <DIR>",
+        "npm ci --prefix",
+        "--basemap <URL|none>",
+        "[default: https://tile.openstreetmap.org/{z}/{x}/{y}.png]",
+        "/catalog.json",
+    ] {
+        assert!(help.contains(needle), "--help explains {needle}:\n{help}");
+    }
+}
+
+#[test]
 fn addr_takes_a_host_name() {
     // A port free a moment ago (the server binds it again under the name `localhost`).
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -75,6 +75,8 @@ pub(crate) struct App {
     /// most [`UNREADABLE_LOGGED`] remembered.
     pub(crate) unreadable: std::sync::Mutex<std::collections::HashSet<TileId>>,
     fetch: Option<FetchThrough>,
+    /// The map library's files for the preview page (`None`: the page loads them from a CDN).
+    pub(crate) assets: Option<crate::assets::Assets>,
     local_addr: OnceLock<SocketAddr>,
     page: OnceLock<Bytes>,
     started: Instant,
@@ -84,6 +86,11 @@ impl App {
     /// Opens the stores (read-only without fetch-through) and the fetcher.
     pub(crate) fn open(config: Config) -> Result<App> {
         let dir = config.cache_dir.clone();
+        let assets = config
+            .assets_dir
+            .as_deref()
+            .map(crate::assets::Assets::open)
+            .transpose()?;
         let mut stores: BTreeMap<String, Arc<dyn TileStore>> = BTreeMap::new();
         let fetch = match &config.fetch {
             None => {
@@ -143,6 +150,7 @@ impl App {
             mvt_flights: Flights::default(),
             stats: Arc::default(),
             fetch,
+            assets,
             tilesets,
             config,
             local_addr: OnceLock::new(),
@@ -406,6 +414,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/", get(preview))
         .route("/health", get(health))
         .route("/tiles.json", get(tiles_json))
+        .route("/catalog.json", get(catalog_json))
+        .route("/assets/{*path}", get(asset))
         .fallback(tile)
         .with_state(app)
         .layer(axum::middleware::from_fn_with_state(
@@ -480,11 +490,46 @@ fn json_response(doc: serde_json::Value) -> Response {
         .into_response()
 }
 
+/// The default coverage style's TileJSON.
 async fn tiles_json(State(app): State<Arc<App>>, request: Request) -> Response {
-    match tilejson::all(&app, request.uri().query(), request.headers()) {
+    match tilejson::default_json(&app, request.uri().query(), request.headers()) {
         Ok(v) => json_response(v),
         Err(r) => r.into_response(),
     }
+}
+
+/// Every style's and tileset's TileJSON.
+async fn catalog_json(State(app): State<Arc<App>>, request: Request) -> Response {
+    match tilejson::catalog(&app, request.uri().query(), request.headers()) {
+        Ok(v) => json_response(v),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// A file of the map library, from the assets folder (`--assets`).
+async fn asset(State(app): State<Arc<App>>, request: Request) -> Response {
+    let path = request.uri().path();
+    let answer = async {
+        crate::route::check_not_path_like(path)?;
+        let Some(assets) = &app.assets else {
+            return Err(Reject::not_found(
+                "no assets folder: the server was started without --assets (the preview page \
+                 loads its map library from a CDN)",
+            ));
+        };
+        let relative = path.strip_prefix("/assets/").unwrap_or_default();
+        let (bytes, media_type) = assets.file(relative).await?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, media_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response())
+    };
+    answer.await.unwrap_or_else(|r: Reject| r.into_response())
 }
 
 /// Tiles, and every path no route claims.
@@ -503,7 +548,7 @@ async fn tile(State(app): State<Arc<App>>, request: Request) -> Response {
     let result = match parse_tile_path(path) {
         Err(r) => Err(r),
         Ok(None) => Err(Reject::not_found(format!(
-            "no such endpoint: {} (see / for the preview page and /tiles.json for the tile URLs)",
+            "no such endpoint: {} (see / for the preview page and /catalog.json for the tile URLs)",
             quote(path)
         ))),
         Ok(Some(TilePath::Png { style, tile, scale })) => {
@@ -511,6 +556,9 @@ async fn tile(State(app): State<Arc<App>>, request: Request) -> Response {
         }
         Ok(Some(TilePath::Mvt { tileset, tile })) => {
             mvt_tile(&app, &tileset, tile, query, headers).await
+        }
+        Ok(Some(TilePath::GeoJson { tileset, tile })) => {
+            geojson_tile(&app, &tileset, tile, query).await
         }
         Ok(Some(TilePath::StyleJson { style })) => png::parse_style(&style).and_then(|style| {
             let filter = parse_filter(query)?;
@@ -621,6 +669,48 @@ async fn mvt_tile(
     let entry = app.mvt_flights.run(key.clone(), work).await?;
     compress_if_asked(&entry, headers).await;
     Ok(respond(app, &entry, MVT_TYPE, headers))
+}
+
+/// The features of a stored vector tile that match the filter, as GeoJSON with the ids as
+/// strings (exact above 2^53, where JavaScript numbers are not): what the preview page shows
+/// when an image dot is clicked.
+async fn geojson_tile(
+    app: &Arc<App>,
+    tileset: &str,
+    tile: TileId,
+    query: Option<&str>,
+) -> std::result::Result<Response, Reject> {
+    let Some(set) = app.tilesets.get(tileset) else {
+        return Err(unknown_tileset(app, tileset));
+    };
+    check_zoom(
+        tile,
+        set.minzoom,
+        set.maxzoom,
+        &format!("tileset {tileset}"),
+    )?;
+    let filter = parse_filter(query)?;
+    if let Some(f) = &filter.filter {
+        mvt::check_tileset(f, tileset, &set.layers)?;
+    }
+    let stored = app.stored(set, tile, true).await?;
+    let data = match stored {
+        Some(t) if t.info.status == TileStatus::Data => t.data,
+        _ => Vec::new(),
+    };
+    let f = filter.filter.clone().unwrap_or_default();
+    let body = tokio::task::spawn_blocking(move || mvt::geojson(&data, tile, &f, Utc::now()))
+        .await
+        .map_err(|e| Reject::internal(format!("exporting {tile}: {e}")))??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/geo+json"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Reads the stored tile and builds its answer (filtered when asked), kept in memory when

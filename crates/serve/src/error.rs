@@ -28,6 +28,15 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The folder given for the map library's files (`--assets`) does not hold the pinned
+    /// version's files.
+    #[error("--assets {}: {reason} (fill it with: npm ci --prefix crates/serve/web, then pass crates/serve/web/node_modules/maplibre-gl/dist)", dir.display())]
+    Assets {
+        /// The folder.
+        dir: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Another I/O error (listing the cache folder, accepting connections).
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod app;
+mod assets;
 mod datacache;
 mod error;
 mod flight;
@@ -21,12 +22,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use assets::{MAPLIBRE_FILES, MAPLIBRE_VERSION, integrity};
 pub use axum;
 pub use error::{Error, Result};
 pub use mlytiles_fetch;
 
 /// The attribution every tile and page carries.
 pub const ATTRIBUTION: &str = "Mapillary, CC BY-SA";
+
+/// The preview page's default base map: OpenStreetMap's standard raster tiles.
+pub const OSM_TILES: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+
+/// The attribution OpenStreetMap's tiles require.
+pub const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors";
 
 /// How the server is set up. A plain struct: set the fields you need, keep the defaults of the
 /// rest.
@@ -87,6 +95,17 @@ pub struct Config {
     /// Whether [`Server::bind`] raises the process's soft limit of open files to its hard
     /// limit (a systemd service starts with a soft limit of 1,024). Default `true`.
     pub raise_file_limit: bool,
+    /// A folder holding MapLibre GL JS's `dist/` files at [`MAPLIBRE_VERSION`] (what
+    /// `npm ci --prefix crates/serve/web` puts in `crates/serve/web/node_modules/maplibre-gl/dist`),
+    /// served read-only under `/assets/` for the preview page; [`Server::bind`] checks its
+    /// files against [`MAPLIBRE_FILES`]. Default `None`: the page loads the library from
+    /// unpkg.com, at that version, with the same integrity hashes.
+    pub assets_dir: Option<PathBuf>,
+    /// The preview page's base map: a raster tile URL with `{z}`, `{x}`, `{y}`, drawn under the
+    /// coverage. Default [`OSM_TILES`]; `None` for no base map (offline).
+    pub basemap: Option<String>,
+    /// The base map's attribution. Default [`OSM_ATTRIBUTION`].
+    pub basemap_attribution: String,
 }
 
 impl Default for Config {
@@ -107,6 +126,9 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             raise_file_limit: true,
+            assets_dir: None,
+            basemap: Some(OSM_TILES.into()),
+            basemap_attribution: OSM_ATTRIBUTION.into(),
         }
     }
 }
@@ -136,7 +158,8 @@ impl Server {
     /// # Errors
     ///
     /// [`Error::NoCache`] if the cache folder does not exist (without fetch-through),
-    /// [`Error::Store`] if a store cannot be opened, [`Error::Fetch`] if the fetcher cannot be
+    /// [`Error::Store`] if a store cannot be opened, [`Error::Assets`] if
+    /// [`Config::assets_dir`] does not hold the pinned library's files, [`Error::Fetch`] if the fetcher cannot be
     /// set up, [`Error::Bind`] if the address cannot be bound.
     pub async fn bind(config: Config) -> Result<Server> {
         let addr = config.addr;

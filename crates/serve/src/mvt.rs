@@ -63,3 +63,38 @@ pub(crate) fn left_out(filtered: &FilteredTile) -> Vec<String> {
         .map(|l| format!("{}: {}", l.layer, one_line(&l.reason)))
         .collect()
 }
+
+/// The features of `bytes` (a plain stored tile; empty for none) that match `filter`, as one
+/// GeoJSON FeatureCollection with ids as strings. Layers the filter cannot judge are left out,
+/// as in filtered vector tiles.
+pub(crate) fn geojson(
+    bytes: &[u8],
+    tile: TileId,
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, Reject> {
+    use mlytiles_filter::TypeReport;
+    use mlytiles_filter::export::{ExportOptions, Exporter, GeoJsonExporter, export_tile};
+    let options = ExportOptions {
+        merge_sequences: false,
+        ..ExportOptions::default()
+    };
+    let mut out = GeoJsonExporter::collection(Vec::new(), options);
+    let fail = |e: mlytiles_filter::export::ExportError| {
+        Reject::internal(format!(
+            "stored tile {tile} cannot be exported: {}",
+            one_line(&e.to_string())
+        ))
+    };
+    out.begin().map_err(fail)?;
+    if !bytes.is_empty() {
+        let kinds: Vec<LayerKind> = LayerKind::ALL
+            .into_iter()
+            .filter(|k| filter.check_layer(*k).is_ok())
+            .collect();
+        let mut report = TypeReport::new();
+        export_tile(bytes, tile, &kinds, filter, now, &mut out, &mut report).map_err(fail)?;
+    }
+    out.finish().map_err(fail)?;
+    Ok(out.into_inner())
+}

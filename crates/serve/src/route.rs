@@ -80,6 +80,8 @@ pub(crate) enum TilePath {
     },
     /// `/mvt/{tileset}/{z}/{x}/{y}.mvt`.
     Mvt { tileset: String, tile: TileId },
+    /// `/mvt/{tileset}/{z}/{x}/{y}.geojson`: the same features as GeoJSON, ids as strings.
+    GeoJson { tileset: String, tile: TileId },
     /// `/{style}/tiles.json`: one style's TileJSON.
     StyleJson { style: String },
     /// `/mvt/{tileset}/tiles.json`: one tileset's TileJSON.
@@ -165,10 +167,16 @@ pub(crate) fn parse_tile_path(path: &str) -> Result<Option<TilePath>, Reject> {
             style: (*style).to_owned(),
         })),
         ["mvt", tileset, z, x, last] => {
-            let (y, ()) = split_ending(last, &[(".mvt", ())], "vector tiles end in .mvt")?;
-            Ok(Some(TilePath::Mvt {
-                tileset: (*tileset).to_owned(),
-                tile: tile_id(z, x, y)?,
+            let (y, geojson) = split_ending(
+                last,
+                &[(".mvt", false), (".geojson", true)],
+                "vector tiles end in .mvt (or .geojson)",
+            )?;
+            let (tileset, tile) = ((*tileset).to_owned(), tile_id(z, x, y)?);
+            Ok(Some(if geojson {
+                TilePath::GeoJson { tileset, tile }
+            } else {
+                TilePath::Mvt { tileset, tile }
             }))
         }
         [style, z, x, last] => {
@@ -371,6 +379,13 @@ mod tests {
         assert_eq!(
             png("/mvt/mly1_public/14/3251/6257.mvt"),
             TilePath::Mvt {
+                tileset: "mly1_public".into(),
+                tile: TileId::new(14, 3251, 6257).unwrap()
+            }
+        );
+        assert_eq!(
+            png("/mvt/mly1_public/14/3251/6257.geojson"),
+            TilePath::GeoJson {
                 tileset: "mly1_public".into(),
                 tile: TileId::new(14, 3251, 6257).unwrap()
             }

@@ -1,4 +1,5 @@
-//! TileJSON 3.0.0 documents for each style and tileset.
+//! TileJSON 3.0.0 documents: the default coverage style's (`/tiles.json`), each style's and
+//! tileset's, and the catalog of them all (`/catalog.json`).
 
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
@@ -34,6 +35,12 @@ pub(crate) fn styles() -> &'static [&'static str] {
     mlytiles_render::Style::NAMES
 }
 
+/// The PNG style `/tiles.json` describes.
+pub(crate) const DEFAULT_STYLE: &str = "mapillary";
+
+/// The whole Web Mercator world, TileJSON's default bounds.
+const WORLD: [f64; 4] = [-180.0, -85.051_128_779_806_6, 180.0, 85.051_128_779_806_6];
+
 fn center(bounds: Option<[f64; 4]>, zoom: u8) -> Value {
     match bounds {
         Some([w, s, e, n]) => json!([(w + e) / 2.0, (s + n) / 2.0, zoom]),
@@ -45,7 +52,7 @@ fn center(bounds: Option<[f64; 4]>, zoom: u8) -> Value {
 pub(crate) fn style_json(app: &App, base: &str, style: &str, filter: &QueryFilter) -> Value {
     let coverage = app.tilesets.get(&app.config.coverage_tileset);
     let bounds = coverage.and_then(|t| t.bounds);
-    let mut doc = json!({
+    let doc = json!({
         "tilejson": "3.0.0",
         "name": format!("Mapillary coverage ({style})"),
         "description": format!(
@@ -60,16 +67,14 @@ pub(crate) fn style_json(app: &App, base: &str, style: &str, filter: &QueryFilte
         "minzoom": 0,
         "maxzoom": app.config.max_png_zoom,
         "center": center(bounds, 14.min(app.config.max_png_zoom)),
+        "bounds": bounds.unwrap_or(WORLD),
     });
-    if let Some(b) = bounds {
-        doc["bounds"] = json!(b);
-    }
     doc
 }
 
 /// The TileJSON of one tileset's vector tiles.
 pub(crate) fn tileset_json(base: &str, t: &Tileset, filter: &QueryFilter) -> Value {
-    let mut doc = json!({
+    let doc = json!({
         "tilejson": "3.0.0",
         "name": t.name,
         "description": t.description.clone().unwrap_or_else(|| format!("{} vector tiles", t.name)),
@@ -80,16 +85,29 @@ pub(crate) fn tileset_json(base: &str, t: &Tileset, filter: &QueryFilter) -> Val
         "minzoom": t.minzoom,
         "maxzoom": t.maxzoom,
         "center": center(t.bounds, t.maxzoom),
+        "bounds": t.bounds.unwrap_or(WORLD),
         "vector_layers": t.vector_layers,
     });
-    if let Some(b) = t.bounds {
-        doc["bounds"] = json!(b);
-    }
     doc
 }
 
+/// The default coverage style's TileJSON, with the filter carried into its tile URL.
+pub(crate) fn default_json(
+    app: &App,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Value, Reject> {
+    let filter = parse_filter(query)?;
+    let base = base_url(app, headers);
+    Ok(style_json(app, &base, DEFAULT_STYLE, &filter))
+}
+
 /// Every style and every tileset (those the filter can judge), as an array.
-pub(crate) fn all(app: &App, query: Option<&str>, headers: &HeaderMap) -> Result<Value, Reject> {
+pub(crate) fn catalog(
+    app: &App,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Value, Reject> {
     let filter = parse_filter(query)?;
     let base = base_url(app, headers);
     let mut docs: Vec<Value> = styles()

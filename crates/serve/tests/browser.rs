@@ -1,7 +1,9 @@
-//! The preview page in a real browser: Debian's chromium, headless, driven over the DevTools
-//! protocol. When chromium is missing and CI is unset, the test is reported as ignored with the
-//! reason (build.rs sets `--cfg chromium` otherwise); under CI it always runs and fails without
-//! chromium (`.ci/run` installs chromium when it is missing).
+//! The preview page in a real browser: Debian's chromium, headless (WebGL through SwiftShader),
+//! driven over the DevTools protocol, with MapLibre GL JS served from the npm-installed files
+//! (`--assets`) and no base map. When chromium or those files are missing and CI is unset, the
+//! test is reported as ignored with the reason (build.rs sets `--cfg chromium` and
+//! `--cfg maplibre` otherwise); under CI it always runs and fails without them (`.ci/run`
+//! installs chromium and runs `npm ci --prefix crates/serve/web`).
 
 mod common;
 
@@ -54,7 +56,9 @@ fn launch(binary: &PathBuf) -> (Browser, String) {
         .args([
             "--headless",
             "--no-sandbox",
-            "--disable-gpu",
+            // MapLibre draws with WebGL: headless chromium has it through SwiftShader.
+            "--use-angle=swiftshader",
+            "--enable-unsafe-swiftshader",
             "--disable-quic",
             "--no-first-run",
             "--no-default-browser-check",
@@ -162,21 +166,25 @@ impl Cdp {
         r["result"]["value"].clone()
     }
 
-    /// Waits until the page has asked for tiles and every one has arrived or failed.
-    fn wait_for_tiles(&mut self, what: &str) -> Value {
+    /// Waits until the map has drawn everything it asked for, after idle event number `after`
+    /// (the page counts them); returns the page's state then.
+    fn wait_for_map(&mut self, what: &str, after: u64) -> Value {
         let start = Instant::now();
         loop {
             let p = self.eval(
-                "window.mlyPreview ? {pending: mlyPreview.pending, loaded: mlyPreview.loaded, \
-                 failed: mlyPreview.failed, query: mlyPreview.query, \
-                 requested: mlyPreview.requested.length} : null",
+                "(() => { const s = window.mlyPreview; if (!s || !s.map) return null; \
+                 return { idle: s.idle, query: s.query, tileErrors: s.tileErrors, \
+                 done: s.map.loaded() && s.map.areTilesLoaded(), zoom: s.map.getZoom(), \
+                 tiles: s.map.getSource('coverage')?.tiles?.[0] ?? null, \
+                 images: s.map.getSource('images')?.tiles?.[0] ?? null }; })()",
             );
-            if p["pending"] == json!(0) && p["loaded"].as_u64().unwrap_or(0) > 0 {
+            if p["done"] == json!(true) && p["idle"].as_u64().unwrap_or(0) > after {
                 return p;
             }
             assert!(
                 start.elapsed() < TIMEOUT,
-                "{what}: tiles never finished: {p}"
+                "{what}: the map never finished drawing: {p}; errors: {:#?}",
+                self.errors()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -210,12 +218,26 @@ impl Cdp {
             .collect()
     }
 
-    fn screenshot(&mut self) -> (u32, u32, Vec<u8>) {
+    /// A screenshot, also written to `$MLYTILES_SHOTS/{name}.png` when that is set.
+    fn screenshot(&mut self, name: &str) -> (u32, u32, Vec<u8>) {
         let r = self.call("Page.captureScreenshot", json!({ "format": "png" }));
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().unwrap())
             .unwrap();
+        if let Some(dir) = std::env::var_os("MLYTILES_SHOTS").filter(|d| !d.is_empty()) {
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), &bytes).unwrap();
+        }
         common::decode_png(&bytes)
+    }
+
+    /// A left click at page pixel (x, y).
+    fn click(&mut self, x: f64, y: f64) {
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            );
+        }
     }
 }
 
@@ -241,12 +263,97 @@ fn green_pixels(image: &(u32, u32, Vec<u8>), x: (f64, f64), y: (f64, f64)) -> us
     n
 }
 
+/// Where `npm ci --prefix crates/serve/web` puts MapLibre GL JS's files.
+fn maplibre_dist() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/maplibre-gl/dist");
+    assert!(
+        dir.join("maplibre-gl.js").is_file(),
+        "MapLibre GL JS is not installed in {}: run npm ci --prefix crates/serve/web",
+        dir.display()
+    );
+    dir
+}
+
+/// An image of the sample whose id is above 2^53 and not a float64 (JavaScript would show
+/// another number), read from the stored tiles: its id, its
+/// capture time (ms), whether it is a panorama and where it is (lon, lat), away from its
+/// tile's edges.
+fn image_above_2_53() -> (u64, i64, bool, f64, f64) {
+    use mlytiles_mvt::{Tile, Value};
+    use mlytiles_store::{MbTiles, TileStatus, TileStore};
+    let store =
+        MbTiles::open_read_only(common::sample_cache().join("mly1_public.mbtiles")).unwrap();
+    for (tile, status) in store.list(14, None).unwrap() {
+        if status != TileStatus::Data {
+            continue;
+        }
+        let bytes = store
+            .get(tile)
+            .unwrap()
+            .unwrap()
+            .uncompressed()
+            .unwrap()
+            .into_owned();
+        let parsed = Tile::new(&bytes).unwrap();
+        let Some(layer) = parsed.layer("image").unwrap() else {
+            continue;
+        };
+        let transform = mlytiles_tile::TileTransform::new(tile, layer.extent()).unwrap();
+        for f in layer.features() {
+            let f = f.unwrap();
+            // Ids are written as int64 when they fit (as Mapillary's tiles do), else uint64.
+            let id = match f.get("id").unwrap() {
+                Some(Value::UInt(id)) => id,
+                Some(Value::Int(id) | Value::SInt(id)) => u64::try_from(id).unwrap_or(0),
+                _ => continue,
+            };
+            // Only ids a float64 cannot hold (odd ones, from 2^53 to 2^54) show a rounding.
+            if id <= 1 << 53 || (id as f64) as u64 == id {
+                continue;
+            }
+            let ms = match f.get("captured_at").unwrap() {
+                Some(Value::Int(v) | Value::SInt(v)) => v,
+                Some(Value::UInt(v)) => i64::try_from(v).unwrap(),
+                _ => continue,
+            };
+            let pano = f.get("is_pano").unwrap() == Some(Value::Bool(true));
+            let mlytiles_mvt::geo_types::Geometry::Point(p) = f.to_geometry::<f64>().unwrap()
+            else {
+                continue;
+            };
+            let extent = f64::from(layer.extent());
+            if p.x() < extent * 0.01
+                || p.x() > extent * 0.99
+                || p.y() < extent * 0.01
+                || p.y() > extent * 0.99
+            {
+                continue;
+            }
+            let (lon, lat) = transform.to_lon_lat(p.x(), p.y());
+            return (id, ms, pano, lon, lat);
+        }
+    }
+    panic!("the sample holds no image with an id above 2^53");
+}
+
+/// Sets a filter control of the page and tells the page it changed.
+fn set_control(cdp: &mut Cdp, id: &str, value: &str) {
+    cdp.eval(&format!(
+        "(() => {{ const c = document.getElementById({id:?}); c.value = {value:?}; \
+         c.dispatchEvent(new Event('change')); return true; }})()"
+    ));
+}
+
 #[test]
 #[cfg_attr(
     not(chromium),
     ignore = "needs Chromium: apt-get install chromium (or set MLYTILES_CHROMIUM)"
 )]
-fn the_preview_page_shows_coverage_and_follows_the_filters() {
+#[cfg_attr(
+    all(chromium, not(maplibre)),
+    ignore = "needs MapLibre GL JS's files: npm ci --prefix crates/serve/web"
+)]
+fn the_preview_page_draws_coverage_follows_the_filters_and_names_a_clicked_image() {
     let binary = chromium().unwrap_or_else(|| {
         panic!(
             "chromium is missing (/usr/bin/chromium, /usr/bin/chromium-browser or \
@@ -254,7 +361,14 @@ fn the_preview_page_shows_coverage_and_follows_the_filters() {
             if under_ci() { " and CI is set" } else { "" }
         )
     });
-    let server = common::start_sample();
+    let dist = maplibre_dist();
+    let server = common::start(mlytiles_serve::Config {
+        cache_dir: common::sample_cache(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        assets_dir: Some(dist.clone()),
+        basemap: None,
+        ..mlytiles_serve::Config::default()
+    });
     let (_browser, ws_url) = launch(&binary);
     let mut cdp = Cdp::connect(&ws_url);
 
@@ -273,9 +387,30 @@ fn the_preview_page_shows_coverage_and_follows_the_filters() {
     );
     cdp.call("Page.navigate", json!({ "url": server.url("/") }));
 
-    let first = cdp.wait_for_tiles("the first view");
-    assert_eq!(first["failed"], json!(0), "{first}");
-    let shot = cdp.screenshot();
+    let first = cdp.wait_for_map("the first view", 0);
+    assert_eq!(first["tileErrors"], json!(0), "{first}");
+
+    // The library came from this server, pinned: its integrity attributes are the hashes of
+    // the files npm installed (computed here, not by the server).
+    let pinned = cdp.eval(
+        "Array.from(document.querySelectorAll('[integrity]')).map(e => [e.src || e.href, e.integrity])",
+    );
+    let pinned = pinned.as_array().unwrap();
+    assert_eq!(pinned.len(), 2, "{pinned:?}");
+    for pair in pinned {
+        let url = pair[0].as_str().unwrap();
+        let name = url.rsplit('/').next().unwrap();
+        assert_eq!(url, server.url(&format!("/assets/{name}")));
+        let bytes = std::fs::read(dist.join(name)).unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA384, &bytes);
+        let expected = format!(
+            "sha384-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        assert_eq!(pair[1].as_str().unwrap(), expected, "{name}");
+    }
+
+    let shot = cdp.screenshot("preview-basemap-none");
     // The view starts over the sample area, in the middle of the map.
     let middle = green_pixels(&shot, (0.35, 0.65), (0.35, 0.65));
     assert!(
@@ -286,54 +421,119 @@ fn the_preview_page_shows_coverage_and_follows_the_filters() {
     let left = green_pixels(&shot, (0.0, 0.12), (0.3, 0.8));
     let right = green_pixels(&shot, (0.88, 1.0), (0.3, 0.8));
     assert_eq!((left, right), (0, 0), "no coverage outside the sample area");
+    // The scale bar and the zoom/coordinate readout are shown.
+    let scale = cdp.eval("document.querySelector('.maplibregl-ctrl-scale').textContent");
+    assert!(scale.as_str().unwrap().ends_with('m'), "{scale}");
+    let readout = cdp.eval("document.getElementById('readout').textContent");
+    assert!(readout.as_str().unwrap().starts_with("z 1"), "{readout}");
 
     let before: Vec<String> = cdp.tile_requests();
     assert!(!before.is_empty());
     assert!(before.iter().all(|u| !u.contains('?')), "{before:?}");
 
-    // Panoramas only: the page asks for the same tiles with the filter, and draws less.
-    cdp.eval(
-        "(() => { const s = document.getElementById('pano'); s.value = 'only'; \
-         s.dispatchEvent(new Event('change')); return true; })()",
-    );
-    let after = cdp.wait_for_tiles("the filtered view");
+    // Panoramas only: the source's tile URLs carry the filter, the page asks for tiles with
+    // it, and draws less.
+    let idle = first["idle"].as_u64().unwrap();
+    set_control(&mut cdp, "pano", "only");
+    let after = cdp.wait_for_map("the filtered view", idle);
     assert_eq!(after["query"], json!("?pano=only"), "{after}");
-    assert_eq!(after["failed"], json!(0), "{after}");
+    assert_eq!(after["tileErrors"], json!(0), "{after}");
+    assert_eq!(
+        after["tiles"],
+        json!(server.url("/mapillary/{z}/{x}/{y}.png?pano=only"))
+    );
+    assert_eq!(
+        after["images"],
+        json!(server.url("/mvt/mly1_public/{z}/{x}/{y}.mvt?pano=only"))
+    );
     let filtered: Vec<String> = cdp
         .tile_requests()
         .into_iter()
         .filter(|u| u.ends_with("?pano=only"))
         .collect();
-    assert_eq!(
-        filtered.len(),
-        before.len(),
-        "every tile asked for again with the filter"
-    );
-    for url in &before {
+    let png_before: Vec<&String> = before.iter().filter(|u| u.ends_with(".png")).collect();
+    for url in &png_before {
         assert!(
             filtered.contains(&format!("{url}?pano=only")),
-            "{url} asked for with ?pano=only"
+            "{url} asked for again with ?pano=only: {filtered:?}"
         );
     }
-    let shot = cdp.screenshot();
+    let shot = cdp.screenshot("preview-pano-only");
     let pano_only = green_pixels(&shot, (0.35, 0.65), (0.35, 0.65));
     assert!(
         pano_only < middle,
         "fewer coverage pixels with panoramas only: {pano_only} of {middle}"
     );
-
     eprintln!(
         "{} tiles; green pixels in the middle: {middle} unfiltered, {pano_only} panoramas only",
-        before.len()
+        png_before.len()
     );
+
+    // A click on an image dot whose id is above 2^53: the popup names it digit for digit.
+    let (id, ms, pano, lon, lat) = image_above_2_53();
+    let idle = after["idle"].as_u64().unwrap();
+    set_control(&mut cdp, "pano", "all");
+    let idle = cdp.wait_for_map("the unfiltered view", idle)["idle"]
+        .as_u64()
+        .unwrap();
+    cdp.eval(&format!(
+        "mlyPreview.map.jumpTo({{ center: [{lon}, {lat}], zoom: 18 }}), true"
+    ));
+    let zoomed = cdp.wait_for_map("the view at z18", idle);
+    assert_eq!(zoomed["tileErrors"], json!(0), "{zoomed}");
+    // The vector tiles load in a worker (whose requests this session does not see): count
+    // the image dots the map holds instead.
+    let dots =
+        cdp.eval("mlyPreview.map.querySourceFeatures('images', { sourceLayer: 'image' }).length");
+    assert!(dots.as_u64().unwrap() > 0, "image dots loaded: {dots}");
+    cdp.screenshot("preview-z18");
+    let at = cdp.eval(&format!(
+        "(() => {{ const p = mlyPreview.map.project([{lon}, {lat}]); return [p.x, p.y]; }})()"
+    ));
+    cdp.click(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let start = Instant::now();
+    let popup = loop {
+        let p = cdp.eval(
+            "(() => { const b = document.querySelector('.mly-popup'); if (!b || !b.dataset.id) \
+             return null; return { id: b.dataset.id, text: b.innerText, \
+             link: b.querySelector('a').href }; })()",
+        );
+        if !p.is_null() {
+            break p;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "no popup with an id after the click at {at}; errors: {:#?}",
+            cdp.errors()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    cdp.screenshot("preview-popup");
+    assert_eq!(popup["id"], json!(id.to_string()), "{popup}");
+    let time = mlytiles_filter::chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    let text = popup["text"].as_str().unwrap();
+    assert!(text.contains(&time), "capture time {time} in {text:?}");
+    assert!(
+        text.contains(if pano {
+            "panorama\nyes"
+        } else {
+            "panorama\nno"
+        }),
+        "{text:?}"
+    );
+    assert_eq!(
+        popup["link"],
+        json!(format!("https://www.mapillary.com/app/?pKey={id}"))
+    );
+
     let errors = cdp.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
 
     // A malformed filter: the tiles fail and the page shows the server's one-line reason.
-    cdp.eval(
-        "(() => { const o = document.getElementById('org'); o.value = 'acme'; \
-         o.dispatchEvent(new Event('change')); return true; })()",
-    );
+    set_control(&mut cdp, "org", "acme");
     let start = Instant::now();
     loop {
         let status = cdp.eval("document.getElementById('status').textContent");

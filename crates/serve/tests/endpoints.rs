@@ -51,6 +51,27 @@ fn is_pano(f: &mlytiles_mvt::Feature<'_, '_>) -> bool {
     f.get("is_pano").unwrap() == Some(Value::Bool(true))
 }
 
+/// The ids (as decimal text) and panorama flags of a stored tile's images.
+fn stored_images(tile: &str) -> Vec<(String, bool)> {
+    let bytes = stored("mly1_public", tile);
+    let parsed = Tile::new(&bytes).unwrap();
+    let Some(layer) = parsed.layer("image").unwrap() else {
+        return Vec::new();
+    };
+    layer
+        .features()
+        .map(|f| {
+            let f = f.unwrap();
+            let id = match f.get("id").unwrap() {
+                Some(Value::Int(v)) => v.to_string(),
+                Some(Value::UInt(v)) => v.to_string(),
+                other => panic!("{tile}: image id {other:?}"),
+            };
+            (id, is_pano(&f))
+        })
+        .collect()
+}
+
 /// A z14 tile of the sample whose images mix panoramas and flat ones.
 fn tile_with_panoramas() -> String {
     for x in 3250..=3253 {
@@ -401,10 +422,59 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_the_server_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tilejson_lists_every_style_and_tileset() {
+async fn tiles_json_is_one_tilejson_of_the_default_coverage_style() {
     let server = start_sample();
     let http = client();
-    let docs = get_json(&http, &server.url("/tiles.json"), &[]).await;
+    let host = server.addr.to_string();
+    let d = get_json(&http, &server.url("/tiles.json"), &[]).await;
+    assert!(d.is_object(), "one document, not a list: {d}");
+    assert_eq!(d["tilejson"], "3.0.0");
+    assert_eq!(
+        d["tiles"],
+        serde_json::json!([format!("http://{host}/mapillary/{{z}}/{{x}}/{{y}}.png")])
+    );
+    assert_eq!(d["attribution"], "Mapillary, CC BY-SA");
+    assert_eq!(d["minzoom"], 0);
+    assert_eq!(d["maxzoom"], 17);
+    assert!(
+        d["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Mapillary coverage")
+    );
+    // The sample's bounds (from its metadata), and a centre inside them at z14.
+    let b: Vec<f64> = d["bounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(b[0], -108.5888671875);
+    let c = d["center"].as_array().unwrap();
+    let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    assert!(b[0] < lon && lon < b[2] && b[1] < lat && lat < b[3], "{d}");
+    assert_eq!(c[2], 14);
+    // Filters carry into the URL; the request's Host names the server.
+    let d = get_json(
+        &http,
+        &server.url("/tiles.json?since=2023-01-01&pano=only"),
+        &[("host", "tiles.example.org")],
+    )
+    .await;
+    assert_eq!(
+        d["tiles"][0],
+        "http://tiles.example.org/mapillary/{z}/{x}/{y}.png?pano=only&since=2023-01-01"
+    );
+    // A bad filter is refused here too.
+    let r = get(&http, &server.url("/tiles.json?pano=sometimes"), &[]).await;
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_lists_every_style_and_tileset() {
+    let server = start_sample();
+    let http = client();
+    let docs = get_json(&http, &server.url("/catalog.json"), &[]).await;
     let docs = docs.as_array().unwrap();
     let host = server.addr.to_string();
     for style in ["mapillary", "classic", "age", "pano", "density"] {
@@ -424,6 +494,9 @@ async fn tilejson_lists_every_style_and_tileset() {
             format!("http://{host}/{style}/{{z}}/{{x}}/{{y}}.png")
         );
         assert_eq!(d["bounds"].as_array().unwrap().len(), 4);
+        // Each style's own document is the catalog's entry.
+        let own = get_json(&http, &server.url(&format!("/{style}/tiles.json")), &[]).await;
+        assert_eq!(&own, d, "{style}");
     }
     for tileset in [
         "mly1_public",
@@ -442,11 +515,20 @@ async fn tilejson_lists_every_style_and_tileset() {
         );
         assert!(!d["vector_layers"].as_array().unwrap().is_empty());
         assert_eq!(d["maxzoom"], 14);
+        assert_eq!(d["bounds"].as_array().unwrap().len(), 4);
+        let own = get_json(
+            &http,
+            &server.url(&format!("/mvt/{tileset}/tiles.json")),
+            &[],
+        )
+        .await;
+        assert_eq!(&own, d, "{tileset}");
     }
+    assert_eq!(docs.len(), 5 + 4);
     // Filters carry into the URLs; tilesets the filter cannot judge are left out.
     let docs = get_json(
         &http,
-        &server.url("/tiles.json?pano=only&since=2023-01-01"),
+        &server.url("/catalog.json?pano=only&since=2023-01-01"),
         &[],
     )
     .await;
@@ -462,9 +544,6 @@ async fn tilejson_lists_every_style_and_tileset() {
         "{urls:?}"
     );
     assert!(!urls.iter().any(|u| u.contains("map_feature")), "{urls:?}");
-    // One document per style or tileset.
-    let d = get_json(&http, &server.url("/mvt/mly1_public/tiles.json"), &[]).await;
-    assert_eq!(d["name"], "mly1_public");
     let d = get_json(
         &http,
         &server.url("/age/tiles.json"),
@@ -475,6 +554,75 @@ async fn tilejson_lists_every_style_and_tileset() {
         d["tiles"][0],
         "http://tiles.example.org/age/{z}/{x}/{y}.png"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn geojson_tiles_carry_the_stored_ids_as_exact_strings() {
+    let server = start_sample();
+    let http = client();
+    let images = |doc: &serde_json::Value| -> Vec<String> {
+        doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["layer"] == "image")
+            .map(|f| {
+                f["properties"]["id"]
+                    .as_str()
+                    .expect("ids as strings")
+                    .to_owned()
+            })
+            .collect()
+    };
+    // Every sample tile: the image ids, digit for digit, as the stored tile holds them.
+    let mut above_2_53 = 0;
+    for x in 3250..=3253 {
+        for y in 6256..=6259 {
+            let tile = format!("14/{x}/{y}");
+            let ids: Vec<String> = stored_images(&tile).into_iter().map(|(id, _)| id).collect();
+            above_2_53 += ids
+                .iter()
+                .filter(|id| id.parse::<u64>().unwrap() > 1 << 53)
+                .count();
+            let r = get(
+                &http,
+                &server.url(&format!("/mvt/mly1_public/{tile}.geojson")),
+                &[],
+            )
+            .await;
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], "application/geo+json");
+            let doc: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            assert_eq!(doc["type"], "FeatureCollection");
+            assert_eq!(images(&doc), ids, "{tile}");
+        }
+    }
+    assert!(above_2_53 > 0, "the sample holds ids above 2^53");
+    let tile = tile_with_panoramas();
+    let ids = stored_images(&tile);
+    // Filtered as the vector tiles are.
+    let doc = get_json(
+        &http,
+        &server.url(&format!("/mvt/mly1_public/{tile}.geojson?pano=only")),
+        &[],
+    )
+    .await;
+    let panos: Vec<String> = ids
+        .iter()
+        .filter(|(_, p)| *p)
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(images(&doc), panos);
+    // A tile the cache does not hold is an empty collection; a bad zoom a 400.
+    let doc = get_json(
+        &http,
+        &server.url(&format!("/mvt/mly1_public/{OUTSIDE}.geojson")),
+        &[],
+    )
+    .await;
+    assert_eq!(doc["features"].as_array().unwrap().len(), 0);
+    let r = get(&http, &server.url("/mvt/mly1_public/15/0/0.geojson"), &[]).await;
+    assert_eq!(r.status(), 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,10 +643,20 @@ async fn health_and_the_preview_page() {
     );
     let page = r.text().await.unwrap();
     assert!(page.contains("Mapillary, CC BY-SA"));
-    // Works offline: no script, style or image from elsewhere.
-    for needle in ["src=\"http", "href=\"http", "//cdn", "unpkg", "@import"] {
-        assert!(!page.contains(needle), "the page refers to {needle}");
+    // Without --assets, MapLibre comes from unpkg at the pinned version, with integrity
+    // hashes; the base map is OpenStreetMap's, with its attribution.
+    let version = mlytiles_serve::MAPLIBRE_VERSION;
+    for (name, hash) in mlytiles_serve::MAPLIBRE_FILES {
+        let url = format!("https://unpkg.com/maplibre-gl@{version}/dist/{name}");
+        assert!(
+            page.contains(&format!(
+                "\"{url}\" integrity=\"{hash}\" crossorigin=\"anonymous\""
+            )),
+            "{name} from unpkg, pinned by its hash"
+        );
     }
+    assert!(page.contains(r#""tiles":"https://tile.openstreetmap.org/{z}/{x}/{y}.png""#));
+    assert!(page.contains("© OpenStreetMap contributors"));
     // The sample area's bounds and the styles are filled in.
     assert!(page.contains("-108.5888671875"));
     assert!(page.contains("\"density\""));
