@@ -320,7 +320,7 @@ where
 /// builder.layer("overview").add_feature(None, &p, [("id", Value::UInt(8))])?;
 /// let bytes = builder.to_bytes();
 ///
-/// let mut csv = CsvExporter::new(Vec::new());
+/// let mut csv = CsvExporter::new(Vec::new(), &[LayerKind::Image]);
 /// let mut report = TypeReport::new();
 /// csv.begin()?;
 /// let tile = "14/8800/5373".parse()?;
