@@ -33,6 +33,12 @@ impl Output {
         })
     }
 
+    /// The temporary file renamed over the output by [`Output::commit`], when there is one
+    /// (a GeoPackage is built there by SQLite).
+    pub(super) fn staged_path(&self) -> Option<&Path> {
+        self.staged.as_ref().map(tempfile::NamedTempFile::path)
+    }
+
     /// A buffered writer to the output (from its start).
     pub(super) fn writer(&self) -> Result<Box<dyn Write>> {
         Ok(match (&self.staged, &self.path) {
