@@ -258,3 +258,37 @@ fn gpkg_read_back_keeps_ids_exact_and_indexes_every_feature() {
         .collect();
     assert_eq!(names, ["out.gpkg"], "no temporary or journal file is left");
 }
+
+/// A GeoPackage run that fails half-way (the second tile of a folder is cut short) leaves the
+/// older file as it was and no temporary file beside it.
+#[test]
+fn a_failed_gpkg_run_leaves_the_older_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read(fixture("fixtures/sample/14/3251/6257.mvt")).unwrap();
+    let tiles = dir.path().join("tiles/14/3251");
+    std::fs::create_dir_all(&tiles).unwrap();
+    std::fs::write(tiles.join("6257.mvt"), &sample).unwrap();
+    std::fs::write(tiles.join("6258.mvt"), &sample[..sample.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("out.gpkg"), "older").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+        .current_dir(dir.path())
+        .args(["filter", "tiles", "--format", "gpkg", "-o", "out.gpkg"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("14/3251/6258"),
+        "the error names the tile: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.gpkg")).unwrap(),
+        "older"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["out.gpkg", "tiles"]);
+}
