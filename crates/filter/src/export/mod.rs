@@ -18,7 +18,7 @@
 //! `2021-06-12T10:22:03.123Z`). GeoJSON puts the layer's name among the `properties`
 //! (`"layer":"image"`), where GDAL and QGIS read it; [`SplitByLayer`] writes each layer to an
 //! exporter of its own (one geometry type per file). CSV has the columns of the layers it is
-//! made for only. [`GpkgExporter`] (cargo feature `gpkg`) writes a GeoPackage with one table
+//! made for only. `GpkgExporter` (cargo feature `gpkg`) writes a GeoPackage with one table
 //! per layer.
 //!
 //! The MVT format is not an [`Exporter`]: a filtered tile is made in one call by
