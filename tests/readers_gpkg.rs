@@ -257,6 +257,16 @@ fn gpkg_read_back_keeps_ids_exact_and_indexes_every_feature() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["out.gpkg"], "no temporary or journal file is left");
+    // Made as any new file is, readable by others under the usual umask (not the owner-only
+    // mode of temporary files), so QGIS run by another user opens it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("out.gpkg")), mode(&plain));
+    }
 }
 
 /// A GeoPackage run that fails half-way (the second tile of a folder is cut short) leaves the
