@@ -1,81 +1,27 @@
 //! `mlytiles filter`: the features of tiles, folders or stores that match a filter, written as
-//! GeoJSON, GeoJSON lines, CSV or MVT.
+//! GeoJSON, GeoJSON lines, CSV, GeoPackage or MVT.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use mlytiles_filter::chrono::{DateTime, Utc};
-use mlytiles_filter::export::{
-    CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter, IdFormat, export_tile,
-};
-use mlytiles_filter::{Area, Filter, LayerKind, MvtOptions, filter_mvt_with};
-use mlytiles_store::{FolderStore, MbTiles, TileStatus, TileStore};
+use mlytiles_filter::export::{ExportError, ExportOptions, Exporter, IdFormat, export_tile};
+use mlytiles_filter::{Filter, LayerKind, MvtOptions, filter_mvt_with};
+use mlytiles_store::TileStatus;
 use mlytiles_tile::TileId;
 
-use crate::input::Input;
-
 mod args;
+mod layers;
 mod output;
+mod sink;
+mod source;
 mod summary;
 
 pub use args::Args;
 use args::{Format, Ids};
 use output::Output;
+use source::{Source, cache_store, open, store_tiles};
 use summary::Summary;
-
-/// Where tiles come from.
-enum Source {
-    /// One tile's bytes.
-    File(Input),
-    /// A folder or MBTiles store, with its name.
-    Store(String, Box<dyn TileStore>),
-}
-
-/// The store of the cache that a run without INPUT reads.
-fn cache_store(args: &Args) -> Result<PathBuf> {
-    let dir = crate::cache_home::resolve(args.cache.as_deref())?;
-    let tileset = match (&args.tileset, args.layer.first()) {
-        (Some(t), _) => t.clone(),
-        (None, Some(kind)) => kind.tileset().into(),
-        (None, None) if !args.filter.class.is_empty() => LayerKind::TrafficSign.tileset().into(),
-        (None, None) => LayerKind::Image.tileset().into(),
-    };
-    match mlytiles_store::find_store(&dir, &tileset)? {
-        Some(path) => Ok(path),
-        None => bail!(
-            "the cache {} has no {tileset} store: fetch it with `mlytiles fetch --tileset \
-             {tileset} --bbox W,S,E,N`, or give tile files or stores as INPUT",
-            dir.display()
-        ),
-    }
-}
-
-fn open(path: &Path) -> Result<Source> {
-    let name = path.display().to_string();
-    if path != Path::new("-") && !path.exists() {
-        bail!("{name}: no such file or folder");
-    }
-    if path.is_dir() {
-        let store = FolderStore::open(path).with_context(|| name.clone())?;
-        return Ok(Source::Store(name, Box::new(store)));
-    }
-    if path.extension().is_some_and(|e| e == "mbtiles") {
-        let store = MbTiles::open_read_only(path).with_context(|| name.clone())?;
-        return Ok(Source::Store(name, Box::new(store)));
-    }
-    Ok(Source::File(Input::read(path)?))
-}
-
-/// The tiles of a store to read: --tiles, else those with data at --zoom (by default the
-/// deepest zoom with data) inside the filter's area.
-fn store_tiles(args: &Args, filter: &Filter, store: &dyn TileStore) -> Result<Vec<TileId>> {
-    if !args.tiles.is_empty() {
-        return Ok(args.tiles.clone());
-    }
-    let bbox = filter.area.as_ref().and_then(Area::bounds);
-    Ok(mlytiles_store::data_tiles(store, args.zoom, bbox)?)
-}
 
 /// The writer of kept features: a text exporter, or the one filtered tile.
 enum Sink {
@@ -120,7 +66,9 @@ impl Job<'_> {
                     report,
                 )
                 .map_err(|e| match e {
-                    ExportError::Io(io) => anyhow!(io).context(self.out_name.clone()),
+                    ExportError::Io(_) | ExportError::Sqlite(_) => {
+                        anyhow!(e).context(self.out_name.clone())
+                    }
                     other => anyhow!(other).context(name.to_owned()),
                 })?
             }
@@ -141,6 +89,12 @@ impl Job<'_> {
 /// apply to a named layer, I/O errors.
 pub fn run(args: &Args) -> Result<()> {
     let filter = args.filter.to_filter()?;
+    if args.split_layers && matches!(args.format, Format::Mvt | Format::Gpkg) {
+        bail!(
+            "--split-layers is for geojson, ndjson and csv: --format mvt writes one tile, and a \
+             GeoPackage holds one table per layer"
+        );
+    }
 
     // The layers to read.
     let explicit = !args.layer.is_empty();
@@ -169,6 +123,12 @@ pub fn run(args: &Args) -> Result<()> {
         args.inputs.clone()
     };
     let sources: Vec<Source> = inputs.iter().map(|p| open(p)).collect::<Result<_>>()?;
+    // A CSV's columns are those of the layers it holds: without --layer, of the layers the
+    // inputs hold.
+    let mut kinds = kinds;
+    if !explicit && args.format == Format::Csv {
+        layers::narrow(&mut kinds, &sources);
+    }
     if args.format == Format::Mvt && !(sources.len() == 1 && matches!(sources[0], Source::File(_)))
     {
         bail!("--format mvt writes one tile: give exactly one tile file as input");
@@ -183,8 +143,6 @@ pub fn run(args: &Args) -> Result<()> {
         bail!("--tile places a lone tile file: give exactly one tile file with it");
     }
 
-    let output = Output::new(args.output.as_deref())?;
-    let out = output.writer()?;
     let options = ExportOptions {
         ids: match args.ids {
             Ids::String => IdFormat::String,
@@ -192,22 +150,29 @@ pub fn run(args: &Args) -> Result<()> {
         },
         ..ExportOptions::default()
     };
-    let sink = match args.format {
-        Format::Geojson => Sink::Text(Box::new(GeoJsonExporter::collection(out, options))),
-        Format::Ndjson => Sink::Text(Box::new(GeoJsonExporter::lines(out, options))),
-        Format::Csv => Sink::Text(Box::new(CsvExporter::new(out))),
-        Format::Mvt => Sink::Mvt(Vec::new()),
+    let (sink, outputs) = match args.format {
+        Format::Mvt => (
+            Sink::Mvt(Vec::new()),
+            vec![(None, Output::new(args.output.as_deref())?)],
+        ),
+        _ => {
+            let (exporter, outputs) = sink::exporter(args, &kinds, options)?;
+            (Sink::Text(exporter), outputs)
+        }
     };
+    // How errors name the output: -o as given (with --split-layers, the files are named
+    // after it).
+    let out_name = outputs[0].1.name.clone();
     let mut job = Job {
         kinds: &kinds,
         filter: &filter,
         now: Utc::now(),
         sink,
-        out_name: output.name.clone(),
+        out_name: out_name.clone(),
         summary: Summary::default(),
     };
     if let Sink::Text(e) = &mut job.sink {
-        e.begin().context(output.name.clone())?;
+        e.begin().context(out_name.clone())?;
     }
 
     for source in sources {
@@ -240,14 +205,21 @@ pub fn run(args: &Args) -> Result<()> {
     }
 
     match job.sink {
-        Sink::Text(mut e) => e.finish().context(output.name.clone())?,
+        // Finished and dropped (a GeoPackage closed) before its files are renamed into place.
+        Sink::Text(mut e) => e.finish().context(out_name)?,
         Sink::Mvt(bytes) => {
-            let mut out = output.writer()?;
-            out.write_all(&bytes).context(output.name.clone())?;
-            out.flush().context(output.name.clone())?;
+            let mut out = outputs[0].1.writer()?;
+            out.write_all(&bytes).context(out_name.clone())?;
+            out.flush().context(out_name)?;
         }
     }
-    output.commit()?;
+    // A layer's own file is written when its layer was in the tiles read (even if no feature
+    // was kept); the files of layers that were not are left out (their staged files removed).
+    for (kind, output) in outputs {
+        if kind.is_none_or(|k| job.summary.layers.contains_key(&k)) {
+            output.commit()?;
+        }
+    }
     let _ = writeln!(io::stderr(), "{}", job.summary.line());
     Ok(())
 }

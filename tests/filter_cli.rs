@@ -86,7 +86,9 @@ fn pano_only_keeps_only_panoramas_and_summarises_on_stderr() {
     assert_eq!(features.len(), want);
     for f in &features {
         assert_eq!(f["properties"]["is_pano"], true);
-        assert_eq!(f["layer"], "image");
+        // The layer is a property, where GDAL and QGIS read it, not a foreign member.
+        assert_eq!(f["properties"]["layer"], "image");
+        assert!(f.get("layer").is_none(), "{f}");
     }
     assert_eq!(
         r.stderr.trim(),
@@ -124,7 +126,7 @@ fn since_and_org_none_select_as_the_properties_say() {
     let images = r
         .features()
         .into_iter()
-        .filter(|f| f["layer"] == "image")
+        .filter(|f| f["properties"]["layer"] == "image")
         .collect::<Vec<_>>();
     let want = count_images(|f| f.get("organization_id").unwrap().is_none());
     assert_eq!(images.len(), want);
@@ -208,9 +210,115 @@ fn csv_parses_and_refuses_the_sequence_layer() {
             "false"
         );
     }
+    // Only the image layer's columns: no map-feature column is always empty.
+    for absent in ["value", "first_seen_at", "last_seen_at_iso", "image_id"] {
+        assert!(
+            !headers.iter().any(|h| h == absent),
+            "{absent}: {headers:?}"
+        );
+    }
     let r = sample(&["--format", "csv", "--layer", "sequence"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("geojson"), "{}", r.stderr);
+}
+
+/// The case: a traffic-sign CSV carried seven image columns that were always empty,
+/// and its dates only as epoch milliseconds.
+#[test]
+fn traffic_sign_csv_has_no_image_columns_and_iso_dates() {
+    let store = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/cache/mly_map_feature_traffic_sign.mbtiles");
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &[store.to_str().unwrap(), "--format", "csv"]).ok();
+    let mut reader = csv::Reader::from_reader(r.stdout.as_slice());
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "layer",
+            "lon",
+            "lat",
+            "id",
+            "value",
+            "first_seen_at",
+            "first_seen_at_iso",
+            "last_seen_at",
+            "last_seen_at_iso"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert_eq!(&row[0], "traffic_sign");
+        // The text says the same instant as the milliseconds.
+        let ms: i64 = row[5].parse().unwrap();
+        let text = mlytiles_store::chrono::DateTime::parse_from_rfc3339(&row[6]).unwrap();
+        assert_eq!(text.timestamp_millis(), ms, "{row:?}");
+        assert!(row[6].ends_with('Z'), "UTC: {row:?}");
+    }
+}
+
+#[test]
+fn split_layers_write_one_collection_per_layer_read() {
+    let store =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache/mly1_public.mbtiles");
+    let store = store.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = run(dir.path(), &[store]).ok().features();
+    run(dir.path(), &[store, "-o", "out.geojson", "--split-layers"]).ok();
+    // The store's deepest zoom holds image and sequence only: no file for the other layers.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["out.image.geojson", "out.sequence.geojson"]);
+    for (layer, types) in [
+        ("image", &["Point"][..]),
+        ("sequence", &["LineString", "MultiLineString"]),
+    ] {
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("out.{layer}.geojson"))).unwrap();
+        let doc: Json = serde_json::from_str(&text).unwrap();
+        let features = doc["features"].as_array().unwrap();
+        let want = whole
+            .iter()
+            .filter(|f| f["properties"]["layer"] == layer)
+            .count();
+        assert!(want > 0);
+        assert_eq!(features.len(), want, "{layer}");
+        for f in features {
+            assert_eq!(f["properties"]["layer"], layer);
+            assert!(
+                types.contains(&f["geometry"]["type"].as_str().unwrap()),
+                "{f}"
+            );
+        }
+    }
+    // Without -o there is no file name to split.
+    let r = run(dir.path(), &[store, "--split-layers"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--output"), "{}", r.stderr);
+    for format in ["mvt", "gpkg"] {
+        let r = run(
+            dir.path(),
+            &[store, "--format", format, "-o", "x", "--split-layers"],
+        );
+        assert_eq!(r.code, 1, "{format}");
+        assert!(
+            r.stderr.contains("--split-layers is for geojson"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = run(dir.path(), &[store, "--format", "gpkg"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("give -o FILE.gpkg"), "{}", r.stderr);
 }
 
 #[test]
@@ -413,7 +521,11 @@ fn spatial_flags_select_by_place() {
     )
     .unwrap();
     let r = sample(&["--within", poly.to_str().unwrap()]).ok();
-    for f in r.features().iter().filter(|f| f["layer"] == "image") {
+    for f in r
+        .features()
+        .iter()
+        .filter(|f| f["properties"]["layer"] == "image")
+    {
         let c = &f["geometry"]["coordinates"];
         let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
         assert!((-108.57..=-108.56).contains(&lon) && (39.06..=39.07).contains(&lat));
@@ -421,7 +533,11 @@ fn spatial_flags_select_by_place() {
 
     // --looking-at applies to images only, so only the image layer is read.
     let r = sample(&["--looking-at", "-108.56,39.07"]).ok();
-    assert!(r.features().iter().all(|f| f["layer"] == "image"));
+    assert!(
+        r.features()
+            .iter()
+            .all(|f| f["properties"]["layer"] == "image")
+    );
     assert!(
         r.stderr.starts_with("read 41 image features"),
         "{}",
@@ -529,7 +645,7 @@ fn without_input_the_cache_store_is_read() {
         signs
             .features()
             .iter()
-            .all(|f| f["properties"]["layer"] == "traffic_sign" || f["layer"] == "traffic_sign"),
+            .all(|f| f["properties"]["layer"] == "traffic_sign"),
         "--class reads the traffic-sign store"
     );
     let empty = tempfile::tempdir().unwrap();

@@ -19,7 +19,9 @@ use crate::filter_args::FilterArgs;
 /// Every filter flag must hold (AND). Without --layer, the layers read are those every given
 /// filter applies to (with --class, only point and traffic_sign). Coordinates are lon/lat.
 /// Sequences clipped across tiles are merged by id into one line (a MultiLineString where
-/// parts do not meet). Ids are JSON strings unless --ids number.
+/// parts do not meet). Ids are JSON strings unless --ids number. Each feature's layer is its
+/// `layer` property (GeoJSON) or column (CSV); each time comes in UTC milliseconds and as ISO
+/// 8601 UTC text (`captured_at`, `captured_at_iso`).
 ///
 /// A one-line summary goes to stderr: features read and kept, and values of unexpected type.
 #[derive(Debug, clap::Args)]
@@ -30,7 +32,9 @@ Examples:
   mlytiles filter cache/mly1_public.mbtiles --bbox -108.56,39.06,-108.54,39.08 --since 2023-01-01 --format ndjson
   mlytiles filter tiles/ --last 30months --org none --format csv -o images.csv
   mlytiles filter cache/mly_map_feature_traffic_sign.mbtiles --class 'regulatory--*' --seen-between 2022..2024
-  mlytiles filter 14/3251/6257.mvt --compass 350..10 --format mvt -o north.mvt")]
+  mlytiles filter 14/3251/6257.mvt --compass 350..10 --format mvt -o north.mvt
+  mlytiles filter fixtures/cache/mly1_public.mbtiles --format gpkg -o coverage.gpkg
+  mlytiles filter fixtures/cache/mly1_public.mbtiles -o out.geojson --split-layers   # out.image.geojson, out.sequence.geojson, ...")]
 pub struct Args {
     /// Tile files, tile folders (Z/X/Y.mvt) or .mbtiles stores; `-` reads one tile from stdin.
     /// With none, the cache's store of --tileset is read.
@@ -68,9 +72,10 @@ pub struct Args {
     pub(super) filter: FilterArgs,
 
     /// Output format. `geojson`: one FeatureCollection; `ndjson`: one Feature per line; `csv`:
-    /// one row per point (the sequence layer is left out unless named, which is an error);
-    /// `mvt`: the kept features copied into one tile, tags and geometry as encoded (one input
-    /// tile only).
+    /// one row per point, with the columns of the layers read only (the sequence layer is left
+    /// out unless named, which is an error); `gpkg`: a GeoPackage (needs -o) with one table per
+    /// layer, EPSG:4326, ids as exact 64-bit INTEGERs, an R-tree index; `mvt`: the kept
+    /// features copied into one tile, tags and geometry as encoded (one input tile only).
     #[arg(long, value_enum, default_value_t = Format::Geojson)]
     pub(super) format: Format,
 
@@ -78,9 +83,17 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Ids::String)]
     pub(super) ids: Ids,
 
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output. An existing file is replaced, once the
+    /// run has succeeded (a failed run leaves it as it was).
     #[arg(short, long, value_name = "FILE")]
     pub(super) output: Option<PathBuf>,
+
+    /// With -o, write one file per layer, named after -o with the layer before the extension:
+    /// `-o out.geojson --split-layers` writes out.image.geojson, out.sequence.geojson, ... (one
+    /// geometry type per file, as GDAL and QGIS read a file as one layer). For geojson, ndjson
+    /// and csv.
+    #[arg(long, requires = "output")]
+    pub(super) split_layers: bool,
 }
 
 /// Output formats.
@@ -92,6 +105,8 @@ pub enum Format {
     Ndjson,
     /// CSV, one row per point.
     Csv,
+    /// A GeoPackage (SQLite), one table per layer.
+    Gpkg,
     /// A vector tile.
     Mvt,
 }

@@ -33,6 +33,12 @@ impl Output {
         })
     }
 
+    /// The temporary file renamed over the output by [`Output::commit`], when there is one
+    /// (a GeoPackage is built there by SQLite).
+    pub(super) fn staged_path(&self) -> Option<&Path> {
+        self.staged.as_ref().map(tempfile::NamedTempFile::path)
+    }
+
     /// A buffered writer to the output (from its start).
     pub(super) fn writer(&self) -> Result<Box<dyn Write>> {
         Ok(match (&self.staged, &self.path) {
@@ -74,8 +80,13 @@ fn stage(path: &Path) -> Result<tempfile::NamedTempFile> {
             dir.display()
         );
     }
-    tempfile::Builder::new()
-        .prefix(".mlytiles-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mlytiles-");
+    // The file becomes the output: made as any new file is (0o666 less the umask), not with
+    // the owner-only mode of temporary files.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder
         .tempfile_in(dir)
         // The error's own text names the temporary file; the output's name says more.
         .map_err(|e| std::io::Error::from(e.kind()))

@@ -5,8 +5,8 @@ mod common;
 use common::real_tiles;
 use mlytiles_filter::chrono::{TimeZone, Utc};
 use mlytiles_filter::export::{
-    CSV_HEADER, Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter,
-    IdFormat, lon_lat_geometry, select,
+    Counts, CsvExporter, ExportError, ExportOptions, Exporter, GeoJsonExporter, IdFormat,
+    SplitByLayer, csv_header, lon_lat_geometry, select,
 };
 use mlytiles_filter::{Filter, ImageType, LayerKind, MvtOptions, TypeReport, filter_mvt_with};
 use mlytiles_mvt::geo_types::{Geometry, LineString, MultiLineString, Point};
@@ -94,7 +94,9 @@ fn geojson_collection_parses_and_keeps_ids_exact() {
     let features = doc["features"].as_array().unwrap();
     assert_eq!(features.len(), 2);
     assert_eq!(features[0]["properties"]["id"], "9007199254740993");
-    assert_eq!(features[0]["layer"], "image");
+    // The layer is a property (GDAL and QGIS read properties only), not a foreign member.
+    assert_eq!(features[0]["properties"]["layer"], "image");
+    assert!(features[0].get("layer").is_none(), "{}", features[0]);
     assert_eq!(features[0]["properties"]["sequence_id"], "seq,\"quoted\"");
     assert_eq!(features[0]["geometry"]["type"], "Point");
     // lon/lat of the tile: inside its bounds.
@@ -228,23 +230,27 @@ fn sequence_parts_meeting_at_a_tile_edge_merge_into_one_line() {
 fn csv_rows_are_points_and_lines_are_refused() {
     let t = tile_id("14/3251/6257");
     let bytes = image_tile(&[(BIG, true, 1_600_000_000_000), (2, false, 0)]);
-    let mut e = CsvExporter::new(Vec::new());
+    let mut e = CsvExporter::new(Vec::new(), &[LayerKind::Image]);
     export_tiles(&[(t, bytes)], &Filter::default(), &mut e).unwrap();
     assert_eq!(e.written(), 2);
     let text = String::from_utf8(e.into_inner().unwrap()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], CSV_HEADER);
+    assert_eq!(
+        lines[0],
+        "layer,lon,lat,id,captured_at,captured_at_iso,compass_angle,creator_id,\
+         organization_id,sequence_id,is_pano"
+    );
     assert!(
         lines[1].starts_with("image,-108.")
-            && lines[1].contains(",9007199254740993,1600000000000,")
+            && lines[1].contains(",9007199254740993,1600000000000,2020-09-13T12:26:40.000Z,")
             && lines[1].contains(",\"seq,\"\"quoted\"\"\","),
         "{}",
         lines[1]
     );
-    // captured_at 0 (unknown) is an empty cell.
-    assert!(lines[2].contains(",2,,"), "{}", lines[2]);
+    // captured_at 0 (unknown) is an empty cell, in ms and as text.
+    assert!(lines[2].contains(",2,,,"), "{}", lines[2]);
 
-    let mut e = CsvExporter::new(Vec::new());
+    let mut e = CsvExporter::new(Vec::new(), &[LayerKind::Sequence]);
     let err = export_tiles(&split_sequence_tiles(), &Filter::default(), &mut e).unwrap_err();
     assert!(matches!(
         err,
@@ -254,6 +260,144 @@ fn csv_rows_are_points_and_lines_are_refused() {
         }
     ));
     assert!(err.to_string().contains("export it as GeoJSON"), "{err}");
+}
+
+/// A traffic_sign layer with one sign seen from 2021-06-12 to 2023-01-01.
+fn sign_tile() -> Vec<u8> {
+    let mut b = TileBuilder::new();
+    b.layer("traffic_sign")
+        .add_feature(
+            None,
+            &Geometry::Point(Point::new(2048, 2048)),
+            [
+                ("id", Value::UInt(BIG)),
+                ("value", Value::String("regulatory--stop--g1")),
+                ("first_seen_at", Value::Int(1_623_456_000_000)),
+                ("last_seen_at", Value::Int(1_672_531_200_000)),
+            ],
+        )
+        .unwrap();
+    b.to_bytes()
+}
+
+#[test]
+fn traffic_sign_csv_has_only_map_feature_columns_with_iso_dates() {
+    let t = tile_id("14/3251/6257");
+    let mut e = CsvExporter::new(Vec::new(), &[LayerKind::TrafficSign]);
+    export_tiles(&[(t, sign_tile())], &Filter::default(), &mut e).unwrap();
+    let text = String::from_utf8(e.into_inner().unwrap()).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        header,
+        [
+            "layer",
+            "lon",
+            "lat",
+            "id",
+            "value",
+            "first_seen_at",
+            "first_seen_at_iso",
+            "last_seen_at",
+            "last_seen_at_iso"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1);
+    let row = &records[0];
+    assert_eq!(&row[0], "traffic_sign");
+    assert_eq!(&row[3], "9007199254740993");
+    assert_eq!(&row[5], "1623456000000");
+    assert_eq!(&row[6], "2021-06-12T00:00:00.000Z");
+    assert_eq!(&row[8], "2023-01-01T00:00:00.000Z");
+    // Every cell of the row is filled: no column of another layer.
+    assert!(row.iter().all(|c| !c.is_empty()), "{row:?}");
+
+    // Image features have no columns in a traffic-sign CSV.
+    let mut e = CsvExporter::new(Vec::new(), &[LayerKind::TrafficSign]);
+    let images = image_tile(&[(1, true, 1)]);
+    let err = export_tiles(&[(t, images)], &Filter::default(), &mut e).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ExportError::UnexpectedLayer {
+                layer: LayerKind::Image,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("traffic_sign"), "{err}");
+}
+
+#[test]
+fn split_by_layer_writes_each_layer_to_its_own_collection() {
+    let mut tiles = split_sequence_tiles();
+    tiles.push((
+        tile_id("14/3251/6257"),
+        image_tile(&[(1, true, 1), (2, false, 2)]),
+    ));
+    let (mut images, mut sequences) = (Vec::new(), Vec::new());
+    let options = ExportOptions::default();
+    let mut split = SplitByLayer::new(vec![
+        (
+            LayerKind::Image,
+            Box::new(GeoJsonExporter::collection(&mut images, options)) as Box<dyn Exporter>,
+        ),
+        (
+            LayerKind::Sequence,
+            Box::new(GeoJsonExporter::collection(&mut sequences, options)),
+        ),
+    ]);
+    export_tiles(&tiles, &Filter::default(), &mut split).unwrap();
+    drop(split);
+    let parse = |b: &[u8]| -> Vec<Json> {
+        let doc: Json = serde_json::from_slice(b).unwrap();
+        doc["features"].as_array().unwrap().clone()
+    };
+    let images = parse(&images);
+    let sequences = parse(&sequences);
+    assert_eq!(images.len(), 2);
+    assert!(
+        images
+            .iter()
+            .all(|f| f["properties"]["layer"] == "image" && f["geometry"]["type"] == "Point")
+    );
+    // S joined across the tile edge, T two parts: two sequences, lines only.
+    assert_eq!(sequences.len(), 2);
+    assert!(sequences.iter().all(|f| {
+        f["properties"]["layer"] == "sequence"
+            && f["geometry"]["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("LineString")
+    }));
+    assert_eq!(
+        sequences[0]["properties"]["captured_at_iso"],
+        "2020-09-13T12:26:40.000Z"
+    );
+
+    // A layer without an exporter is an error, not a silent drop.
+    let mut only_images = SplitByLayer::new(vec![(
+        LayerKind::Image,
+        Box::new(GeoJsonExporter::lines(Vec::new(), options)) as Box<dyn Exporter>,
+    )]);
+    let err = export_tiles(
+        &split_sequence_tiles(),
+        &Filter::default(),
+        &mut only_images,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ExportError::UnexpectedLayer {
+                layer: LayerKind::Sequence,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -313,7 +457,10 @@ fn real_tiles_export_in_every_format() {
         let (counts, doc) = geojson(&tiles, &flat, ExportOptions::default());
         // Each sequence id once after merging; images as kept.
         let features = doc["features"].as_array().unwrap();
-        let images = features.iter().filter(|f| f["layer"] == "image").count() as u64;
+        let images = features
+            .iter()
+            .filter(|f| f["properties"]["layer"] == "image")
+            .count() as u64;
         let tile = Tile::new(&bytes).unwrap();
         let image_layer = tile.layer("image").unwrap().unwrap();
         let mut report = TypeReport::new();
@@ -330,7 +477,10 @@ fn real_tiles_export_in_every_format() {
         assert_eq!(images, kept_images, "{name}");
         assert!(counts.kept >= images, "{name}");
         let mut seen = std::collections::HashSet::new();
-        for f in features.iter().filter(|f| f["layer"] == "sequence") {
+        for f in features
+            .iter()
+            .filter(|f| f["properties"]["layer"] == "sequence")
+        {
             assert!(seen.insert(f["properties"]["id"].as_str().unwrap().to_owned()));
         }
 
@@ -343,7 +493,7 @@ fn real_tiles_export_in_every_format() {
             serde_json::from_str::<Json>(line).unwrap();
         }
 
-        // CSV of the image layer: a row per kept image, each with 14 cells.
+        // CSV of the image layer: a row per kept image, each with the image columns only.
         let image_only = [(id, {
             let options = MvtOptions {
                 layers: Some(&[LayerKind::Image]),
@@ -353,13 +503,17 @@ fn real_tiles_export_in_every_format() {
                 .unwrap()
                 .bytes
         })];
-        let mut e = CsvExporter::new(Vec::new());
+        let mut e = CsvExporter::new(Vec::new(), &[LayerKind::Image]);
         export_tiles(&image_only, &flat, &mut e).unwrap();
         assert_eq!(e.written(), kept_images, "{name}");
         let text = String::from_utf8(e.into_inner().unwrap()).unwrap();
         assert_eq!(text.lines().count() as u64, kept_images + 1);
         for line in text.lines() {
-            assert_eq!(line.split(',').count(), 14, "{name}: {line}");
+            assert_eq!(
+                line.split(',').count(),
+                csv_header(&[LayerKind::Image]).len(),
+                "{name}: {line}"
+            );
         }
 
         // MVT: only kept features, properties as in the source.
@@ -415,7 +569,7 @@ fn real_neighbouring_tiles_merge_sequences() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["layer"] == "sequence")
+        .filter(|f| f["properties"]["layer"] == "sequence")
         .collect();
     assert_eq!(sequences.len(), ids.len(), "one feature per sequence id");
     assert!(ids.len() < parts, "the three tiles share sequences");
