@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use mlytiles_render::{MosaicOptions, RenderOptions, Style, render_mosaic};
+use mlytiles_render::{MosaicFormat, MosaicOptions, RenderOptions, Style, render_mosaic};
 use mlytiles_tile::TileId;
 
 use crate::filter_args::FilterArgs;
@@ -39,9 +39,11 @@ use self::args::{parse_colour, parse_shard, parse_size, parse_zooms};
 ///
 /// What each zoom draws: z0-5 the overview points, z6-13 the sequence lines, z14 lines and
 /// image dots, z15-22 the z14 tiles overzoomed. A mosaic (--bbox, or --within's box) is
-/// georeferenced: a .pgw world file in Web Mercator metres (EPSG:3857) and the bbox and the
-/// attribution "Mapillary, CC BY-SA" in PNG text chunks. The filter flags apply to the layers
-/// that carry what they test (--pano to coverage, --class to map-feature markers).
+/// georeferenced in Web Mercator (EPSG:3857): a PNG has a .pgw world file, a .prj and a
+/// .png.aux.xml (the coordinate system, for GIS tools) beside it, and the area and the
+/// attribution "Mapillary, CC BY-SA" in text chunks; `--out FILE.tif` writes a GeoTIFF instead
+/// (tiled, compressed, with the GeoTIFF tags of EPSG:3857). The filter flags apply to the
+/// layers that carry what they test (--pano to coverage, --class to map-feature markers).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
@@ -49,6 +51,7 @@ Examples:
   mlytiles render --tile 14/3251/6257 --style age --out tile.png
   mlytiles render --bbox -108.57,39.04,-108.52,39.08 --zoom 16 --style pano --legend
   mlytiles render --bbox -108.59,39.02,-108.50,39.10 --since 2023-01-01 --pano only
+  mlytiles render --bbox -108.59,39.02,-108.50,39.10 --out coverage.tif   # a GeoTIFF
   mlytiles render --store tiles/ --tile 12/812/1564     # a z/x/y folder of .mvt tiles
   mlytiles render --pyramid --bbox -108.59,39.02,-108.50,39.10 --zooms 0-16 --out xyz/
   mlytiles render --pyramid --bbox ... --zooms 0-18 --out xyz/ --shard 3/16")]
@@ -122,7 +125,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "pyramid")]
     legend: bool,
 
-    /// Output PNG (a folder with --pyramid). Default coverage.png (tiles/ with --pyramid).
+    /// Output PNG, or for a mosaic a GeoTIFF when it ends in .tif or .tiff (a folder with
+    /// --pyramid). Default coverage.png (tiles/ with --pyramid).
     #[arg(short, long, value_name = "PATH")]
     out: Option<PathBuf>,
 
@@ -204,6 +208,7 @@ fn run_in_pool(args: &Args) -> Result<()> {
         zoom,
         render: options,
         legend: args.legend,
+        format: MosaicFormat::for_path(&out),
         ..MosaicOptions::default()
     };
     let report = render_mosaic(sources, &mosaic, &out)?;
@@ -216,19 +221,34 @@ fn run_in_pool(args: &Args) -> Result<()> {
         rayon::current_num_threads()
     );
     print_stats(&report.stats)?;
+    let beside: Vec<String> = report
+        .world_file
+        .iter()
+        .chain(&report.crs_files)
+        .map(|p| p.display().to_string())
+        .collect();
     out!(
-        "Wrote {} ({} x {} px, {}, {}) and {} (Web Mercator world file).",
+        "Wrote {} ({} x {} px, {}, {}){}.",
         report.path.display(),
         report.width,
         report.height,
         human_bytes(report.bytes),
-        if report.indexed {
-            "indexed colour"
-        } else {
-            "RGBA"
+        match (report.indexed, report.world_file.is_some()) {
+            (true, _) => "indexed colour",
+            (false, true) => "RGBA",
+            (false, false) => "GeoTIFF, RGBA, EPSG:3857",
         },
-        report.world_file.display()
+        if beside.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " with {} (world file and coordinate system, EPSG:3857)",
+                beside.join(", ")
+            )
+        }
     );
+    let [w, s, e, n] = report.mercator_bounds();
+    out!("Web Mercator bounds (EPSG:3857, metres): {w:.3},{s:.3},{e:.3},{n:.3}");
     out!(
         "Area {},{},{},{}; attribution: Mapillary, CC BY-SA.",
         bbox.west(),

@@ -39,15 +39,22 @@ pub(super) fn one_tile(
             source.fill_hint.replace("--bbox W,S,E,N", &inner_box(data))
         );
     }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("coverage.png"));
+    if mlytiles_render::MosaicFormat::for_path(&out) != mlytiles_render::MosaicFormat::Png {
+        bail!(
+            "{}: --tile writes a PNG; for a GeoTIFF of the tile's area give its box instead: {}",
+            out.display(),
+            inner_box(tile)
+        );
+    }
     let mut rendered = render_tile(&source.sources, tile, options)?;
     if args.legend {
         draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
     }
     let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("coverage.png"));
     mlytiles_store::write_atomic(&out, &png)
         .with_context(|| format!("writing {}", out.display()))?;
     out!(
