@@ -95,6 +95,14 @@ fn no_arguments_render_the_sample_area() {
         let v: f64 = line.trim().parse().expect("a world-file number");
         assert!(v.is_finite(), "{pgw}");
     }
+    // The coordinate system beside it, for GIS tools (tests/readers_geo.rs has GDAL read it).
+    let prj = std::fs::read_to_string(dir.path().join("coverage.prj")).expect(".prj");
+    assert!(
+        prj.starts_with("PROJCS[\"WGS_1984_Web_Mercator_Auxiliary_Sphere\""),
+        "{prj}"
+    );
+    let aux = std::fs::read_to_string(dir.path().join("coverage.png.aux.xml")).expect("aux");
+    assert!(aux.contains("AUTHORITY[\"EPSG\",\"3857\"]]</SRS>"), "{aux}");
     assert!(stdout.contains("Rendered 64 tiles at z15"), "{stdout}");
     assert!(stdout.contains("image points"), "{stdout}");
     assert!(stdout.contains("coverage.png (4096 x 4096 px"), "{stdout}");
@@ -261,10 +269,9 @@ fn a_render_with_nothing_to_draw_fails_and_says_how_to_fill_the_cache() {
         !dir.path().join("berlin.png").exists(),
         "nothing is written"
     );
-    assert!(
-        !dir.path().join("berlin.pgw").exists(),
-        "nothing is written"
-    );
+    for beside in ["berlin.pgw", "berlin.prj", "berlin.png.aux.xml"] {
+        assert!(!dir.path().join(beside).exists(), "nothing is written");
+    }
 
     // A store that holds other zooms of the area: the message names them.
     let store = format!("{}/mly1_public.mbtiles", repo_cache());
@@ -511,4 +518,28 @@ fn an_unreadable_stored_tile_is_drawn_missing_and_named_unless_strict() {
         !dir.path().join("s.png").exists(),
         "a failed render leaves no file"
     );
+}
+
+#[test]
+fn a_tile_asked_for_as_geotiff_is_refused_with_the_box_to_give_instead() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = repo_cache();
+    let args = [
+        "--cache",
+        &cache,
+        "--tile",
+        "14/3251/6257",
+        "--out",
+        "tile.tif",
+    ];
+    let out = run(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        error_lines(&out),
+        [
+            "error: tile.tif: --tile writes a PNG; for a GeoTIFF of the tile's area give its box \
+          instead: --bbox -108.566675,39.062020,-108.545142,39.078738 --zoom 14"
+        ]
+    );
+    assert!(!dir.path().join("tile.tif").exists(), "nothing is written");
 }

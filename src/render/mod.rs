@@ -1,19 +1,16 @@
 //! `mlytiles render`: coverage PNGs (one tile, a mosaic of an area, or an XYZ pyramid) from a
 //! cache of stores or one store.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use mlytiles_render::{MosaicFormat, MosaicOptions, RenderOptions, Style, render_mosaic};
+use mlytiles_render::{RenderOptions, Style};
 use mlytiles_tile::TileId;
 
 use crate::filter_args::FilterArgs;
-use crate::units::human_bytes;
 
 use self::source::{check_area_held, open_source, store_bounds};
-use self::stats::print_stats;
 /// `println!` that returns the write error (a closed pipe ends the command quietly, see
 /// main.rs) instead of panicking. Defined before the submodules, which use it too.
 macro_rules! out {
@@ -23,6 +20,7 @@ macro_rules! out {
 }
 
 mod args;
+mod mosaic;
 mod pyramid;
 mod source;
 mod stats;
@@ -199,62 +197,5 @@ fn run_in_pool(args: &Args) -> Result<()> {
         None => mlytiles_render::auto_zoom(bbox, options.pixels()?),
     };
     check_area_held(&source, bbox, zoom..=zoom)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("coverage.png"));
-    let mosaic = MosaicOptions {
-        bbox,
-        zoom,
-        render: options,
-        legend: args.legend,
-        format: MosaicFormat::for_path(&out),
-        ..MosaicOptions::default()
-    };
-    let report = render_mosaic(sources, &mosaic, &out)?;
-    let secs = start.elapsed().as_secs_f64();
-    out!(
-        "Rendered {} tiles at z{zoom} (style {}) from {}, {} threads, in {secs:.2} s:",
-        report.tiles,
-        args.style,
-        source.name,
-        rayon::current_num_threads()
-    );
-    print_stats(&report.stats)?;
-    let beside: Vec<String> = report
-        .world_file
-        .iter()
-        .chain(&report.crs_files)
-        .map(|p| p.display().to_string())
-        .collect();
-    out!(
-        "Wrote {} ({} x {} px, {}, {}){}.",
-        report.path.display(),
-        report.width,
-        report.height,
-        human_bytes(report.bytes),
-        match (report.indexed, report.world_file.is_some()) {
-            (true, _) => "indexed colour",
-            (false, true) => "RGBA",
-            (false, false) => "GeoTIFF, RGBA, EPSG:3857",
-        },
-        if beside.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " with {} (world file and coordinate system, EPSG:3857)",
-                beside.join(", ")
-            )
-        }
-    );
-    let [w, s, e, n] = report.mercator_bounds();
-    out!("Web Mercator bounds (EPSG:3857, metres): {w:.3},{s:.3},{e:.3},{n:.3}");
-    out!(
-        "Area {},{},{},{}; attribution: Mapillary, CC BY-SA.",
-        bbox.west(),
-        bbox.south(),
-        bbox.east(),
-        bbox.north()
-    );
-    Ok(())
+    mosaic::mosaic(args, &source, bbox, zoom, options, start)
 }
