@@ -225,7 +225,7 @@ fn gdal_opens_every_png_with_its_size_and_bands() {
     for (path, e) in outputs() {
         let out = Command::new("gdalinfo")
             .arg("-json")
-            .arg(&path)
+            .arg(path)
             .output()
             .expect("run gdalinfo");
         let stdout = ok(&out, &format!("gdalinfo {}", path.display()));

@@ -217,7 +217,7 @@ impl<W: Write + Seek, K: TiffKind> TileWriter<'_, '_, W, K> {
             return Ok(());
         }
         let row_bytes = self.row_bytes();
-        if self.filled % row_bytes != 0 {
+        if !self.filled.is_multiple_of(row_bytes) {
             return Err(io::Error::other("GeoTIFF: a partial row at the end"));
         }
         let rows = self.filled / row_bytes;
