@@ -232,7 +232,9 @@ impl<W: Write + Seek, K: TiffKind> TileWriter<'_, '_, W, K> {
                 tile[r * t * 4..][..w * 4].copy_from_slice(src);
             }
             packed.clear();
-            Deflate::with_level(DeflateLevel::Fast).write_to(&mut packed, &tile)?;
+            // Level 6, not 1: on the sample area a 4096 px mosaic takes 256 KiB instead of
+            // 607 KiB, and GeoTIFFs are files kept, not tiles served.
+            Deflate::with_level(DeflateLevel::Balanced).write_to(&mut packed, &tile)?;
             let offset = self.dir.write_data(&packed[..]).map_err(tiff_io)?;
             self.offsets.push(offset);
             self.counts.push(packed.len() as u32);
