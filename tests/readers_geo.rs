@@ -1,6 +1,7 @@
 //! GDAL (what QGIS reads rasters with) places `mlytiles render`'s mosaics where the command
 //! says: a PNG with its world file and coordinate-system files, and a GeoTIFF, both in
-//! EPSG:3857 with the Web Mercator bounds the command printed.
+//! EPSG:3857 with the Web Mercator bounds the command printed; and a tile written as GeoTIFF
+//! on the tile's square.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -214,14 +215,56 @@ fn a_geotiff_mosaic_has_the_pixels_of_the_png_mosaic() {
             &["--style", "age", "--zoom", "13", "--out", out],
         );
     }
+    assert_same_pixels(dir.path(), "area.png", "area.tif");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_gdal),
+    ignore = "gdalinfo/ogrinfo missing: apt-get install gdal-bin (.ci/run installs it)"
+)]
+fn gdal_reads_a_geotiff_tile_on_the_tiles_square_with_the_png_tiles_pixels() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (z, x, y) = (14u32, 3251u32, 6257u32);
+    let tile = format!("{z}/{x}/{y}");
+    let args = ["--tile", &tile, "--style", "pano", "--legend", "--out"];
+    render(dir.path(), &[&args[..], &["tile.png"]].concat());
+    let stdout = render(dir.path(), &[&args[..], &["tile.tif"]].concat());
+    let bounds = four_after(&stdout, "Web Mercator bounds (EPSG:3857, metres): ");
+    // The tile's corners from their longitudes and latitudes (the slippy-map formulas).
+    let n = f64::from(1u32 << z);
+    let lon = |x: u32| f64::from(x) / n * 360.0 - 180.0;
+    let lat = |y: u32| {
+        let t = std::f64::consts::PI * (1.0 - 2.0 * f64::from(y) / n);
+        t.sinh().atan().to_degrees()
+    };
+    let area = [lon(x), lat(y + 1), lon(x + 1), lat(y)];
+    let info = gdalinfo(&dir.path().join("tile.tif"));
+    assert_eq!(info["size"], serde_json::json!([512, 512]));
+    // The tile's square lies on whole pixels: no margin beyond rounding.
+    assert_placed(&info, area, bounds);
+    let pixel = (bounds[2] - bounds[0]) / 512.0;
+    let m = |lon: f64| 6_378_137.0 * lon.to_radians();
+    for (b, want) in [(bounds[0], m(area[0])), (bounds[2], m(area[2]))] {
+        assert!(
+            (b - want).abs() < 0.001 && pixel > 1.0,
+            "{bounds:?} vs {area:?}"
+        );
+    }
+    assert_same_pixels(dir.path(), "tile.png", "tile.tif");
+}
+
+/// Checks that GDAL reads the GeoTIFF `tif` with the pixels of the PNG `png_name` (both in
+/// `dir`), converting it to PNG with gdal_translate.
+fn assert_same_pixels(dir: &Path, png_name: &str, tif: &str) {
     let out = Command::new("gdal_translate")
-        .args(["-q", "-of", "PNG", "area.tif", "from_tif.png"])
-        .current_dir(dir.path())
+        .args(["-q", "-of", "PNG", tif, "from_tif.png"])
+        .current_dir(dir)
         .output()
         .expect("run gdal_translate");
     ok(&out, "gdal_translate");
     let pixels = |name: &str| {
-        let bytes = std::fs::read(dir.path().join(name)).expect("png");
+        let bytes = std::fs::read(dir.join(name)).expect("png");
         let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
         dec.set_transformations(png::Transformations::EXPAND);
         let mut reader = dec.read_info().expect("png");
@@ -230,11 +273,14 @@ fn a_geotiff_mosaic_has_the_pixels_of_the_png_mosaic() {
         buf.truncate(info.buffer_size());
         (info.width, info.height, info.color_type, buf)
     };
-    let (png, tif) = (pixels("area.png"), pixels("from_tif.png"));
-    assert_eq!((png.0, png.1, png.2), (tif.0, tif.1, tif.2));
+    let (a, b) = (pixels(png_name), pixels("from_tif.png"));
+    assert_eq!((a.0, a.1, a.2), (b.0, b.1, b.2), "{png_name} vs {tif}");
     assert!(
-        png.3.iter().skip(3).step_by(4).any(|&a| a > 0),
+        a.3.iter().skip(3).step_by(4).any(|&v| v > 0),
         "coverage drawn"
     );
-    assert!(png.3 == tif.3, "the GeoTIFF's pixels differ from the PNG's");
+    assert!(
+        a.3 == b.3,
+        "the pixels of {tif} differ from those of {png_name}"
+    );
 }

@@ -519,27 +519,3 @@ fn an_unreadable_stored_tile_is_drawn_missing_and_named_unless_strict() {
         "a failed render leaves no file"
     );
 }
-
-#[test]
-fn a_tile_asked_for_as_geotiff_is_refused_with_the_box_to_give_instead() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cache = repo_cache();
-    let args = [
-        "--cache",
-        &cache,
-        "--tile",
-        "14/3251/6257",
-        "--out",
-        "tile.tif",
-    ];
-    let out = run(dir.path(), &args);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(
-        error_lines(&out),
-        [
-            "error: tile.tif: --tile writes a PNG; for a GeoTIFF of the tile's area give its box \
-          instead: --bbox -108.566675,39.062020,-108.545142,39.078738 --zoom 14"
-        ]
-    );
-    assert!(!dir.path().join("tile.tif").exists(), "nothing is written");
-}

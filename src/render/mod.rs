@@ -40,7 +40,7 @@ use self::args::{parse_colour, parse_shard, parse_size, parse_zooms};
 /// georeferenced in Web Mercator (EPSG:3857): a PNG has a .pgw world file, a .prj and a
 /// .png.aux.xml (the coordinate system, for GIS tools) beside it, and the area and the
 /// attribution "Mapillary, CC BY-SA" in text chunks; `--out FILE.tif` writes a GeoTIFF instead
-/// (tiled, compressed, with the GeoTIFF tags of EPSG:3857). The filter flags apply to the
+/// (tiled, compressed, with the GeoTIFF tags of EPSG:3857; also for --tile). The filter flags apply to the
 /// layers that carry what they test (--pano to coverage, --class to map-feature markers).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -123,7 +123,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "pyramid")]
     legend: bool,
 
-    /// Output PNG, or for a mosaic a GeoTIFF when it ends in .tif or .tiff (a folder with
+    /// Output PNG, or GeoTIFF when it ends in .tif or .tiff (a folder of PNG tiles with
     /// --pyramid). Default coverage.png (tiles/ with --pyramid).
     #[arg(short, long, value_name = "PATH")]
     out: Option<PathBuf>,

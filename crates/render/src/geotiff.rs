@@ -5,8 +5,13 @@
 //! compresses; its image encoder writes strips only, so the tiles are cut here and handed to
 //! its directory encoder as raw data, with the tile tags (TIFF 6.0, section 15) beside them.
 
-use std::io::{self, Seek, Write};
+use std::io::{self, Cursor, Seek, Write};
+use std::path::Path;
 
+use tiny_skia::Pixmap;
+
+use crate::png_out::demultiply;
+use crate::{Error, Result};
 use tiff::encoder::compression::{CompressionAlgorithm, Deflate, DeflateLevel};
 use tiff::encoder::{DirectoryEncoder, TiffEncoder, TiffKind, TiffKindBig, TiffKindStandard};
 use tiff::tags::{
@@ -74,6 +79,49 @@ pub(crate) struct TiffText {
     pub description: String,
     pub software: String,
     pub copyright: String,
+}
+
+/// Writes `pixmap` (a tile, say) as a GeoTIFF at `path`, placed at `georef`, with the
+/// attribution in its Copyright tag and `description` in its ImageDescription. The file is
+/// written whole or not at all (a temporary file renamed). Returns its size in bytes.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be written.
+pub fn write_geotiff_image(
+    pixmap: &Pixmap,
+    georef: Georef,
+    description: &str,
+    path: &Path,
+) -> Result<u64> {
+    let text = TiffText {
+        description: description.to_string(),
+        software: format!("mlytiles {}", env!("CARGO_PKG_VERSION")),
+        copyright: crate::mosaic::ATTRIBUTION.to_string(),
+    };
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let mut out = Cursor::new(Vec::new());
+    write_geotiff(&mut out, w, h, georef, &text, |sink| {
+        let mut row = Vec::with_capacity(w as usize * 4);
+        for line in pixmap.data().chunks_exact(w as usize * 4) {
+            row.clear();
+            row.extend(
+                line.chunks_exact(4)
+                    .flat_map(|p| demultiply([p[0], p[1], p[2], p[3]])),
+            );
+            sink.write_all(&row)?;
+        }
+        Ok::<(), io::Error>(())
+    })
+    .and_then(|drawn| drawn)
+    .map_err(io_err)?;
+    let bytes = out.into_inner();
+    mlytiles_store::write_atomic(path, &bytes).map_err(io_err)?;
+    Ok(bytes.len() as u64)
 }
 
 fn write_with<W, K, T, E>(

@@ -142,7 +142,7 @@ fn pixel_window(bbox: BBox, z: u8, side: u32) -> (u64, u64, u64, u64) {
 }
 
 /// The attribution every mosaic carries.
-const ATTRIBUTION: &str = "Mapillary, CC BY-SA";
+pub(crate) const ATTRIBUTION: &str = "Mapillary, CC BY-SA";
 
 /// The PNG text keyword of a mosaic's area, `W,S,E,N` in degrees.
 pub const BBOX_KEYWORD: &str = "mlytiles:bbox";
@@ -178,6 +178,26 @@ fn georef(z: u8, side: u32, x0: u64, y0: u64) -> Georef {
         left: -HALF + x0 as f64 * pixel,
         top: HALF - y0 as f64 * pixel,
         pixel,
+    }
+}
+
+/// Where tile `tile` lies in Web Mercator, drawn `pixels` wide.
+///
+/// # Examples
+///
+/// ```
+/// use mlytiles_render::tile_georef;
+/// use mlytiles_tile::TileId;
+/// let g = tile_georef(TileId::new(1, 1, 0).unwrap(), 512);
+/// assert_eq!((g.left, g.top), (0.0, 20_037_508.342_789_244));
+/// assert_eq!(g.pixel * 512.0, 20_037_508.342_789_244);
+/// ```
+pub fn tile_georef(tile: TileId, pixels: u32) -> Georef {
+    let side = 2.0 * HALF / 2f64.powi(i32::from(tile.z()));
+    Georef {
+        left: -HALF + f64::from(tile.x()) * side,
+        top: HALF - f64::from(tile.y()) * side,
+        pixel: side / f64::from(pixels),
     }
 }
 
