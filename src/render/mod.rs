@@ -1,5 +1,5 @@
-//! `mlytiles render`: coverage PNGs (one tile, a mosaic of an area, or an XYZ pyramid) from a
-//! cache of stores or one store.
+//! `mlytiles render`: coverage images (one tile, a mosaic of an area, or an XYZ pyramid) from
+//! a cache of stores or one store.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -28,12 +28,13 @@ mod tile;
 
 use self::args::{parse_colour, parse_shard, parse_size, parse_zooms};
 
-/// Render Mapillary coverage as PNG: one tile, a mosaic of an area, or an XYZ pyramid.
+/// Render Mapillary coverage as PNG or GeoTIFF: one tile, a mosaic of an area, or an XYZ
+/// pyramid.
 ///
 /// With no arguments, renders the area of the cache (`--cache`, else MLYTILES_CACHE, else the
-/// user cache folder, as `mlytiles fetch` fills it) to coverage.png with a world file
-/// (coverage.pgw) beside it. While that cache holds no store, the bundled sample area is drawn
-/// instead, and a line on stderr says so.
+/// user cache folder, as `mlytiles fetch` fills it) to coverage.png with its world file and
+/// coordinate system (coverage.pgw, .prj, .png.aux.xml) beside it. While that cache holds no
+/// store, the bundled sample area is drawn instead, and a line on stderr says so.
 ///
 /// What each zoom draws: z0-5 the overview points, z6-13 the sequence lines, z14 lines and
 /// image dots, z15-22 the z14 tiles overzoomed. A mosaic (--bbox, or --within's box) is
