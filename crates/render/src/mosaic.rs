@@ -305,17 +305,19 @@ struct TilePart {
     stats: RenderStats,
 }
 
-/// Renders the area of `options` into one PNG at `path` (written beside it and renamed, so a
-/// failure leaves no partial file), with a world file (`.pgw`) beside it and the bbox and
-/// attribution in PNG text chunks.
+/// Renders the area of `options` into one image at `path` (written beside it and renamed, so
+/// a failure leaves no partial file), in the [`MosaicFormat`] of `options`: a PNG with the
+/// area and attribution in text chunks and, beside it, a world file (`.pgw`) and the
+/// coordinate system ([`write_crs_files`]); or a GeoTIFF, which carries all of that itself.
 ///
 /// Tiles are drawn in parallel (rayon's pool of the calling thread), in bands of rows; each
 /// tile is drawn into its own padded buffer with its lines clipped to its square and its
 /// points free to cross into the padding, and the buffers are merged by `max` (so the result
-/// does not depend on the order). Finished rows are composited and streamed into the PNG
-/// encoder while the next band is drawn: memory stays bounded by a few bands of tiles (and,
-/// deeper than z14, a [`ParentCache`](crate::ParentCache) of at most 256 MiB holding the
-/// parents of the overzoomed tiles, each read and indexed once).
+/// does not depend on the order). Finished rows are composited and streamed into the encoder
+/// while the next band is drawn: memory stays bounded by a few bands of tiles (a GeoTIFF adds
+/// 256 rows of the image, cut into its tiles) and, deeper than z14, a
+/// [`ParentCache`](crate::ParentCache) of at most 256 MiB holding the parents of the
+/// overzoomed tiles, each read and indexed once.
 ///
 /// A stored tile that cannot be read is drawn as missing and named in the report's
 /// [`RenderStats::unreadable`] (an error with [`RenderOptions::strict`](crate::RenderOptions)).
