@@ -64,7 +64,24 @@ pub(crate) fn write_geotiff<W, T, E>(
 where
     W: Write + Seek + Send,
 {
-    if u64::from(width) * u64::from(height) * 4 > CLASSIC_LIMIT {
+    let big = u64::from(width) * u64::from(height) * 4 > CLASSIC_LIMIT;
+    write_geotiff_as(big, out, width, height, georef, text, draw)
+}
+
+/// [`write_geotiff`] as BigTIFF or classic TIFF.
+fn write_geotiff_as<W, T, E>(
+    big: bool,
+    out: W,
+    width: u32,
+    height: u32,
+    georef: Georef,
+    text: &TiffText,
+    draw: impl FnOnce(&mut (dyn Write + Send)) -> Result<T, E>,
+) -> Result<Result<T, E>, io::Error>
+where
+    W: Write + Seek + Send,
+{
+    if big {
         let enc = TiffEncoder::new_big(out).map_err(tiff_io)?;
         write_with::<W, TiffKindBig, T, E>(enc, width, height, georef, text, draw)
     } else {
@@ -335,14 +352,15 @@ mod tests {
     use std::io::Cursor;
     use tiff::decoder::{Decoder, DecodingResult};
 
-    fn encode(width: u32, height: u32, rows: &[u8]) -> Vec<u8> {
+    fn encode(big: bool, width: u32, height: u32, rows: &[u8]) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
         let georef = Georef {
             left: -1000.0,
             top: 2000.0,
             pixel: 2.5,
         };
-        write_geotiff(
+        write_geotiff_as(
+            big,
             &mut out,
             width,
             height,
@@ -366,7 +384,15 @@ mod tests {
         // 300 x 270: four tiles, three of them cut by the image's edges.
         let (w, h) = (300u32, 270u32);
         let rows: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
-        let bytes = encode(w, h, &rows);
+        for big in [false, true] {
+            let bytes = encode(big, w, h, &rows);
+            // "II*\0" for classic TIFF, "II+\0" for BigTIFF (little-endian either way).
+            assert_eq!(bytes[2], if big { 43 } else { 42 });
+            check_decodes(bytes, w, h, &rows);
+        }
+    }
+
+    fn check_decodes(bytes: Vec<u8>, w: u32, h: u32, rows: &[u8]) {
         let mut dec = Decoder::new(Cursor::new(bytes)).expect("tiff");
         assert_eq!(dec.dimensions().expect("size"), (w, h));
         assert_eq!(dec.chunk_dimensions(), (GEOTIFF_TILE, GEOTIFF_TILE));
