@@ -409,7 +409,9 @@ mod tests {
             .expect("tiepoint");
         assert_eq!(tie, [0.0, 0.0, 0.0, -1000.0, 2000.0, 0.0]);
         let keys = dec.get_tag_u16_vec(Tag::GeoKeyDirectoryTag).expect("keys");
-        assert_eq!(&keys[12..], &[3072, 0, 1, 3857]);
+        // Version 1.1.0, 3 keys; projected; pixel is area; EPSG:3857.
+        let want = [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857];
+        assert_eq!(keys, want);
     }
 
     #[test]
