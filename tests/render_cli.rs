@@ -95,6 +95,14 @@ fn no_arguments_render_the_sample_area() {
         let v: f64 = line.trim().parse().expect("a world-file number");
         assert!(v.is_finite(), "{pgw}");
     }
+    // The coordinate system beside it, for GIS tools (tests/readers_geo.rs has GDAL read it).
+    let prj = std::fs::read_to_string(dir.path().join("coverage.prj")).expect(".prj");
+    assert!(
+        prj.starts_with("PROJCS[\"WGS_1984_Web_Mercator_Auxiliary_Sphere\""),
+        "{prj}"
+    );
+    let aux = std::fs::read_to_string(dir.path().join("coverage.png.aux.xml")).expect("aux");
+    assert!(aux.contains("AUTHORITY[\"EPSG\",\"3857\"]]</SRS>"), "{aux}");
     assert!(stdout.contains("Rendered 64 tiles at z15"), "{stdout}");
     assert!(stdout.contains("image points"), "{stdout}");
     assert!(stdout.contains("coverage.png (4096 x 4096 px"), "{stdout}");
@@ -261,10 +269,9 @@ fn a_render_with_nothing_to_draw_fails_and_says_how_to_fill_the_cache() {
         !dir.path().join("berlin.png").exists(),
         "nothing is written"
     );
-    assert!(
-        !dir.path().join("berlin.pgw").exists(),
-        "nothing is written"
-    );
+    for beside in ["berlin.pgw", "berlin.prj", "berlin.png.aux.xml"] {
+        assert!(!dir.path().join(beside).exists(), "nothing is written");
+    }
 
     // A store that holds other zooms of the area: the message names them.
     let store = format!("{}/mly1_public.mbtiles", repo_cache());

@@ -1,19 +1,16 @@
-//! `mlytiles render`: coverage PNGs (one tile, a mosaic of an area, or an XYZ pyramid) from a
-//! cache of stores or one store.
+//! `mlytiles render`: coverage images (one tile, a mosaic of an area, or an XYZ pyramid) from
+//! a cache of stores or one store.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use mlytiles_render::{MosaicOptions, RenderOptions, Style, render_mosaic};
+use mlytiles_render::{RenderOptions, Style};
 use mlytiles_tile::TileId;
 
 use crate::filter_args::FilterArgs;
-use crate::units::human_bytes;
 
 use self::source::{check_area_held, open_source, store_bounds};
-use self::stats::print_stats;
 /// `println!` that returns the write error (a closed pipe ends the command quietly, see
 /// main.rs) instead of panicking. Defined before the submodules, which use it too.
 macro_rules! out {
@@ -23,6 +20,7 @@ macro_rules! out {
 }
 
 mod args;
+mod mosaic;
 mod pyramid;
 mod source;
 mod stats;
@@ -30,18 +28,21 @@ mod tile;
 
 use self::args::{parse_colour, parse_shard, parse_size, parse_zooms};
 
-/// Render Mapillary coverage as PNG: one tile, a mosaic of an area, or an XYZ pyramid.
+/// Render Mapillary coverage as PNG or GeoTIFF: one tile, a mosaic of an area, or an XYZ
+/// pyramid.
 ///
 /// With no arguments, renders the area of the cache (`--cache`, else MLYTILES_CACHE, else the
-/// user cache folder, as `mlytiles fetch` fills it) to coverage.png with a world file
-/// (coverage.pgw) beside it. While that cache holds no store, the bundled sample area is drawn
-/// instead, and a line on stderr says so.
+/// user cache folder, as `mlytiles fetch` fills it) to coverage.png with its world file and
+/// coordinate system (coverage.pgw, .prj, .png.aux.xml) beside it. While that cache holds no
+/// store, the bundled sample area is drawn instead, and a line on stderr says so.
 ///
 /// What each zoom draws: z0-5 the overview points, z6-13 the sequence lines, z14 lines and
 /// image dots, z15-22 the z14 tiles overzoomed. A mosaic (--bbox, or --within's box) is
-/// georeferenced: a .pgw world file in Web Mercator metres (EPSG:3857) and the bbox and the
-/// attribution "Mapillary, CC BY-SA" in PNG text chunks. The filter flags apply to the layers
-/// that carry what they test (--pano to coverage, --class to map-feature markers).
+/// georeferenced in Web Mercator (EPSG:3857): a PNG has a .pgw world file, a .prj and a
+/// .png.aux.xml (the coordinate system, for GIS tools) beside it, and the area and the
+/// attribution "Mapillary, CC BY-SA" in text chunks; `--out FILE.tif` writes a GeoTIFF instead
+/// (tiled, compressed, with the GeoTIFF tags of EPSG:3857; also for --tile). The filter flags apply to the
+/// layers that carry what they test (--pano to coverage, --class to map-feature markers).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
@@ -49,6 +50,7 @@ Examples:
   mlytiles render --tile 14/3251/6257 --style age --out tile.png
   mlytiles render --bbox -108.57,39.04,-108.52,39.08 --zoom 16 --style pano --legend
   mlytiles render --bbox -108.59,39.02,-108.50,39.10 --since 2023-01-01 --pano only
+  mlytiles render --bbox -108.59,39.02,-108.50,39.10 --out coverage.tif   # a GeoTIFF
   mlytiles render --store tiles/ --tile 12/812/1564     # a z/x/y folder of .mvt tiles
   mlytiles render --pyramid --bbox -108.59,39.02,-108.50,39.10 --zooms 0-16 --out xyz/
   mlytiles render --pyramid --bbox ... --zooms 0-18 --out xyz/ --shard 3/16")]
@@ -122,7 +124,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "pyramid")]
     legend: bool,
 
-    /// Output PNG (a folder with --pyramid). Default coverage.png (tiles/ with --pyramid).
+    /// Output PNG, or GeoTIFF when it ends in .tif or .tiff (a folder of PNG tiles with
+    /// --pyramid). Default coverage.png (tiles/ with --pyramid).
     #[arg(short, long, value_name = "PATH")]
     out: Option<PathBuf>,
 
@@ -195,46 +198,5 @@ fn run_in_pool(args: &Args) -> Result<()> {
         None => mlytiles_render::auto_zoom(bbox, options.pixels()?),
     };
     check_area_held(&source, bbox, zoom..=zoom)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("coverage.png"));
-    let mosaic = MosaicOptions {
-        bbox,
-        zoom,
-        render: options,
-        legend: args.legend,
-        ..MosaicOptions::default()
-    };
-    let report = render_mosaic(sources, &mosaic, &out)?;
-    let secs = start.elapsed().as_secs_f64();
-    out!(
-        "Rendered {} tiles at z{zoom} (style {}) from {}, {} threads, in {secs:.2} s:",
-        report.tiles,
-        args.style,
-        source.name,
-        rayon::current_num_threads()
-    );
-    print_stats(&report.stats)?;
-    out!(
-        "Wrote {} ({} x {} px, {}, {}) and {} (Web Mercator world file).",
-        report.path.display(),
-        report.width,
-        report.height,
-        human_bytes(report.bytes),
-        if report.indexed {
-            "indexed colour"
-        } else {
-            "RGBA"
-        },
-        report.world_file.display()
-    );
-    out!(
-        "Area {},{},{},{}; attribution: Mapillary, CC BY-SA.",
-        bbox.west(),
-        bbox.south(),
-        bbox.east(),
-        bbox.north()
-    );
-    Ok(())
+    mosaic::mosaic(args, &source, bbox, zoom, options, start)
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use mlytiles_render::{PngOptions, RenderOptions, draw_legend, encode_png, render_tile};
+use mlytiles_render::{
+    MosaicFormat, PngOptions, RenderOptions, draw_legend, encode_png, render_tile, tile_georef,
+    write_geotiff_image,
+};
 use mlytiles_tile::TileId;
 
 use crate::units::human_bytes;
@@ -39,17 +42,26 @@ pub(super) fn one_tile(
             source.fill_hint.replace("--bbox W,S,E,N", &inner_box(data))
         );
     }
-    let mut rendered = render_tile(&source.sources, tile, options)?;
-    if args.legend {
-        draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
-    }
-    let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("coverage.png"));
-    mlytiles_store::write_atomic(&out, &png)
-        .with_context(|| format!("writing {}", out.display()))?;
+    let mut rendered = render_tile(&source.sources, tile, options)?;
+    if args.legend {
+        draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
+    }
+    let pixmap = &rendered.pixmap;
+    let tiff = MosaicFormat::for_path(&out) == MosaicFormat::GeoTiff;
+    let georef = tile_georef(tile, pixmap.width());
+    let bytes = if tiff {
+        let what = format!("Mapillary coverage, tile {tile}, style {}", options.style);
+        write_geotiff_image(pixmap, georef, &what, &out)?
+    } else {
+        let png = encode_png(pixmap, &PngOptions::default())?;
+        mlytiles_store::write_atomic(&out, &png)
+            .with_context(|| format!("writing {}", out.display()))?;
+        png.len() as u64
+    };
     out!(
         "Rendered tile {tile} (style {}) from {} in {:.1} ms:",
         options.style,
@@ -58,11 +70,24 @@ pub(super) fn one_tile(
     );
     print_stats(&rendered.stats)?;
     out!(
-        "Wrote {} ({} x {} px, {}).",
+        "Wrote {} ({} x {} px, {}{}).",
         out.display(),
-        rendered.pixmap.width(),
-        rendered.pixmap.height(),
-        human_bytes(png.len() as u64)
+        pixmap.width(),
+        pixmap.height(),
+        human_bytes(bytes),
+        if tiff {
+            ", GeoTIFF, RGBA, EPSG:3857"
+        } else {
+            ""
+        }
     );
+    if tiff {
+        let (w, n) = (georef.left, georef.top);
+        let (e, s) = (
+            w + f64::from(pixmap.width()) * georef.pixel,
+            n - f64::from(pixmap.height()) * georef.pixel,
+        );
+        out!("Web Mercator bounds (EPSG:3857, metres): {w:.3},{s:.3},{e:.3},{n:.3}");
+    }
     Ok(())
 }

@@ -47,6 +47,7 @@
 
 mod draw;
 mod error;
+mod geotiff;
 mod legend;
 mod mosaic;
 mod overzoom;
@@ -68,10 +69,11 @@ use tiny_skia::Pixmap;
 
 use draw::{Brushes, Pass, Placement};
 pub use error::{Error, Result};
+pub use geotiff::{GEOTIFF_TILE, Georef, write_geotiff_image};
 pub use legend::draw_legend;
 pub use mosaic::{
-    MosaicOptions, MosaicReport, hilbert_order, pyramid_tiles, render_mosaic, shard,
-    write_world_file,
+    BBOX_KEYWORD, MosaicFormat, MosaicOptions, MosaicReport, hilbert_order, pyramid_tiles,
+    render_mosaic, shard, tile_georef, write_crs_files, write_world_file,
 };
 pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};

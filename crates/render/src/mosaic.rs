@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use mlytiles_tile::{BBox, TileCover, TileId, lon_lat_to_tile_fraction};
 use rayon::prelude::*;
 
+use crate::geotiff::{Georef, TiffText, write_geotiff};
 use crate::png_out::{PngOptions, demultiply, encoder, png_err};
 use crate::raster::{Canvas, Clip};
 use crate::{
@@ -31,6 +32,41 @@ pub struct MosaicOptions {
     /// PNG options (the bbox and attribution text chunks are added). Default
     /// [`PngOptions::default`].
     pub png: PngOptions,
+    /// The file format. Default [`MosaicFormat::Png`].
+    pub format: MosaicFormat,
+}
+
+/// The file format of a mosaic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MosaicFormat {
+    /// A PNG (indexed when the style allows) with a world file (`.pgw`) and the coordinate
+    /// system beside it (`.prj`, and `.png.aux.xml` for GDAL).
+    #[default]
+    Png,
+    /// A GeoTIFF: RGBA with unassociated alpha, in 256 x 256 Deflate-compressed tiles, with
+    /// the GeoTIFF tags of EPSG:3857 (no file beside it).
+    GeoTiff,
+}
+
+impl MosaicFormat {
+    /// The format a file name asks for: `.tif` and `.tiff` (any case) are GeoTIFF, anything
+    /// else PNG.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mlytiles_render::MosaicFormat;
+    /// assert_eq!(MosaicFormat::for_path("area.TIF".as_ref()), MosaicFormat::GeoTiff);
+    /// assert_eq!(MosaicFormat::for_path("area.png".as_ref()), MosaicFormat::Png);
+    /// ```
+    pub fn for_path(path: &Path) -> MosaicFormat {
+        let ext = path.extension().map(|e| e.to_ascii_lowercase());
+        match ext.as_ref().and_then(|e| e.to_str()) {
+            Some("tif" | "tiff") => MosaicFormat::GeoTiff,
+            _ => MosaicFormat::Png,
+        }
+    }
 }
 
 impl Default for MosaicOptions {
@@ -42,6 +78,7 @@ impl Default for MosaicOptions {
             legend: false,
             max_side: 65_535,
             png: PngOptions::default(),
+            format: MosaicFormat::Png,
         }
     }
 }
@@ -49,10 +86,15 @@ impl Default for MosaicOptions {
 /// What a mosaic render did.
 #[derive(Debug, Clone)]
 pub struct MosaicReport {
-    /// The PNG written.
+    /// The image written (PNG or GeoTIFF).
     pub path: PathBuf,
-    /// The world file written beside it.
-    pub world_file: PathBuf,
+    /// The world file written beside a PNG (none for a GeoTIFF, which carries its own).
+    pub world_file: Option<PathBuf>,
+    /// The files beside a PNG that name its coordinate system, EPSG:3857: `.prj` (ESRI WKT)
+    /// and `.png.aux.xml` (GDAL's, read by QGIS). Empty for a GeoTIFF.
+    pub crs_files: Vec<PathBuf>,
+    /// Where the image lies in Web Mercator.
+    pub georef: Georef,
     /// Image width in pixels.
     pub width: u32,
     /// Image height in pixels.
@@ -61,10 +103,24 @@ pub struct MosaicReport {
     pub tiles: u64,
     /// What was drawn, summed over the tiles.
     pub stats: RenderStats,
-    /// The PNG file's size in bytes.
+    /// The image file's size in bytes.
     pub bytes: u64,
     /// Whether the PNG is indexed (palette).
     pub indexed: bool,
+}
+
+impl MosaicReport {
+    /// The image's bounds in Web Mercator metres (EPSG:3857): west, south, east, north, the
+    /// outer edges of its pixels (which cover the area asked for, rounded out to whole pixels).
+    pub fn mercator_bounds(&self) -> [f64; 4] {
+        let g = self.georef;
+        [
+            g.left,
+            g.top - f64::from(self.height) * g.pixel,
+            g.left + f64::from(self.width) * g.pixel,
+            g.top,
+        ]
+    }
 }
 
 /// The pixel window of the bbox at zoom `z` with tiles of `side` pixels: (x0, y0, x1, y1) in
@@ -85,6 +141,12 @@ fn pixel_window(bbox: BBox, z: u8, side: u32) -> (u64, u64, u64, u64) {
     (x0, y0, x1, y1)
 }
 
+/// The attribution every mosaic carries.
+pub(crate) const ATTRIBUTION: &str = "Mapillary, CC BY-SA";
+
+/// The PNG text keyword of a mosaic's area, `W,S,E,N` in degrees.
+pub const BBOX_KEYWORD: &str = "mlytiles:bbox";
+
 /// Web Mercator half circumference, metres.
 const HALF: f64 = 20_037_508.342_789_244;
 
@@ -95,15 +157,92 @@ const HALF: f64 = 20_037_508.342_789_244;
 ///
 /// [`Error::Io`] if the file cannot be written.
 pub fn write_world_file(path: &Path, z: u8, side: u32, x0: u64, y0: u64) -> Result<()> {
-    let res = 2.0 * HALF / (2f64.powi(i32::from(z)) * f64::from(side));
-    let cx = -HALF + (x0 as f64 + 0.5) * res;
-    let cy = HALF - (y0 as f64 + 0.5) * res;
+    let g = georef(z, side, x0, y0);
+    let res = g.pixel;
+    // A world file gives the centre of the top-left pixel.
+    let cx = g.left + 0.5 * res;
+    let cy = g.top - 0.5 * res;
     let text = format!("{res:.10}\n0.0\n0.0\n{:.10}\n{cx:.10}\n{cy:.10}\n", -res);
     // Whole or not at all: a full disk once left a 0-byte world file beside a complete image.
     mlytiles_store::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The Web Mercator placement of an image whose top-left pixel is global pixel `(x0, y0)` at
+/// zoom `z` with `side`-pixel tiles.
+fn georef(z: u8, side: u32, x0: u64, y0: u64) -> Georef {
+    let pixel = 2.0 * HALF / (2f64.powi(i32::from(z)) * f64::from(side));
+    Georef {
+        left: -HALF + x0 as f64 * pixel,
+        top: HALF - y0 as f64 * pixel,
+        pixel,
+    }
+}
+
+/// Where tile `tile` lies in Web Mercator, drawn `pixels` wide.
+///
+/// # Examples
+///
+/// ```
+/// use mlytiles_render::tile_georef;
+/// use mlytiles_tile::TileId;
+/// let g = tile_georef(TileId::new(1, 1, 0).unwrap(), 512);
+/// assert_eq!((g.left, g.top), (0.0, 20_037_508.342_789_244));
+/// assert_eq!(g.pixel * 512.0, 20_037_508.342_789_244);
+/// ```
+pub fn tile_georef(tile: TileId, pixels: u32) -> Georef {
+    let side = 2.0 * HALF / 2f64.powi(i32::from(tile.z()));
+    Georef {
+        left: -HALF + f64::from(tile.x()) * side,
+        top: HALF - f64::from(tile.y()) * side,
+        pixel: side / f64::from(pixels),
+    }
+}
+
+/// EPSG:3857 in ESRI's WKT, the form ESRI's tools read from a `.prj`.
+const ESRI_WKT_3857: &str = "PROJCS[\"WGS_1984_Web_Mercator_Auxiliary_Sphere\",\
+GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,298.257223563]],\
+PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]],\
+PROJECTION[\"Mercator_Auxiliary_Sphere\"],PARAMETER[\"False_Easting\",0.0],\
+PARAMETER[\"False_Northing\",0.0],PARAMETER[\"Central_Meridian\",0.0],\
+PARAMETER[\"Standard_Parallel_1\",0.0],PARAMETER[\"Auxiliary_Sphere_Type\",0.0],\
+UNIT[\"Meter\",1.0]]";
+
+/// EPSG:3857 in OGC WKT 1 with its authority code, for GDAL's `.aux.xml`.
+const OGC_WKT_3857: &str = "PROJCS[\"WGS 84 / Pseudo-Mercator\",GEOGCS[\"WGS 84\",\
+DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],\
+AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],\
+UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]],\
+PROJECTION[\"Mercator_1SP\"],PARAMETER[\"central_meridian\",0],PARAMETER[\"scale_factor\",1],\
+PARAMETER[\"false_easting\",0],PARAMETER[\"false_northing\",0],\
+UNIT[\"metre\",1,AUTHORITY[\"EPSG\",\"9001\"]],AXIS[\"Easting\",EAST],AXIS[\"Northing\",NORTH],\
+AUTHORITY[\"EPSG\",\"3857\"]]";
+
+/// Writes the files that name an image's coordinate system, EPSG:3857, beside `image`:
+/// `NAME.prj` (ESRI WKT; ESRI's tools read it beside a world file) and `NAME.EXT.aux.xml`
+/// (GDAL's auxiliary file, which its PNG driver reads, and so QGIS). Returns their paths.
+///
+/// # Errors
+///
+/// [`Error::Io`] if a file cannot be written.
+pub fn write_crs_files(image: &Path) -> Result<Vec<PathBuf>> {
+    let prj = image.with_extension("prj");
+    let mut aux = image.as_os_str().to_owned();
+    aux.push(".aux.xml");
+    let aux = PathBuf::from(aux);
+    // The WKT has no character XML escapes (no &, <, >), so it goes in as it is.
+    let pam = format!(
+        "<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping=\"1,2\">{OGC_WKT_3857}</SRS>\n</PAMDataset>\n"
+    );
+    for (path, text) in [(&prj, format!("{ESRI_WKT_3857}\n")), (&aux, pam)] {
+        mlytiles_store::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(vec![prj, aux])
 }
 
 /// Re-exported from [`mlytiles_tile`], where tile ordering lives.
@@ -166,17 +305,19 @@ struct TilePart {
     stats: RenderStats,
 }
 
-/// Renders the area of `options` into one PNG at `path` (written beside it and renamed, so a
-/// failure leaves no partial file), with a world file (`.pgw`) beside it and the bbox and
-/// attribution in PNG text chunks.
+/// Renders the area of `options` into one image at `path` (written beside it and renamed, so
+/// a failure leaves no partial file), in the [`MosaicFormat`] of `options`: a PNG with the
+/// area and attribution in text chunks and, beside it, a world file (`.pgw`) and the
+/// coordinate system ([`write_crs_files`]); or a GeoTIFF, which carries all of that itself.
 ///
 /// Tiles are drawn in parallel (rayon's pool of the calling thread), in bands of rows; each
 /// tile is drawn into its own padded buffer with its lines clipped to its square and its
 /// points free to cross into the padding, and the buffers are merged by `max` (so the result
-/// does not depend on the order). Finished rows are composited and streamed into the PNG
-/// encoder while the next band is drawn: memory stays bounded by a few bands of tiles (and,
-/// deeper than z14, a [`ParentCache`](crate::ParentCache) of at most 256 MiB holding the
-/// parents of the overzoomed tiles, each read and indexed once).
+/// does not depend on the order). Finished rows are composited and streamed into the encoder
+/// while the next band is drawn: memory stays bounded by a few bands of tiles (a GeoTIFF adds
+/// 256 rows of the image, cut into its tiles) and, deeper than z14, a
+/// [`ParentCache`](crate::ParentCache) of at most 256 MiB holding the parents of the
+/// overzoomed tiles, each read and indexed once.
 ///
 /// A stored tile that cannot be read is drawn as missing and named in the report's
 /// [`RenderStats::unreadable`] (an error with [`RenderOptions::strict`](crate::RenderOptions)).
@@ -233,8 +374,13 @@ pub fn render_mosaic(
     };
     // A single-colour style without markers, density or legend: each pixel's colour depends
     // only on its coverage byte, so the coverage is the palette index.
-    let single =
-        ro.style.classes().len() == 1 && !ro.markers && legend.is_none() && options.png.palette;
+    // (A GeoTIFF is always RGBA.)
+    let tiff = options.format == MosaicFormat::GeoTiff;
+    let single = !tiff
+        && ro.style.classes().len() == 1
+        && !ro.markers
+        && legend.is_none()
+        && options.png.palette;
     let palette: Option<Vec<[u8; 4]>> = single.then(|| {
         (0..=255u8)
             .map(|c| {
@@ -248,24 +394,37 @@ pub fn render_mosaic(
             .collect()
     });
 
-    let mut png = options.png.clone();
     let b = options.bbox;
-    png.text.push((
-        "Title".into(),
-        format!("Mapillary coverage, z{z}, style {}", ro.style),
-    ));
-    png.text.push((
-        "bbox".into(),
-        format!("{},{},{},{}", b.west(), b.south(), b.east(), b.north()),
-    ));
-    png.text
-        .push(("Copyright".into(), "Mapillary, CC BY-SA".into()));
-    png.text.push((
-        "Source".into(),
-        "Mapillary vector tiles, rendered by mlytiles".into(),
-    ));
-    png.text
-        .push(("CRS".into(), "EPSG:3857 (see the .pgw world file)".into()));
+    let title = format!("Mapillary coverage, z{z}, style {}", ro.style);
+    let area = format!("{},{},{},{}", b.west(), b.south(), b.east(), b.north());
+    let software = format!("mlytiles {}", env!("CARGO_PKG_VERSION"));
+    // Keywords that no reader gives a meaning of its own: the PNG specification's registered
+    // ones (section 11.3.4.2), and one of ours with a prefix. Pillow 13 took a `bbox` keyword
+    // as the image's extents and failed to load the file.
+    let mut png = options.png.clone();
+    png.text.extend(
+        [
+            ("Title", title.clone()),
+            ("Copyright", ATTRIBUTION.to_string()),
+            ("Source", "Mapillary vector tiles".to_string()),
+            ("Software", software.clone()),
+            (
+                "Comment",
+                format!(
+                    "Area {area} (W,S,E,N in degrees, WGS 84). Pixels in Web Mercator \
+                     (EPSG:3857): see the .pgw world file and the .prj beside the image."
+                ),
+            ),
+            (BBOX_KEYWORD, area.clone()),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    let tiff_text = TiffText {
+        description: format!("{title}; area {area} (W,S,E,N in degrees, WGS 84)"),
+        software,
+        copyright: ATTRIBUTION.to_string(),
+    };
+    let geo = georef(z, side, x0, y0);
 
     let file_name = path
         .file_name()
@@ -277,15 +436,8 @@ pub fn render_mosaic(
         move |source| Error::Io { path: p, source }
     };
     let file = File::create(&tmp).map_err(io(&tmp))?;
-    let result = (|| -> Result<(RenderStats, bool)> {
-        let mut writer = encoder(
-            BufWriter::new(file),
-            width,
-            height,
-            palette.as_deref(),
-            &png,
-        )?;
-        let mut stream = writer.stream_writer().map_err(png_err)?;
+    // Draws the image and streams its rows into `out`.
+    let draw = |out: &mut (dyn Write + Send)| -> Result<RenderStats> {
         let mut emitter = Emitter {
             acc: new_canvas(acc_w, side + 2 * pad, ro),
             acc_top: i64::from(ty0) * i64::from(side) - i64::from(pad),
@@ -387,7 +539,7 @@ pub fn render_mosaic(
                             for p in &row {
                                 stats.add(&p.stats);
                             }
-                            emitter.take_row(&row, &mut stream)?;
+                            emitter.take_row(&row, &mut *out)?;
                         }
                     }
                     Ok(())
@@ -396,11 +548,25 @@ pub fn render_mosaic(
             emitted?;
             pending = drawn?;
         }
-        emitter.finish(&mut stream)?;
-        stream.finish().map_err(png_err)?;
-        Ok((stats, single))
+        emitter.finish(out)?;
+        Ok(stats)
+    };
+    let result = (|| -> Result<RenderStats> {
+        let mut out = BufWriter::new(file);
+        let stats = if tiff {
+            write_geotiff(&mut out, width, height, geo, &tiff_text, draw).map_err(io(&tmp))??
+        } else {
+            let mut writer = encoder(&mut out, width, height, palette.as_deref(), &png)?;
+            let mut stream = writer.stream_writer().map_err(png_err)?;
+            let stats = draw(&mut stream)?;
+            stream.finish().map_err(png_err)?;
+            writer.finish().map_err(png_err)?;
+            stats
+        };
+        out.flush().map_err(io(&tmp))?;
+        Ok(stats)
     })();
-    let (stats, indexed) = match result {
+    let stats = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -414,18 +580,25 @@ pub fn render_mosaic(
         return Err(io(&tmp)(e));
     }
     std::fs::rename(&tmp, path).map_err(io(path))?;
-    let world_file = path.with_extension("pgw");
-    write_world_file(&world_file, z, side, x0, y0)?;
+    let (world_file, crs_files) = if tiff {
+        (None, Vec::new())
+    } else {
+        let world_file = path.with_extension("pgw");
+        write_world_file(&world_file, z, side, x0, y0)?;
+        (Some(world_file), write_crs_files(path)?)
+    };
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok(MosaicReport {
         path: path.to_path_buf(),
         world_file,
+        crs_files,
+        georef: geo,
         width,
         height,
         tiles: u64::from(cols) * u64::from(rows),
         stats,
         bytes,
-        indexed,
+        indexed: single,
     })
 }
 
@@ -450,7 +623,7 @@ struct Emitter<'a> {
 
 impl Emitter<'_> {
     /// Adds one row of tiles (left to right), then writes the rows no later tile can touch.
-    fn take_row(&mut self, parts: &[TilePart], out: &mut impl Write) -> Result<()> {
+    fn take_row(&mut self, parts: &[TilePart], out: &mut dyn Write) -> Result<()> {
         for (i, p) in parts.iter().enumerate() {
             let dx = i as i32 * self.side as i32 - self.pad as i32;
             self.acc.merge_from(&p.canvas, dx, 0);
@@ -461,12 +634,12 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut impl Write) -> Result<()> {
+    fn finish(&mut self, out: &mut dyn Write) -> Result<()> {
         self.write_rows(0, self.pad, out)
     }
 
     /// Writes the buffer's rows `[r0, r1)` that fall inside the image.
-    fn write_rows(&mut self, r0: u32, r1: u32, out: &mut impl Write) -> Result<()> {
+    fn write_rows(&mut self, r0: u32, r1: u32, out: &mut dyn Write) -> Result<()> {
         for r in r0..r1 {
             let gy = self.acc_top + i64::from(r);
             if gy < self.y0 || gy >= self.y1 {

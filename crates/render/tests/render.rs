@@ -253,8 +253,9 @@ fn a_mosaic_carries_its_georeference() {
     let out = dir.path().join("area.png");
     let bbox = BBox::new(-108.57, 39.04, -108.52, 39.08).expect("bbox");
     let report = sample_mosaic(bbox, 14, &out).expect("mosaic");
-    assert_eq!(report.world_file, dir.path().join("area.pgw"));
-    let pgw = std::fs::read_to_string(&report.world_file).expect("world file");
+    let world_file = report.world_file.expect("a PNG's world file");
+    assert_eq!(world_file, dir.path().join("area.pgw"));
+    let pgw = std::fs::read_to_string(&world_file).expect("world file");
     let v: Vec<f64> = pgw.lines().map(|l| l.parse().expect("number")).collect();
     assert_eq!(v.len(), 6);
     // 512 px z14 tiles: 2 * pi * 6378137 / (2^14 * 512) metres a pixel.
@@ -286,7 +287,7 @@ fn a_mosaic_carries_its_georeference() {
     );
     assert!(
         text.iter()
-            .any(|(k, t)| k == "bbox" && t == "-108.57,39.04,-108.52,39.08"),
+            .any(|(k, t)| k == mlytiles_render::BBOX_KEYWORD && t == "-108.57,39.04,-108.52,39.08"),
         "{text:?}"
     );
 }
