@@ -490,7 +490,23 @@ fn the_preview_page_draws_coverage_follows_the_filters_and_names_a_clicked_image
     let at = cdp.eval(&format!(
         "(() => {{ const p = mlyPreview.map.project([{lon}, {lat}]); return [p.x, p.y]; }})()"
     ));
-    cdp.click(at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    // Click only once the dot is drawn where the click lands (a loaded machine draws late).
+    let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let start = Instant::now();
+    loop {
+        let hits = cdp.eval(&format!(
+            "mlyPreview.map.queryRenderedFeatures([{x}, {y}], {{ layers: ['images'] }}).length"
+        ));
+        if hits.as_u64().is_some_and(|n| n > 0) {
+            break;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "no image dot drawn at {at} after the jump to z18"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cdp.click(x, y);
     let start = Instant::now();
     let popup = loop {
         let p = cdp.eval(
@@ -503,7 +519,11 @@ fn the_preview_page_draws_coverage_follows_the_filters_and_names_a_clicked_image
         }
         assert!(
             start.elapsed() < TIMEOUT,
-            "no popup with an id after the click at {at}; errors: {:#?}",
+            "no popup with an id after the click at {at}; popup text: {}; errors: {:#?}",
+            cdp.eval(
+                "(() => { const b = document.querySelector('.mly-popup'); \
+                 return b ? b.innerText : 'none'; })()"
+            ),
             cdp.errors()
         );
         std::thread::sleep(Duration::from_millis(100));

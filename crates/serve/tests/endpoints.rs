@@ -565,7 +565,7 @@ async fn geojson_tiles_carry_the_stored_ids_as_exact_strings() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| f["layer"] == "image")
+            .filter(|f| f["properties"]["layer"] == "image")
             .map(|f| {
                 f["properties"]["id"]
                     .as_str()
