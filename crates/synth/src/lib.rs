@@ -61,7 +61,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct SampleSpec {
     /// Seed of everything random. Default `2026`.
     pub seed: u64,
-    /// Longitude of the area's centre. Default `-108.56` (Grand Junction, Colorado).
+    /// Longitude of the area's centre. Default `-108.56` (Grand Junction, Colorado). The
+    /// streets are Grand Junction's wherever the area is: the three real z14 tiles of
+    /// `fixtures/mapillary/` where they are, mirrored across tile edges everywhere else.
     pub center_lon: f64,
     /// Latitude of the area's centre. Default `39.07`.
     pub center_lat: f64,
