@@ -133,9 +133,9 @@ pub(crate) struct Streets {
 }
 
 impl Streets {
-    /// The streets inside `rect`, whose z14 tiles are `tiles_wide` x `tiles_high` from
-    /// column `x0`, row `y0`.
-    pub(crate) fn build(frame: Frame, rect: &Rect, x0: u32, y0: u32, wide: u32, high: u32) -> Self {
+    /// The streets inside `rect` (of the z14 tiles it names), in the local metres of `frame`.
+    pub(crate) fn build(frame: Frame, rect: &Rect) -> Self {
+        let (x0, y0, wide, high) = (rect.x0, rect.y0, rect.wide, rect.high);
         let sources: BTreeMap<(u32, u32), CellGraph> = REAL
             .iter()
             .map(|&(at, bytes)| (at, CellGraph::from_tile(bytes)))
@@ -393,7 +393,7 @@ mod tests {
             let g = CellGraph::from_tile(bytes);
             assert!(g.cells.len() > 500, "{at:?}: {} cells", g.cells.len());
             assert!(g.links.len() > g.cells.len() / 2, "{at:?}");
-            for (k, _) in &g.cells {
+            for k in g.cells.keys() {
                 assert!(
                     (0..=CELLS).contains(&k.0) && (0..=CELLS).contains(&k.1),
                     "{k:?}"

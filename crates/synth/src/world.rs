@@ -185,7 +185,7 @@ fn round2(v: f64) -> f64 {
 }
 
 pub(crate) fn build(spec: &SampleSpec, frame: Frame, rect: &Rect) -> World {
-    let streets = Streets::build(frame, rect, rect.x0, rect.y0, rect.wide, rect.high);
+    let streets = Streets::build(frame, rect);
 
     // A handful of creators; organizations come from a few of them.
     let mut people = Rng::new(spec.seed, 2);
