@@ -10,7 +10,7 @@ use anyhow::Context;
 pub const SAMPLE_PLACE: &str = "near Grand Junction, CO";
 
 /// The sample area's stores, compiled into the binary so that an installed binary has them
-/// wherever it runs (1.4 MB; `fixtures/cache` in the source tree, made by `mlytiles-synth`).
+/// wherever it runs (1.7 MB; `fixtures/cache` in the source tree, made by `mlytiles-synth`).
 const SAMPLE_STORES: [(&str, &[u8]); 4] = [
     (
         "mly1_public.mbtiles",

@@ -1,12 +1,98 @@
-//! Issue 13, item 11: `mlytiles detection -` streams its output. A detection of 1.2 million
-//! vertices (3.2 MB of base64) used to be built as a JSON tree first (about 80 times the
-//! input's size in memory); the peak resident memory of the process now stays within a few
-//! times the input.
+//! `mlytiles detection` on the sample detection of `fixtures/sample/detection.json`, as the
+//! README shows it; and issue 13, item 11: `mlytiles detection -` streams its output. A
+//! detection of 1.2 million vertices (3.2 MB of base64) used to be built as a JSON tree first
+//! (about 80 times the input's size in memory); the peak resident memory of the process now
+//! stays within a few times the input.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
+
+/// The `geometry` of `fixtures/sample/detection.json`, as `jq -r .geometry` prints it.
+fn sample_geometry() -> String {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/detection.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (BLESS=1 cargo test --test sample_fixture)",
+            path.display()
+        )
+    });
+    let json: serde_json::Value = serde_json::from_str(&text).expect("detection.json is JSON");
+    json["geometry"]
+        .as_str()
+        .expect("a geometry string")
+        .to_owned()
+}
+
+/// Runs `mlytiles detection ARGS` with `stdin`, and returns the outline's one ring.
+fn outline(args: &[&str], stdin: &str) -> (serde_json::Value, Vec<(f64, f64)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+        .arg("detection")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mlytiles");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    assert_eq!(json["geometry"]["type"], "MultiPolygon");
+    let polygons = json["geometry"]["coordinates"].as_array().unwrap();
+    assert_eq!(polygons.len(), 1, "one outline");
+    assert_eq!(polygons[0].as_array().unwrap().len(), 1, "no hole");
+    let ring = polygons[0][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    (json["properties"].clone(), ring)
+}
+
+/// The box `(min x, min y, max x, max y)` of `ring`.
+fn bounds(ring: &[(f64, f64)]) -> (f64, f64, f64, f64) {
+    ring.iter().fold(
+        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.min(y), c.max(x), d.max(y)),
+    )
+}
+
+/// The README's example: the sample detection is a stop sign's outline (an octagon of 8
+/// corners and 3 points on each edge) right of the image's centre and above it, in normalised
+/// image coordinates, y down; in pixels with `--width` and `--height`, read from stdin.
+#[test]
+fn the_sample_detection_is_a_stop_sign_right_of_centre() {
+    let geometry = sample_geometry();
+    let (properties, ring) = outline(&[&geometry], "");
+    assert_eq!(properties["coordinate_space"], "normalized");
+    assert_eq!(ring.len(), 33);
+    assert_eq!(ring.first(), ring.last(), "closed");
+    let (x0, y0, x1, y1) = bounds(&ring);
+    // The octagon's box: 2650..2770 across and 1415..1545 down, of 4096 (within the pixel or
+    // two that the traced edges wander).
+    for (got, want) in [(x0, 2650.0), (y0, 1415.0), (x1, 2770.0), (y1, 1545.0)] {
+        assert!((got * 4096.0 - want).abs() <= 2.0, "{got} vs {want} / 4096");
+    }
+
+    let (_, pixels) = outline(&["-", "--width", "4032", "--height", "3024"], &geometry);
+    assert_eq!(pixels.len(), ring.len());
+    for (p, n) in pixels.iter().zip(&ring) {
+        assert!((p.0 - n.0 * 4032.0).abs() < 1e-6 && (p.1 - n.1 * 3024.0).abs() < 1e-6);
+    }
+}
 
 /// A detection whose `mpy-or` layer holds `polygons` sawtooth rings of `2 * teeth + 2`
 /// vertices each, one or two bytes a coordinate (as dense as real outlines get).

@@ -1,5 +1,6 @@
-//! The generator of `fixtures/sample/14/3251/6257.mvt`, a small Mapillary-like z14 tile written
-//! by the project's own writer, and the test that keeps the file in step with it.
+//! The generators of `fixtures/sample/14/3251/6257.mvt`, a small Mapillary-like z14 tile written
+//! by the project's own writer, and of `fixtures/sample/detection.json`, an object detection as
+//! Mapillary's Graph API gives it; and the tests that keep the files in step with them.
 //!
 //! The tile imitates a `mly1_public` coverage tile of Grand Junction, Colorado (14/3251/6257):
 //! a `sequence` layer of LineStrings (two of them multi-part, clipped exactly at the tile edge
@@ -12,7 +13,7 @@
 //! layers, as in real tiles.
 //!
 //! Everything is computed with integers from a fixed seed, so the bytes are the same on every
-//! machine. When the generator changes on purpose, rewrite the file with
+//! machine. When a generator changes on purpose, rewrite the files with
 //! `BLESS=1 cargo test --test sample_fixture`.
 
 use std::path::PathBuf;
@@ -408,4 +409,112 @@ fn sample_tile_is_small_and_mapillary_like() {
     );
     assert_eq!((big, over_360, unknown_time, text_time), (1, 1, 1, 1));
     assert!(with_org > 0 && with_org < image.feature_count());
+}
+
+fn detection_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/detection.json")
+}
+
+/// Centre of the detected stop sign in the detection tile (of 4096 each way: 66% across and
+/// 36% down the image).
+const SIGN_CENTRE: (i32, i32) = (2710, 1480);
+
+/// The outline of a stop sign seen a little from the side, as a segmentation model traces it:
+/// the 8 corners of an octagon (narrower than tall), 3 points along each edge between them,
+/// each off the straight edge by a pixel or two. Integers only.
+fn stop_sign_ring() -> Vec<(i32, i32)> {
+    const CORNERS: [(i32, i32); 8] = [
+        (-25, -65),
+        (25, -65),
+        (60, -27),
+        (60, 27),
+        (25, 65),
+        (-25, 65),
+        (-60, 27),
+        (-60, -27),
+    ];
+    const WOBBLE: [i32; 24] = [
+        1, -1, 0, 2, 1, -1, -2, 0, 1, 0, -1, 2, 1, 1, -1, 0, -2, 1, 2, 0, -1, 1, -1, 0,
+    ];
+    let mut ring = Vec::new();
+    for (k, &(ax, ay)) in CORNERS.iter().enumerate() {
+        let (bx, by) = CORNERS[(k + 1) % CORNERS.len()];
+        ring.push((SIGN_CENTRE.0 + ax, SIGN_CENTRE.1 + ay));
+        for q in 1..4 {
+            let w = WOBBLE[3 * k + q - 1];
+            let (x, y) = (ax + (bx - ax) * q as i32 / 4, ay + (by - ay) * q as i32 / 4);
+            // Off the edge across it: sideways on upright edges, up or down on flat ones.
+            let (x, y) = if (bx - ax).abs() < (by - ay).abs() {
+                (x + w, y)
+            } else {
+                (x, y + w)
+            };
+            ring.push((SIGN_CENTRE.0 + x, SIGN_CENTRE.1 + y));
+        }
+    }
+    ring.push(ring[0]);
+    ring
+}
+
+/// The detection as the Graph API answers `GET /{detection_id}?fields=id,value,created_at,geometry`:
+/// `geometry` is the base64 of a vector tile whose `mpy-or` layer (extent 4096) holds the
+/// outline in image coordinates.
+fn sample_detection() -> String {
+    use base64::Engine as _;
+    let polygon = mlytiles_mvt::geo_types::Polygon::new(stop_sign_ring().into(), vec![]);
+    let mut tile = TileBuilder::new();
+    tile.layer("mpy-or")
+        .add_feature(Some(1), &polygon.into(), [])
+        .expect("a valid polygon");
+    let geometry = base64::engine::general_purpose::STANDARD.encode(tile.into_bytes());
+    format!(
+        "{{\n  \"id\": \"1024793318460537\",\n  \"value\": \"regulatory--stop--g1\",\n  \
+         \"created_at\": \"2024-06-14T18:22:41+0000\",\n  \"geometry\": \"{geometry}\"\n}}\n"
+    )
+}
+
+#[test]
+fn sample_detection_matches_its_generator() {
+    let text = sample_detection();
+    let path = detection_path();
+    if std::env::var_os("BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&path, &text).unwrap();
+        eprintln!("wrote {} ({} bytes)", path.display(), text.len());
+        return;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == text,
+        "{} differs from what tests/sample_fixture.rs generates.\n\
+         If the generator changed on purpose, rewrite the file with:\n    \
+         BLESS=1 cargo test --test sample_fixture",
+        path.display()
+    );
+}
+
+#[test]
+fn sample_detection_is_a_graph_api_detection_of_one_outline() {
+    let json: serde_json::Value = serde_json::from_str(&sample_detection()).expect("JSON");
+    assert_eq!(json["value"], "regulatory--stop--g1");
+    assert!(
+        json["id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    );
+    let geometry = json["geometry"].as_str().expect("a base64 string");
+    let detection = mlytiles_filter::detection::Detection::from_base64(geometry).unwrap();
+    assert_eq!(detection.polygons.0.len(), 1);
+    let polygon = &detection.polygons.0[0];
+    assert!(polygon.interiors().is_empty());
+    // 8 corners and 3 points on each edge, closed.
+    assert_eq!(polygon.exterior().0.len(), 33);
+    for c in &polygon.exterior().0 {
+        let (dx, dy) = (c.x - 2710.0 / 4096.0, c.y - 1480.0 / 4096.0);
+        assert!(
+            dx.abs() <= 62.0 / 4096.0 && dy.abs() <= 67.0 / 4096.0,
+            "{c:?}"
+        );
+    }
 }

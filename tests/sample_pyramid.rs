@@ -52,7 +52,10 @@ fn metadata(sample: &Sample, tileset: &str) -> Vec<(String, String)> {
              (mlytiles-synth, default spec, seed {})",
             sample.spec.seed
         )),
-        attribution: Some("synthetic sample data in Mapillary's schema".to_string()),
+        attribution: Some(
+            "synthetic sample data in Mapillary's schema; street shapes from Mapillary, CC BY-SA"
+                .to_string(),
+        ),
         ..TilesetMetadata::default()
     }
     .to_pairs()
@@ -71,7 +74,8 @@ fn write_store(path: &Path, sample: &Sample, tileset: &str) {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     store.set_metadata(&pairs).expect("metadata");
-    let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01");
+    // After the last capture date the sample holds (2026-09-30), as a real fetch would be.
+    let at = chrono::DateTime::from_timestamp(1_790_812_800, 0).expect("2026-10-01");
     for (tile, bytes) in sample.tileset(tileset).expect("tileset") {
         store
             .put(*tile, &TileRecord::data(bytes.clone(), at))

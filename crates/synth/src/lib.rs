@@ -5,6 +5,7 @@
 mod classes;
 mod encode;
 mod rng;
+mod streets;
 mod world;
 
 use std::collections::BTreeMap;
@@ -60,7 +61,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct SampleSpec {
     /// Seed of everything random. Default `2026`.
     pub seed: u64,
-    /// Longitude of the area's centre. Default `-108.56` (Grand Junction, Colorado).
+    /// Longitude of the area's centre. Default `-108.56` (Grand Junction, Colorado). The
+    /// streets are Grand Junction's wherever the area is: the three real z14 tiles of
+    /// `fixtures/mapillary/` where they are, mirrored across tile edges everywhere else.
     pub center_lon: f64,
     /// Latitude of the area's centre. Default `39.07`.
     pub center_lat: f64,
@@ -70,12 +73,10 @@ pub struct SampleSpec {
     /// Height of the area in z14 tiles, `1..=64`. Default `4`: rows 6256-6259.
     pub tiles_high: u32,
     /// Metres between images of a driven sequence (times 0.9-1.3 per sequence; walked
-    /// sequences use 0.7 times this), at least `0.5`. Default `4.0`.
+    /// sequences use 0.7 times this), at least `0.5`. Default `6.0`.
     pub image_spacing_metres: f64,
-    /// Side of a street-grid block in metres, at least `20`. Default `160.0`.
-    pub block_metres: f64,
-    /// Number of sequences (fewer if the area's street grid is too small to hold routes).
-    /// Default `80`.
+    /// Number of sequences (fewer if the area holds too few streets for routes).
+    /// Default `140`.
     pub sequences: usize,
     /// Number of `point` map features. Default `1500`.
     pub points: usize,
@@ -97,9 +98,8 @@ impl Default for SampleSpec {
             center_lat: 39.07,
             tiles_wide: 4,
             tiles_high: 4,
-            image_spacing_metres: 4.0,
-            block_metres: 160.0,
-            sequences: 80,
+            image_spacing_metres: 6.0,
+            sequences: 140,
             points: 1500,
             traffic_signs: 600,
             computed_shift_metres: 3.0,
@@ -124,9 +124,6 @@ impl SampleSpec {
         }
         if !(self.image_spacing_metres >= 0.5 && self.image_spacing_metres.is_finite()) {
             return bad("image_spacing_metres", "must be finite and at least 0.5");
-        }
-        if !(self.block_metres >= 20.0 && self.block_metres.is_finite()) {
-            return bad("block_metres", "must be finite and at least 20");
         }
         if !(0.0..=50.0).contains(&self.computed_shift_metres) {
             return bad("computed_shift_metres", "must be 0..=50");
@@ -230,6 +227,10 @@ pub fn generate(spec: &SampleSpec) -> Result<Sample> {
                 Ok(frame.to_metres(frame_lon, north).1)
             })
             .collect::<Result<_>>()?,
+        x0,
+        y0,
+        wide: spec.tiles_wide,
+        high: spec.tiles_high,
     };
     let world = world::build(spec, frame, &rect);
 

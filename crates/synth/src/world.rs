@@ -2,12 +2,14 @@
 //! walked along them, images along the sequences, and detected map features beside them.
 
 use crate::rng::Rng;
+use crate::streets::Streets;
 use crate::{SampleSpec, classes};
 
 /// 2014-01-01T00:00:00Z in ms.
 const CAPTURE_FROM_MS: i64 = 1_388_534_400_000;
-/// 2026-01-01T00:00:00Z in ms (exclusive end of the capture span).
-const CAPTURE_TO_MS: i64 = 1_767_225_600_000;
+/// 2026-10-01T00:00:00Z in ms (exclusive end of the capture span): recent enough that the
+/// `age` style's "under 1 year" shows in the sample for a while after it was made.
+const CAPTURE_TO_MS: i64 = 1_790_812_800_000;
 /// 2016-01-01T00:00:00Z in ms: the earliest first-seen date of a map feature.
 const SEEN_FROM_MS: i64 = 1_451_606_400_000;
 const DAY_MS: i64 = 86_400_000;
@@ -115,16 +117,7 @@ impl Frame {
     }
 }
 
-type P = (f64, f64);
-
-/// The street network in local metres.
-struct Streets {
-    /// Grid columns (x of each north-south street) and rows (y of each east-west street).
-    xs: Vec<f64>,
-    ys: Vec<f64>,
-    /// Curved arterials and straight diagonals as polylines.
-    arterials: Vec<Vec<P>>,
-}
+pub(crate) type P = (f64, f64);
 
 /// The world inside the area: `[west, east] x [south, north]` in local metres.
 #[derive(Debug, Clone)]
@@ -135,160 +128,19 @@ pub(crate) struct Rect {
     pub(crate) north: f64,
     /// Local x of the area's inner tile column edges (may be empty).
     pub(crate) edges_x: Vec<f64>,
-    /// Local y of the area's inner tile row edges (may be empty).
+    /// Local y of the area's inner tile row edges, north to south (may be empty).
     pub(crate) edges_y: Vec<f64>,
+    /// Column and row of the area's north-west z14 tile, and the area's size in tiles.
+    pub(crate) x0: u32,
+    pub(crate) y0: u32,
+    pub(crate) wide: u32,
+    pub(crate) high: u32,
 }
 
 impl Rect {
-    fn contains(&self, p: P) -> bool {
+    pub(crate) fn contains(&self, p: P) -> bool {
         (self.west..=self.east).contains(&p.0) && (self.south..=self.north).contains(&p.1)
     }
-}
-
-fn build_streets(spec: &SampleSpec, rect: &Rect, rng: &mut Rng) -> Streets {
-    let block = spec.block_metres;
-    let grid = |lo: f64, hi: f64| -> Vec<f64> {
-        let n = ((hi - lo) / block).floor() as usize;
-        let margin = (hi - lo - n as f64 * block) / 2.0;
-        (0..=n).map(|k| lo + margin + k as f64 * block).collect()
-    };
-    let xs = grid(rect.west, rect.east);
-    let ys = grid(rect.south, rect.north);
-    let (w, h) = (rect.east - rect.west, rect.north - rect.south);
-    let step = 12.0;
-    let mut arterials = Vec::new();
-    // Two east-west and one north-south curved arterials: sine waves across the area.
-    for k in 0..3 {
-        let along_x = k < 2;
-        let (len, across) = if along_x { (w, h) } else { (h, w) };
-        // Arterials wind along a tile edge, so that sequences on them leave a tile and come
-        // back (multi-part lines), as a quarter of real z14 sequences do.
-        let (edges, lo) = if along_x {
-            (&rect.edges_y, rect.south)
-        } else {
-            (&rect.edges_x, rect.west)
-        };
-        let centre = if edges.is_empty() {
-            across * rng.range(0.25, 0.75)
-        } else {
-            rng.pick(edges) - lo + rng.normal(15.0)
-        };
-        let amp = rng.range(20.0, 60.0);
-        let wave = rng.range(400.0, 900.0);
-        let phase = rng.range(0.0, std::f64::consts::TAU);
-        let n = (len / step).ceil() as usize;
-        let line: Vec<P> = (0..=n)
-            .map(|i| {
-                let t = (i as f64 * step).min(len);
-                let off = centre + amp * (std::f64::consts::TAU * t / wave + phase).sin();
-                if along_x {
-                    (rect.west + t, rect.south + off)
-                } else {
-                    (rect.west + off, rect.south + t)
-                }
-            })
-            .filter(|&p| rect.contains(p))
-            .collect();
-        if line.len() >= 2 {
-            arterials.push(line);
-        }
-    }
-    // Two straight diagonals through points near the centre.
-    for k in 0..2 {
-        let angle = if k == 0 {
-            rng.range(25.0, 40.0)
-        } else {
-            rng.range(115.0, 150.0)
-        }
-        .to_radians();
-        let (cx, cy) = (
-            rect.west + w * rng.range(0.35, 0.65),
-            rect.south + h * rng.range(0.35, 0.65),
-        );
-        let (dx, dy) = (angle.cos(), angle.sin());
-        let reach = w.hypot(h);
-        let n = (2.0 * reach / step).ceil() as usize;
-        let line: Vec<P> = (0..=n)
-            .map(|i| {
-                let t = -reach + i as f64 * step;
-                (cx + t * dx, cy + t * dy)
-            })
-            .filter(|&p| rect.contains(p))
-            .collect();
-        if line.len() >= 2 {
-            arterials.push(line);
-        }
-    }
-    Streets { xs, ys, arterials }
-}
-
-/// A random walk over the grid's intersections: `blocks` edges, going straight more often
-/// than turning, rarely turning back.
-fn grid_route(streets: &Streets, blocks: usize, rng: &mut Rng) -> Vec<P> {
-    let (nx, ny) = (streets.xs.len() as i64, streets.ys.len() as i64);
-    let mut i = rng.index(nx as usize) as i64;
-    let mut j = rng.index(ny as usize) as i64;
-    const DIRS: [(i64, i64); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
-    let mut d = rng.index(4);
-    let mut route = vec![(streets.xs[i as usize], streets.ys[j as usize])];
-    for _ in 0..blocks {
-        let r = rng.f64();
-        let wanted = if r < 0.5 {
-            d
-        } else if r < 0.73 {
-            (d + 1) % 4
-        } else if r < 0.96 {
-            (d + 3) % 4
-        } else {
-            (d + 2) % 4
-        };
-        // Take the wanted direction if the grid goes on that way, else any other that does.
-        let Some(nd) = (0..4).map(|k| (wanted + k) % 4).find(|&nd| {
-            let (ni, nj) = (i + DIRS[nd].0, j + DIRS[nd].1);
-            (0..nx).contains(&ni) && (0..ny).contains(&nj)
-        }) else {
-            break;
-        };
-        d = nd;
-        i += DIRS[d].0;
-        j += DIRS[d].1;
-        route.push((streets.xs[i as usize], streets.ys[j as usize]));
-    }
-    route
-}
-
-/// Around a rectangle of a few blocks, back to the start, as people drive around their
-/// neighbourhood.
-fn loop_route(streets: &Streets, rng: &mut Rng) -> Vec<P> {
-    let (nx, ny) = (streets.xs.len(), streets.ys.len());
-    let w = (rng.int(1, 4) as usize).min(nx - 1);
-    let h = (rng.int(1, 3) as usize).min(ny - 1);
-    let i = rng.index(nx - w);
-    let j = rng.index(ny - h);
-    let (x0, x1, y0, y1) = (
-        streets.xs[i],
-        streets.xs[i + w],
-        streets.ys[j],
-        streets.ys[j + h],
-    );
-    let mut route = vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)];
-    if rng.chance(0.5) {
-        route.reverse();
-    }
-    route
-}
-
-/// A stretch of `length` metres of an arterial, in a random direction.
-fn arterial_route(streets: &Streets, length: f64, rng: &mut Rng) -> Vec<P> {
-    let line = rng.pick(&streets.arterials);
-    let seg = 12.0;
-    let n = ((length / seg).ceil() as usize).clamp(2, line.len());
-    let start = rng.index(line.len() - n + 1);
-    let mut route: Vec<P> = line[start..start + n].to_vec();
-    if rng.chance(0.5) {
-        route.reverse();
-    }
-    route
 }
 
 /// Places images every `spacing` metres (±10%) along `route`, `lane` metres to the right of
@@ -333,8 +185,7 @@ fn round2(v: f64) -> f64 {
 }
 
 pub(crate) fn build(spec: &SampleSpec, frame: Frame, rect: &Rect) -> World {
-    let mut rng = Rng::new(spec.seed, 1);
-    let streets = build_streets(spec, rect, &mut rng);
+    let streets = Streets::build(frame, rect);
 
     // A handful of creators; organizations come from a few of them.
     let mut people = Rng::new(spec.seed, 2);
@@ -350,22 +201,32 @@ pub(crate) fn build(spec: &SampleSpec, frame: Frame, rect: &Rect) -> World {
     let mut sequences = Vec::with_capacity(spec.sequences);
     // Every 8th image position, to place map features beside.
     let mut spots: Vec<(P, f64)> = Vec::new();
-    // A grid too small for any route gives up instead of looping forever.
+    // The first sequences start in each tile with streets in turn, so every tile has imagery.
+    let starts: Vec<usize> = streets
+        .by_tile
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| t[t.len() / 2])
+        .collect();
+    // An area without streets, or too small for any route, gives up instead of looping forever.
     let mut attempts = 0usize;
-    while sequences.len() < spec.sequences && attempts < spec.sequences.saturating_mul(50) {
+    while !streets.is_empty()
+        && sequences.len() < spec.sequences
+        && attempts < spec.sequences.saturating_mul(50)
+    {
         attempts += 1;
         let k = sequences.len();
-        let kind = rng.f64();
-        let walked = kind < 0.15;
-        let route = if walked {
-            grid_route(&streets, rng.int(1, 4) as usize, &mut rng)
-        } else if kind < 0.3 && streets.xs.len() > 1 && streets.ys.len() > 1 {
-            loop_route(&streets, &mut rng)
-        } else if kind < 0.65 || streets.arterials.is_empty() {
-            grid_route(&streets, rng.int(2, 7) as usize, &mut rng)
-        } else {
-            arterial_route(&streets, rng.range(500.0, 2000.0), &mut rng)
+        let walked = rng.chance(0.15);
+        let from = match starts.get(k) {
+            Some(&s) => s,
+            None => streets.any_node(&mut rng),
         };
+        let length = if walked {
+            rng.range(150.0, 600.0)
+        } else {
+            rng.range(300.0, 2200.0)
+        };
+        let route = streets.route(from, length, &mut rng);
         let (spacing, lane, speed) = if walked {
             (spec.image_spacing_metres * 0.7, 7.0, rng.range(1.2, 1.6))
         } else {
@@ -386,7 +247,10 @@ pub(crate) fn build(spec: &SampleSpec, frame: Frame, rect: &Rect) -> World {
         let start = if k % 29 == 7 {
             0
         } else {
-            let day = rng.int(0, ((CAPTURE_TO_MS - CAPTURE_FROM_MS) / DAY_MS - 1) as u64) as i64;
+            // More capture in recent years, as on Mapillary: the density of days grows
+            // linearly over the span (the square root of a uniform draw).
+            let days = ((CAPTURE_TO_MS - CAPTURE_FROM_MS) / DAY_MS) as f64;
+            let day = ((days * rng.f64().sqrt()) as i64).min(days as i64 - 1);
             // 14:00-23:00 UTC is daytime in Colorado.
             CAPTURE_FROM_MS + day * DAY_MS + rng.int(14 * 3_600_000, 23 * 3_600_000) as i64
         };
@@ -449,8 +313,14 @@ pub(crate) fn build(spec: &SampleSpec, frame: Frame, rect: &Rect) -> World {
     mark_panoramas(&mut sequences, &mut Rng::new(spec.seed, 4));
 
     if spots.is_empty() {
-        // No sequences: features go anywhere on the grid.
-        spots.push(((streets.xs[0], streets.ys[0]), 0.0));
+        // No sequences: features go near the area's centre.
+        spots.push((
+            (
+                (rect.west + rect.east) / 2.0,
+                (rect.south + rect.north) / 2.0,
+            ),
+            0.0,
+        ));
     }
     let mut rng = Rng::new(spec.seed, 5);
     let traffic_signs = (0..spec.traffic_signs)

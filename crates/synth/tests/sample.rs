@@ -364,7 +364,7 @@ fn ids_above_2_pow_53_compass_above_360_and_unknown_dates() {
         }
     }
     assert!(big_in_tiles);
-    // Dates span the years 2014-2025.
+    // Dates span the years 2014 to September 2026.
     let dates: Vec<i64> = s
         .sequences
         .iter()
@@ -374,7 +374,7 @@ fn ids_above_2_pow_53_compass_above_360_and_unknown_dates() {
     assert!(
         dates
             .iter()
-            .all(|&d| (1_388_534_400_000..1_767_225_600_000).contains(&d))
+            .all(|&d| (1_388_534_400_000..1_790_812_800_000).contains(&d))
     );
     let (min, max) = (dates.iter().min().unwrap(), dates.iter().max().unwrap());
     assert!(max - min > 5 * 365 * 86_400_000, "dates spread over years");
@@ -407,7 +407,7 @@ fn about_ten_percent_panoramas_and_a_handful_of_people() {
         .count();
     let org_share = with_org as f64 / s.sequences.len() as f64;
     assert!((0.2..=0.6).contains(&org_share), "{org_share}");
-    assert!((5_000..=20_000).contains(&total), "{total} images");
+    assert!((5_000..=30_000).contains(&total), "{total} images");
 }
 
 #[test]
@@ -580,7 +580,6 @@ fn small_and_odd_specs_still_give_valid_tiles() {
         SampleSpec {
             tiles_wide: 2,
             tiles_high: 1,
-            block_metres: 5000.0,
             sequences: 3,
             ..SampleSpec::default()
         },
@@ -609,4 +608,129 @@ fn small_and_odd_specs_still_give_valid_tiles() {
             assert!(sample.area.contains(&t), "{spec:?}");
         }
     }
+}
+
+/// `(x, y)` cells of 16 z14 tile units (about 7.5 m here) that the `sequence` lines of a real
+/// Mapillary tile pass through, in global z14 units.
+fn real_street_cells(tile: TileId, file: &str) -> BTreeSet<(i64, i64)> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/mapillary")
+        .join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let tile_data = Tile::new(&bytes).unwrap();
+    let layer = tile_data
+        .layer("sequence")
+        .unwrap()
+        .expect("a sequence layer");
+    let (ox, oy) = (f64::from(tile.x()) * 4096.0, f64::from(tile.y()) * 4096.0);
+    let mut cells = BTreeSet::new();
+    for feature in layer.features() {
+        let lines = match feature.unwrap().to_geometry::<f64>().unwrap() {
+            Geometry::LineString(l) => vec![l],
+            Geometry::MultiLineString(m) => m.0,
+            _ => continue,
+        };
+        for line in lines {
+            for w in line.0.windows(2) {
+                let steps = ((w[1].x - w[0].x).hypot(w[1].y - w[0].y) / 8.0)
+                    .ceil()
+                    .max(1.0);
+                for k in 0..=steps as usize {
+                    let t = k as f64 / steps;
+                    let x = ox + w[0].x + t * (w[1].x - w[0].x);
+                    let y = oy + w[0].y + t * (w[1].y - w[0].y);
+                    cells.insert(((x / 16.0).floor() as i64, (y / 16.0).floor() as i64));
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// The sequences drive along the streets of the real tiles of the area: in each of the three
+/// real tiles, nearly every image lies within about 15 m of a real sequence line (the lane,
+/// the snapping of the street graph and GPS noise move it a little).
+#[test]
+fn images_follow_the_streets_of_the_real_tiles() {
+    let s = sample();
+    for (x, y) in [(3251, 6257), (3251, 6258), (3252, 6258)] {
+        let tile = TileId::new(14, x, y).unwrap();
+        let streets = real_street_cells(tile, &format!("josm_mly1_public_14_{x}_{y}.mvt"));
+        let (mut near, mut all) = (0usize, 0usize);
+        for i in s.sequences.iter().flat_map(|q| &q.images) {
+            if TileId::from_lon_lat(i.lon, i.lat, 14).unwrap() != tile {
+                continue;
+            }
+            let (fx, fy) = mlytiles_tile::lon_lat_to_tile_fraction(i.lon, i.lat, 14);
+            let (cx, cy) = (
+                (fx * 4096.0 / 16.0).floor() as i64,
+                (fy * 4096.0 / 16.0).floor() as i64,
+            );
+            all += 1;
+            near += usize::from(
+                (-2..=2).any(|dx| (-2..=2).any(|dy| streets.contains(&(cx + dx, cy + dy)))),
+            );
+        }
+        assert!(all > 200, "{tile}: {all} images");
+        assert!(
+            near * 100 >= all * 97,
+            "{tile}: {near} of {all} images on a real street"
+        );
+    }
+}
+
+/// Every z14 tile of the area holds images, so every tile of the pyramid shows coverage.
+#[test]
+fn every_tile_of_the_area_has_images() {
+    let s = sample();
+    let tiles: BTreeSet<TileId> = s
+        .sequences
+        .iter()
+        .flat_map(|q| &q.images)
+        .map(|i| TileId::from_lon_lat(i.lon, i.lat, 14).unwrap())
+        .collect();
+    assert_eq!(tiles, s.area.iter().copied().collect());
+}
+
+/// Seen from the golden images' "now" (2025-12-01), the images fall in all three bins of the
+/// `age` style (under one year, one to four years, over four years), recent years holding
+/// more images per year than early ones, as on Mapillary.
+#[test]
+fn capture_dates_fill_every_bin_of_the_age_style() {
+    const NOW: i64 = 1_764_547_200_000; // 2025-12-01T00:00:00Z
+    const YEAR: i64 = 365 * 86_400_000;
+    let s = sample();
+    let mut bins = [0usize; 3];
+    for i in s.sequences.iter().flat_map(|q| &q.images) {
+        if i.captured_at > 0 {
+            let age = NOW - i.captured_at;
+            bins[usize::from(age > YEAR) + usize::from(age > 4 * YEAR)] += 1;
+        }
+    }
+    let total: usize = bins.iter().sum();
+    for (bin, n) in ["under 1 year", "1 to 4 years", "over 4 years"]
+        .iter()
+        .zip(bins)
+    {
+        assert!(n * 100 >= total * 8, "{bin}: {n} of {total} images");
+    }
+    // Per year: the last year holds more than the average of the years before 2021-12.
+    assert!(bins[0] * 8 > bins[2], "{bins:?}");
+}
+
+/// The golden images of `crates/render/tests/golden.rs` draw the styles
+/// `organization:114839757315870` and `creator:676899510254324`: both must stay in the sample.
+#[test]
+fn the_organization_and_creator_of_the_goldens_are_present() {
+    let s = sample();
+    assert!(
+        s.sequences
+            .iter()
+            .any(|q| q.organization_id == Some(114_839_757_315_870))
+    );
+    assert!(
+        s.sequences
+            .iter()
+            .any(|q| q.creator_id == 676_899_510_254_324)
+    );
 }
