@@ -257,7 +257,8 @@ pub(crate) fn build(spec: &SampleSpec, frame: Frame, rect: &Rect) -> World {
         let frame_ms = (spacing / speed * 1000.0).round() as i64;
         // Two sequences carry image ids above 2^53, which float64 readers round.
         let huge_ids = k == 5 || k == 40;
-        let mut huge_next = ABOVE_2_53 + rng.int(0, 1 << 40);
+        // Odd, and stepping by even numbers: every one of them is a value a float64 cannot hold.
+        let mut huge_next = (ABOVE_2_53 + rng.int(0, 1 << 40)) | 1;
         // Reconstruction moves a whole sequence a little, and each image a little more.
         let shift_angle = rng.range(0.0, std::f64::consts::TAU);
         let shift = rng.range(0.3, 1.0) * spec.computed_shift_metres;

@@ -331,11 +331,13 @@ fn images_in_tiles_match_the_truth() {
 fn ids_above_2_pow_53_compass_above_360_and_unknown_dates() {
     let s = sample();
     let big = 1u64 << 53;
+    // Image ids a float64 cannot hold (rounded by JavaScript readers), as the preview page's
+    // browser test needs.
     assert!(
         s.sequences
             .iter()
             .flat_map(|q| &q.images)
-            .any(|i| i.id > big)
+            .any(|i| i.id > big && (i.id as f64) as u64 != i.id)
     );
     assert!(s.points.iter().chain(&s.traffic_signs).any(|f| f.id > big));
     assert!(
