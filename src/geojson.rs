@@ -38,6 +38,8 @@ pub fn value<W: Write>(w: &mut W, v: Value<'_>) -> io::Result<()> {
 
 /// Writes one Feature object on one line (no newline): `type`, `id` (the protobuf feature id,
 /// when present), the foreign member `layer`, `properties` and `geometry` (`null` when `None`).
+/// The layer is also the first property, where GDAL and QGIS read it (as `filter`'s exports
+/// write it), unless the feature has a tag of its own named `layer`, which is written as it is.
 pub fn feature<W: Write>(
     w: &mut W,
     id: Option<u64>,
@@ -53,8 +55,14 @@ pub fn feature<W: Write>(
     w.write_all(br#""layer":"#)?;
     string(w, layer)?;
     w.write_all(br#","properties":{"#)?;
-    for (i, (key, v)) in properties.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    if !properties.iter().any(|(key, _)| *key == "layer") {
+        w.write_all(br#""layer":"#)?;
+        string(w, layer)?;
+        first = false;
+    }
+    for (key, v) in properties {
+        if !std::mem::take(&mut first) {
             w.write_all(b",")?;
         }
         string(w, key)?;
@@ -131,12 +139,27 @@ mod tests {
         });
         assert_eq!(
             f,
-            r#"{"type":"Feature","id":7,"layer":"sequence","properties":{"id":"x","is_pano":false},"geometry":{"type":"LineString","coordinates":[[0,0],[10,5]]}}"#
+            r#"{"type":"Feature","id":7,"layer":"sequence","properties":{"layer":"sequence","id":"x","is_pano":false},"geometry":{"type":"LineString","coordinates":[[0,0],[10,5]]}}"#
         );
         let f = text(|w| feature(w, None, "l", &[], None, Coords::Local));
         assert_eq!(
             f,
-            r#"{"type":"Feature","layer":"l","properties":{},"geometry":null}"#
+            r#"{"type":"Feature","layer":"l","properties":{"layer":"l"},"geometry":null}"#
+        );
+        // A tag of the feature's own named `layer` is kept as it is, and written once.
+        let f = text(|w| {
+            feature(
+                w,
+                None,
+                "roads",
+                &[("layer", Value::SInt(-1))],
+                None,
+                Coords::Local,
+            )
+        });
+        assert_eq!(
+            f,
+            r#"{"type":"Feature","layer":"roads","properties":{"layer":-1},"geometry":null}"#
         );
         let rect: Geometry<i32> = Rect::new(coord! {x: 0, y: 0}, coord! {x: 1, y: 1}).into();
         let g = text(|w| geometry(w, &rect, Coords::Local));

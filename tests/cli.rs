@@ -253,6 +253,8 @@ fn decode_writes_every_feature_in_lon_lat_when_the_path_names_the_tile() {
         assert_eq!(f["id"], i);
         let layer = if i < SEQUENCES { "sequence" } else { "image" };
         assert_eq!(f["layer"], layer);
+        // ...and among the properties, where GDAL and QGIS read it.
+        assert_eq!(f["properties"]["layer"], layer);
         let kind = f["geometry"]["type"].as_str().unwrap();
         match layer {
             "sequence" => assert!(["LineString", "MultiLineString"].contains(&kind)),
