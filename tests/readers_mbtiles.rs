@@ -230,3 +230,26 @@ fn a_fetched_store_records_what_its_tiles_hold() {
         image_count(&z14.tilestats())
     );
 }
+
+#[test]
+fn a_fetch_with_nothing_to_request_records_statistics_a_store_lacks() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let tiles = sample_z14();
+    fetch(&server, &cache, &tiles);
+    let path = cache.join("mly1_public.mbtiles");
+    let expected = json_entry(&MbTiles::open_read_only(&path).unwrap());
+    // A store filled before mlytiles recorded statistics (or by another tool).
+    MbTiles::open(&path)
+        .unwrap()
+        .set_metadata(&[("json", "{}")])
+        .unwrap();
+    let requests = server.requests().len();
+    fetch(&server, &cache, &tiles);
+    assert_eq!(server.requests().len(), requests, "every tile was cached");
+    assert_eq!(
+        json_entry(&MbTiles::open_read_only(&path).unwrap()),
+        expected
+    );
+}

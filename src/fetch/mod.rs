@@ -188,7 +188,14 @@ pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
         &index_note,
         started.elapsed(),
     )?;
-    if args.plan || the_plan.to_request.is_empty() {
+    if args.plan {
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    if the_plan.to_request.is_empty() {
+        // Nothing to fetch: a store filled before its statistics were recorded gets them now.
+        if mlytiles_fetch::ensure_metadata(&*store, tileset.name())? {
+            eprintln!("{}: recorded the store's layer statistics", tileset.name());
+        }
         return Ok(std::process::ExitCode::SUCCESS);
     }
     let summary = runtime.block_on(fetch(args, &fetcher, &tileset, store, &the_plan))?;

@@ -32,6 +32,7 @@ pub use config::{DEFAULT_ENDPOINT, FetchConfig, Token};
 pub use error::{Error, Result};
 pub use fetcher::{Fetcher, Outcome};
 pub use index::{OverviewIndex, build_overview_index, overview_tiles};
+pub use metadata::ensure_metadata;
 pub use plan::{Plan, PlanOptions, plan};
 pub use run::{Progress, ProgressFn, RunOptions, StopReason, Summary, run};
 pub use tileset::{LayerZooms, Tileset};

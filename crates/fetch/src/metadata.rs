@@ -27,11 +27,7 @@ pub(crate) fn update_metadata(
     data_before: u64,
     changed: bool,
 ) -> Result<()> {
-    let has_stats = store
-        .metadata_value("json")?
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-        .is_some_and(|j| j.get("tilestats").is_some());
-    if !changed && has_stats {
+    if !changed && has_stats(store)? {
         return Ok(());
     }
     let data_now = store.count_by_status()?.data;
@@ -40,6 +36,33 @@ pub(crate) fn update_metadata(
     } else {
         TileStats::from_store(store)?
     };
+    write(store, name, &stats)
+}
+
+/// Gives `store` (the tileset `name`) its statistics when its metadata has none: for stores
+/// filled before mlytiles wrote them, or by another tool, when a run has nothing to fetch.
+/// Returns whether it wrote them (a pass over every data tile).
+///
+/// # Errors
+///
+/// The store's errors.
+pub fn ensure_metadata(store: &dyn TileStore, name: &str) -> Result<bool> {
+    if has_stats(store)? || store.count_by_status()?.data == 0 {
+        return Ok(false);
+    }
+    write(store, name, &TileStats::from_store(store)?)?;
+    Ok(true)
+}
+
+/// Whether the store's `json` metadata carries `tilestats`.
+fn has_stats(store: &dyn TileStore) -> Result<bool> {
+    Ok(store
+        .metadata_value("json")?
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+        .is_some_and(|j| j.get("tilestats").is_some()))
+}
+
+fn write(store: &dyn TileStore, name: &str, stats: &TileStats) -> Result<()> {
     let pairs = stats.to_metadata(name).to_pairs();
     let pairs: Vec<(&str, &str)> = pairs
         .iter()
@@ -128,5 +151,28 @@ mod tests {
         store.set_metadata(&[("json", "{}")]).unwrap();
         update_metadata(&store, "t", TileStats::new(), 0, false).unwrap();
         assert_eq!(tilestats(&store)["layerCount"], 0);
+    }
+
+    #[test]
+    fn a_store_without_statistics_gets_them_once_and_an_empty_one_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MbTiles::open(dir.path().join("t.mbtiles")).unwrap();
+        assert!(
+            !ensure_metadata(&store, "t").unwrap(),
+            "no data: nothing to write"
+        );
+        assert_eq!(store.metadata_value("json").unwrap(), None);
+        let a: TileId = "14/1/1".parse().unwrap();
+        store
+            .put(a, &TileRecord::data(tile("image", 5), chrono::Utc::now()))
+            .unwrap();
+        assert!(ensure_metadata(&store, "t").unwrap());
+        assert_eq!(tilestats(&store)["layers"][0]["count"], 5);
+        // Recorded statistics are kept: no second pass over the store.
+        store
+            .set_metadata(&[("json", r#"{"tilestats":{"layerCount":7}}"#)])
+            .unwrap();
+        assert!(!ensure_metadata(&store, "t").unwrap());
+        assert_eq!(tilestats(&store)["layerCount"], 7);
     }
 }
