@@ -44,7 +44,7 @@ fn geojson_counts(stdout: &[u8]) -> BTreeMap<String, u64> {
     counts
 }
 
-/// The kept count of each layer in the summary line, `... kept N (sequence 121, image 18319)`.
+/// The kept count of each layer in the summary line, `... kept N (sequence 177, image 23475)`.
 fn summary_kept(stderr: &str) -> BTreeMap<String, u64> {
     let kept = stderr.split(", kept ").nth(1).expect("a kept count");
     let inner = kept
