@@ -109,7 +109,8 @@ pub struct Args {
     #[arg(long, value_name = "URL|none", default_value = mlytiles_serve::OSM_TILES)]
     basemap: String,
 
-    /// The base map's attribution [default: "© OpenStreetMap contributors"].
+    /// The base map's attribution [default: "© OpenStreetMap contributors" for OpenStreetMap's
+    /// tiles, else "base map: HOST"; give the credit your tile provider asks for].
     #[arg(long, value_name = "TEXT")]
     basemap_attribution: Option<String>,
 
@@ -179,7 +180,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         basemap_attribution: args
             .basemap_attribution
             .clone()
-            .unwrap_or_else(|| mlytiles_serve::OSM_ATTRIBUTION.into()),
+            .unwrap_or_else(|| basemap_credit(&args.basemap)),
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -256,4 +257,19 @@ async fn shutdown_signal() {
         () = interrupt => tracing::info!("SIGINT: finishing the requests in progress"),
         () = terminate => tracing::info!("SIGTERM: finishing the requests in progress"),
     }
+}
+
+/// The base map's credit when none is given: OpenStreetMap's for its tiles, else the tile
+/// host's name (never OpenStreetMap's credit on someone else's tiles).
+fn basemap_credit(url: &str) -> String {
+    if url == mlytiles_serve::OSM_TILES {
+        return mlytiles_serve::OSM_ATTRIBUTION.into();
+    }
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    format!("base map: {host}")
 }

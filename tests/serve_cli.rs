@@ -290,6 +290,44 @@ fn preview_options_are_checked_and_explained() {
 }
 
 #[test]
+fn a_base_map_is_credited_to_its_own_host_unless_told() {
+    let cache = sample_cache();
+    let cache = cache.to_str().unwrap();
+    let credit = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--addr", "127.0.0.1:0", "--cache", cache];
+        args.extend_from_slice(extra);
+        let mut serve = Serve::start(&args, &[]);
+        let (status, body) = get(serve.addr(), "/");
+        assert_eq!(status, 200);
+        let page = String::from_utf8(body).unwrap();
+        let json = page
+            .split(r#"<script id="config" type="application/json">"#)
+            .nth(1)
+            .and_then(|rest| rest.split("</script>").next())
+            .expect("the page's config");
+        let config: serde_json::Value = serde_json::from_str(json).unwrap();
+        config["basemap"]["attribution"].clone()
+    };
+    assert_eq!(credit(&[]), "© OpenStreetMap contributors");
+    assert_eq!(
+        credit(&[
+            "--basemap",
+            "https://tiles.example.org/base/{z}/{x}/{y}.png?key=1"
+        ]),
+        "base map: tiles.example.org"
+    );
+    assert_eq!(
+        credit(&[
+            "--basemap",
+            "https://tiles.example.org/{z}/{x}/{y}.png",
+            "--basemap-attribution",
+            "© Example"
+        ]),
+        "© Example"
+    );
+}
+
+#[test]
 fn addr_takes_a_host_name() {
     // A port free a moment ago (the server binds it again under the name `localhost`).
     let port = std::net::TcpListener::bind("127.0.0.1:0")
