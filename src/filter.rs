@@ -117,8 +117,14 @@ pub fn run(args: &Args) -> Result<()> {
             .collect()
     };
 
-    let inputs = if args.inputs.is_empty() {
-        vec![cache_store(args)?]
+    // Without INPUT, the cache (or the bundled sample, kept unpacked while it is read).
+    let cache = args
+        .inputs
+        .is_empty()
+        .then(|| crate::cache_home::ReadCache::open(args.cache.as_deref()))
+        .transpose()?;
+    let inputs = if let Some(cache) = &cache {
+        vec![cache_store(args, cache)?]
     } else {
         args.inputs.clone()
     };

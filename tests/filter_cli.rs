@@ -606,7 +606,8 @@ fn a_failed_run_leaves_no_partial_output_file() {
 }
 
 /// Without INPUT, `filter` reads the cache `fetch` fills (MLYTILES_CACHE here), choosing the
-/// store by --layer or --class, and says what to do when the cache lacks it.
+/// store by --layer or --class, or the bundled sample while that cache holds no store, and
+/// says what to do when the cache lacks the store.
 #[test]
 fn without_input_the_cache_store_is_read() {
     let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache");
@@ -648,16 +649,51 @@ fn without_input_the_cache_store_is_read() {
             .all(|f| f["properties"]["layer"] == "traffic_sign"),
         "--class reads the traffic-sign store"
     );
+    // A default cache that holds no store yet: the bundled sample, as `render` draws it, and
+    // said so on stderr.
     let empty = tempfile::tempdir().unwrap();
-    let missing = with_cache(empty.path(), &["--pano", "only"]);
+    let sample = with_cache(empty.path(), &["--layer", "image", "--pano", "only"]).ok();
+    assert_eq!(
+        sample.stdout, from_store.stdout,
+        "the sample is fixtures/cache"
+    );
+    assert!(
+        sample.stderr.contains(&format!(
+            "the cache {} is empty: showing the bundled sample area",
+            empty.path().display()
+        )),
+        "{}",
+        sample.stderr
+    );
+    // A cache with stores, but not the one asked for.
+    let signs_only = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        cache.join("mly_map_feature_traffic_sign.mbtiles"),
+        signs_only
+            .path()
+            .join("mly_map_feature_traffic_sign.mbtiles"),
+    )
+    .unwrap();
+    let missing = with_cache(signs_only.path(), &["--pano", "only"]);
     assert_eq!(missing.code, 1);
     assert_eq!(
         missing.stderr.trim_end(),
         format!(
             "error: the cache {} has no mly1_public store: fetch it with `mlytiles fetch \
              --tileset mly1_public --bbox W,S,E,N`, or give tile files or stores as INPUT",
-            empty.path().display()
+            signs_only.path().display()
         )
+    );
+    // --cache names a folder to read as it is: one with no store is an error.
+    let given = run(
+        dir.path(),
+        &["--cache", empty.path().to_str().unwrap(), "--pano", "only"],
+    );
+    assert_eq!(given.code, 1);
+    assert!(
+        given.stderr.contains("holds no tile store"),
+        "{}",
+        given.stderr
     );
     let both = run(dir.path(), &["x.mvt", "--cache", "y"]);
     assert_eq!(both.code, 2, "INPUT and --cache exclude each other");

@@ -8,6 +8,7 @@ use mlytiles_store::{FolderStore, MbTiles, TileStore};
 use mlytiles_tile::TileId;
 
 use super::Args;
+use crate::cache_home::ReadCache;
 use crate::input::Input;
 
 /// Where tiles come from.
@@ -18,21 +19,23 @@ pub(super) enum Source {
     Store(String, Box<dyn TileStore>),
 }
 
-/// The store of the cache that a run without INPUT reads.
-pub(super) fn cache_store(args: &Args) -> Result<PathBuf> {
-    let dir = crate::cache_home::resolve(args.cache.as_deref())?;
+/// The store of the cache that a run without INPUT reads: of `--cache`, else of the default
+/// cache, or of the bundled sample while the default cache holds no store (as `render` and
+/// `serve` read it).
+pub(super) fn cache_store(args: &Args, cache: &ReadCache) -> Result<PathBuf> {
+    let dir = &cache.dir;
     let tileset = match (&args.tileset, args.layer.first()) {
         (Some(t), _) => t.clone(),
         (None, Some(kind)) => kind.tileset().into(),
         (None, None) if !args.filter.class.is_empty() => LayerKind::TrafficSign.tileset().into(),
         (None, None) => LayerKind::Image.tileset().into(),
     };
-    match mlytiles_store::find_store(&dir, &tileset)? {
+    match mlytiles_store::find_store(dir, &tileset)? {
         Some(path) => Ok(path),
         None => bail!(
-            "the cache {} has no {tileset} store: fetch it with `mlytiles fetch --tileset \
-             {tileset} --bbox W,S,E,N`, or give tile files or stores as INPUT",
-            dir.display()
+            "{} has no {tileset} store: fetch it with `mlytiles fetch --tileset {tileset} \
+             --bbox W,S,E,N`, or give tile files or stores as INPUT",
+            cache.describe()
         ),
     }
 }
