@@ -79,7 +79,8 @@ pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};
 pub use pyramid::{
     PYRAMID_SETTINGS, PyramidOptions, PyramidProgress, PyramidReport, PyramidSettings,
-    SettingsProblem, auto_zoom, is_complete_png, store_bounds, write_pyramid,
+    SettingsProblem, archive_metadata, auto_zoom, is_archive, is_complete_png, store_bounds,
+    write_pyramid,
 };
 use raster::{Canvas, Clip};
 pub use style::{CLASSIC_GREEN, MAPILLARY_GREEN, MARKER_CLASSES, OTHER_MARKER, Style};

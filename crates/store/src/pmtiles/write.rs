@@ -216,9 +216,10 @@ pub const PART_KEY: &str = "mlytiles:part";
 ///
 /// # Errors
 ///
-/// [`Error::Unsupported`], naming the two files, when parts overlap (hold tiles in a common
+/// [`Error::MergeRefused`], naming the two files, when parts overlap (hold tiles in a common
 /// range of tile ids) or differ in tile type, compression or metadata other than
-/// [`PART_KEY`]; the parts' read errors; [`Error::Io`] when writing fails.
+/// [`PART_KEY`]; [`Error::Unsupported`] for no parts; the parts' read errors; [`Error::Io`]
+/// when writing fails.
 pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
     let mut opened = Vec::new();
     for path in parts {
@@ -247,36 +248,57 @@ pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
         m.remove(PART_KEY);
         (a.header.tile_type, a.header.tile_compression, m)
     };
-    let refuse = |a: &Path, b: &Path, why: &str| Error::Unsupported {
-        at: Location::new(b, None),
-        what: format!("merging it with {}: {why}", a.display()),
+    let refuse = |part: &Path, other: &Path, reason: String| Error::MergeRefused {
+        part: part.to_path_buf(),
+        other: other.to_path_buf(),
+        reason,
     };
     let wanted = settings(&reference);
     opened.sort_by_key(|(first, _, _)| *first);
     for (i, (first, _, archive)) in opened.iter().enumerate() {
-        if settings(archive) != wanted {
+        let theirs = settings(archive);
+        if theirs != wanted {
+            let mut differ: Vec<String> = Vec::new();
+            if (theirs.0, theirs.1) != (wanted.0, wanted.1) {
+                differ.push("tile type or compression".into());
+            }
+            let keys: std::collections::BTreeSet<&String> =
+                theirs.2.keys().chain(wanted.2.keys()).collect();
+            differ.extend(
+                keys.into_iter()
+                    .filter(|k| theirs.2.get(*k) != wanted.2.get(*k))
+                    .map(|k| format!("metadata {k}")),
+            );
             return Err(refuse(
-                reference.path(),
                 archive.path(),
-                "they were made with different settings (tile type, compression or metadata)",
+                reference.path(),
+                format!("made with different settings ({})", differ.join(", ")),
             ));
         }
         if let Some((_, prev_last, prev)) = i.checked_sub(1).map(|p| &opened[p])
             && *prev_last >= *first
         {
-            return Err(refuse(prev.path(), archive.path(), "their tiles overlap"));
+            return Err(refuse(
+                archive.path(),
+                prev.path(),
+                "their tiles overlap (the same shard twice, or shards of different runs)".into(),
+            ));
         }
     }
-    let tile_type: TileType = reference
-        .header
-        .tile_type
-        .try_into()
-        .map_err(|_| refuse(reference.path(), reference.path(), "unknown tile type"))?;
-    let compression: Compression = reference
-        .header
-        .tile_compression
-        .try_into()
-        .map_err(|_| refuse(reference.path(), reference.path(), "unknown compression"))?;
+    let tile_type: TileType = reference.header.tile_type.try_into().map_err(|_| {
+        refuse(
+            reference.path(),
+            reference.path(),
+            "unknown tile type".into(),
+        )
+    })?;
+    let compression: Compression = reference.header.tile_compression.try_into().map_err(|_| {
+        refuse(
+            reference.path(),
+            reference.path(),
+            "unknown compression".into(),
+        )
+    })?;
     let mut writer = ArchiveWriter::create_raw(out, tile_type, compression)?;
     let mut bounds: Option<[f64; 4]> = None;
     for (_, _, archive) in &opened {
