@@ -56,7 +56,7 @@ const LEAF_CACHE: usize = 64;
 ///
 /// Opening reads the header, the root directory and the metadata; each
 /// [`get`](TileStore::get) reads at most one leaf directory per level (the last
-/// [`LEAF_CACHE`] are kept decoded) and the tile's bytes.
+/// 64 are kept decoded) and the tile's bytes.
 pub struct PmTiles {
     path: PathBuf,
     file: Mutex<File>,
