@@ -262,3 +262,105 @@ fn a_vector_archive_renders_as_store_like_the_mbtiles_it_was_copied_from() {
         "the archive renders otherwise than the MBTiles it holds"
     );
 }
+
+/// `is_pano` of each image and sequence feature of a (plain) tile.
+fn panos(bytes: &[u8]) -> Vec<(String, bool)> {
+    let tile = mlytiles_mvt::Tile::new(bytes).expect("tile");
+    let mut out = Vec::new();
+    for layer in tile.layers() {
+        let layer = layer.expect("layer");
+        if layer.name() != "image" && layer.name() != "sequence" {
+            continue;
+        }
+        for f in layer.features() {
+            let f = f.expect("feature");
+            let pano = f
+                .get("is_pano")
+                .expect("tag")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            out.push((layer.name().to_string(), pano));
+        }
+    }
+    out
+}
+
+#[test]
+fn export_writes_a_filtered_vector_archive_with_vector_layers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cache = repo_cache();
+    let said = ok(&mlytiles(
+        d,
+        &[
+            "pmtiles",
+            "export",
+            "--cache",
+            &cache,
+            "--zooms",
+            "12-14",
+            "--pano",
+            "only",
+            "-o",
+            "pano.pmtiles",
+        ],
+    ));
+    assert!(said.starts_with("Exported z12-14: "), "{said}");
+    let archive = PmTiles::open(d.join("pano.pmtiles")).expect("open");
+    assert_eq!(archive.header().tile_type, 1, "MVT");
+    assert_eq!(archive.header().tile_compression, 2, "gzip");
+    let source =
+        mlytiles_store::MbTiles::open_read_only(Path::new(&cache).join("mly1_public.mbtiles"))
+            .expect("sample");
+    let mut written = 0;
+    for z in 12..=14 {
+        for tile in mlytiles_store::data_tiles(&source, Some(z), None).expect("list") {
+            let raw = source
+                .get(tile)
+                .unwrap()
+                .unwrap()
+                .uncompressed()
+                .unwrap()
+                .into_owned();
+            let want: Vec<_> = panos(&raw).into_iter().filter(|(_, p)| *p).collect();
+            match archive.get(tile).expect("get") {
+                Some(t) => {
+                    let got = panos(&t.uncompressed().expect("gzip"));
+                    assert_eq!(got, want, "tile {tile}: the panoramas, and only them");
+                    written += 1;
+                }
+                None => assert!(want.is_empty(), "tile {tile} with panoramas left out"),
+            }
+        }
+    }
+    assert!(written > 0);
+    assert!(
+        said.contains(&format!(", {written} written and ")),
+        "{said}"
+    );
+    let layers: serde_json::Value = serde_json::from_str(
+        &archive
+            .metadata_value("vector_layers")
+            .unwrap()
+            .expect("vector_layers"),
+    )
+    .expect("json");
+    let ids: Vec<&str> = layers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"image") && ids.contains(&"sequence"),
+        "{ids:?}"
+    );
+    assert_eq!(layers[0]["fields"]["is_pano"], "Boolean");
+    assert!(
+        archive
+            .metadata_value("description")
+            .unwrap()
+            .unwrap()
+            .contains("--pano only")
+    );
+}

@@ -19,6 +19,8 @@ pub enum ArchiveFormat {
     Png,
     /// Mapbox vector tiles, given gzip-compressed and stored as given.
     MvtGzip,
+    /// Mapbox vector tiles, given plain and gzip-compressed by the writer.
+    Mvt,
 }
 
 /// What [`ArchiveWriter::finish`] and [`merge_archives`] wrote.
@@ -82,14 +84,23 @@ impl ArchiveWriter {
     ///
     /// [`Error::Io`] if the temporary file cannot be created.
     pub fn create(path: &Path, format: ArchiveFormat) -> Result<ArchiveWriter> {
-        let (tile_type, compression) = match format {
-            ArchiveFormat::Png => (TileType::Png, Compression::None),
-            ArchiveFormat::MvtGzip => (TileType::Mvt, Compression::Gzip),
-        };
-        Self::create_raw(path, tile_type, compression)
+        match format {
+            ArchiveFormat::Png => Self::create_raw(path, TileType::Png, Compression::None, true),
+            ArchiveFormat::MvtGzip => {
+                Self::create_raw(path, TileType::Mvt, Compression::Gzip, true)
+            }
+            ArchiveFormat::Mvt => Self::create_raw(path, TileType::Mvt, Compression::Gzip, false),
+        }
     }
 
-    fn create_raw(path: &Path, tile_type: TileType, compression: Compression) -> Result<Self> {
+    /// An archive of `tile_type` whose tiles are `compression`-compressed: given so
+    /// (`precompressed`) or compressed by the writer.
+    fn create_raw(
+        path: &Path,
+        tile_type: TileType,
+        compression: Compression,
+        precompressed: bool,
+    ) -> Result<Self> {
         let tmp = crate::atomic::temp_path(path).map_err(|e| io(path, e))?;
         let file = File::create(&tmp).map_err(|e| io(&tmp, e))?;
         let mut writer = ArchiveWriter {
@@ -100,10 +111,13 @@ impl ArchiveWriter {
             zooms: None,
             tiles: 0,
         };
-        let inner = PmTilesWriter::new(tile_type)
-            .precompressed(compression)
-            .create(file)
-            .map_err(|e| writer.pmt(e))?;
+        let builder = PmTilesWriter::new(tile_type);
+        let builder = if precompressed {
+            builder.precompressed(compression)
+        } else {
+            builder.tile_compression(compression)
+        };
+        let inner = builder.create(file).map_err(|e| writer.pmt(e))?;
         writer.inner = Some(inner);
         Ok(writer)
     }
@@ -299,7 +313,7 @@ pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
             "unknown compression".into(),
         )
     })?;
-    let mut writer = ArchiveWriter::create_raw(out, tile_type, compression)?;
+    let mut writer = ArchiveWriter::create_raw(out, tile_type, compression, true)?;
     let mut bounds: Option<[f64; 4]> = None;
     for (_, _, archive) in &opened {
         let [w, s, e, n] = archive.header.bounds;
