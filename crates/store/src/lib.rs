@@ -23,8 +23,8 @@ pub use mbtiles::MbTiles;
 pub use metadata::TilesetMetadata;
 pub use pmtiles::{
     ArchiveFormat, ArchiveHeader, ArchiveSummary, ArchiveWriter, Entry as ArchiveEntry,
-    MAX_DIRECTORY_BYTES, MAX_LEAF_DEPTH, MAX_LISTED, PART_KEY, PmTiles, merge_archives,
-    pmtiles_tile_id, tile_of_pmtiles_id,
+    MAX_DIRECTORY_BYTES, MAX_DIRECTORY_ENTRIES, MAX_LEAF_DEPTH, MAX_LISTED, PART_KEY, PmTiles,
+    merge_archives, pmtiles_tile_id, tile_of_pmtiles_id,
 };
 pub use record::{
     Failure, MAX_REASON_LEN, StatusCounts, StoredTile, TileBody, TileInfo, TileRecord, TileStatus,

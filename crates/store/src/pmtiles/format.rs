@@ -12,6 +12,10 @@ pub const MAX_DIRECTORY_BYTES: u64 = 32 << 20;
 /// How deep leaf directories may nest below the root (writers use one level).
 pub const MAX_LEAF_DEPTH: usize = 4;
 
+/// The most entries a directory may hold (24 MiB decoded): a writer's root holds at most some
+/// 16 thousand and its leaves tens of thousands even for the planet.
+pub const MAX_DIRECTORY_ENTRIES: u64 = 1 << 20;
+
 /// The most tiles one listing expands run lengths to.
 pub const MAX_LISTED: u64 = 1 << 26;
 
@@ -195,6 +199,11 @@ pub(crate) fn parse_directory(raw: &[u8]) -> Result<Vec<Entry>, String> {
     let mut buf = raw;
     let count = varint(&mut buf)?;
     // Each entry takes at least one byte for each of its four numbers.
+    if count > MAX_DIRECTORY_ENTRIES {
+        return Err(format!(
+            "{count} entries, more than the {MAX_DIRECTORY_ENTRIES} a directory may hold"
+        ));
+    }
     if count > buf.len() as u64 / 4 {
         return Err(format!("{count} entries cannot fit in {} bytes", buf.len()));
     }

@@ -4,7 +4,8 @@
 //! [`merge_archives`].
 //!
 //! The reader is synchronous and checks everything it reads against the file: sections lie
-//! inside the file, a directory inflates to at most [`MAX_DIRECTORY_BYTES`], leaf directories
+//! inside the file, a directory inflates to at most [`MAX_DIRECTORY_BYTES`] and holds at most
+//! [`MAX_DIRECTORY_ENTRIES`], leaf directories
 //! nest at most [`MAX_LEAF_DEPTH`] deep and a listing holds at most [`MAX_LISTED`] tiles, so
 //! a damaged or hostile archive gives an error, never a panic or an allocation far beyond
 //! its size.
@@ -24,7 +25,9 @@ use crate::error::{Error, Location, Result};
 use crate::record::{StatusCounts, StoredTile, TileInfo, TileRecord, TileStatus};
 use crate::{Ranges, TileStore};
 
-pub use format::{ArchiveHeader, Entry, MAX_DIRECTORY_BYTES, MAX_LEAF_DEPTH, MAX_LISTED};
+pub use format::{
+    ArchiveHeader, Entry, MAX_DIRECTORY_BYTES, MAX_DIRECTORY_ENTRIES, MAX_LEAF_DEPTH, MAX_LISTED,
+};
 pub use write::{ArchiveFormat, ArchiveSummary, ArchiveWriter, PART_KEY, merge_archives};
 
 /// The PMTiles tile id of `tile`: its zoom's base plus its distance along the Hilbert curve.
@@ -61,7 +64,7 @@ pub struct PmTiles {
     path: PathBuf,
     file: Mutex<File>,
     header: ArchiveHeader,
-    root: Vec<Entry>,
+    root: Arc<Vec<Entry>>,
     metadata: serde_json::Map<String, serde_json::Value>,
     leaves: Mutex<lru::LruCache<u64, Arc<Vec<Entry>>>>,
 }
@@ -95,7 +98,7 @@ impl PmTiles {
         file.read_exact(&mut head).map_err(io)?;
         let header = ArchiveHeader::parse(&head, size).map_err(|d| corrupt(&path, None, d))?;
         let store = PmTiles {
-            root: Vec::new(),
+            root: Arc::new(Vec::new()),
             metadata: serde_json::Map::new(),
             leaves: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(LEAF_CACHE).unwrap_or(NonZeroUsize::MIN),
@@ -104,7 +107,7 @@ impl PmTiles {
             header,
             path,
         };
-        let root = store.directory(header.root, None)?;
+        let root = Arc::new(store.directory(header.root, None)?);
         let metadata = store.read_metadata()?;
         Ok(PmTiles {
             root,
@@ -197,7 +200,7 @@ impl PmTiles {
 
     /// The tile entry addressing `id`, if any.
     fn find(&self, id: u64, tile: TileId) -> Result<Option<Entry>> {
-        let mut dir: Arc<Vec<Entry>> = Arc::new(self.root.clone());
+        let mut dir: Arc<Vec<Entry>> = Arc::clone(&self.root);
         for depth in 0..=MAX_LEAF_DEPTH {
             let Some(entry) = format::find(&dir, id) else {
                 return Ok(None);
@@ -220,8 +223,7 @@ impl PmTiles {
         hi: u64,
         visit: &mut dyn FnMut(&Entry) -> Result<()>,
     ) -> Result<()> {
-        let root = self.root.clone();
-        self.walk_dir(&root, lo, hi, 0, visit)
+        self.walk_dir(&self.root, lo, hi, 0, visit)
     }
 
     fn walk_dir(

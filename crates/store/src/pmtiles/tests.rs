@@ -310,9 +310,13 @@ fn damaged_headers_are_refused_with_what_is_wrong() {
 
 #[test]
 fn hostile_directories_give_errors_not_panics_or_huge_allocations() {
-    // A count of a billion entries in a few bytes.
+    // A count of a billion entries in a few bytes; two million entries in 8 MB of zeros.
     let huge = varints(&[1 << 30, 0, 1, 3, 1]);
-    assert!(open_err(&craft(1, &huge, b"{}", b"", b"abc")).contains("cannot fit"));
+    assert!(open_err(&craft(1, &huge, b"{}", b"", b"abc")).contains("more than the"));
+    let fits = varints(&[1000, 0, 1, 3, 1]);
+    assert!(open_err(&craft(1, &fits, b"{}", b"", b"abc")).contains("cannot fit"));
+    let many = [varints(&[2 << 20]), vec![0u8; 8 << 20]].concat();
+    assert!(open_err(&craft(1, &many, b"{}", b"", b"")).contains("more than the"));
     // A number of 11 bytes.
     let long = [&[1u8][..], &[0xff; 11]].concat();
     assert!(open_err(&craft(1, &long, b"{}", b"", b"abc")).contains("longer than 10 bytes"));
