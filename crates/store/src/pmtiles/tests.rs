@@ -216,6 +216,27 @@ fn merge_joins_parts_in_tile_order_and_refuses_overlap_and_other_settings() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("different settings"), "{err}");
+    // An empty part (its shard all transparent) is merged as nothing, but its settings count.
+    let empty = dir.path().join("empty.pmtiles");
+    write(&empty, &[], &[("name", "x"), (PART_KEY, "3/3")]);
+    let with_empty = dir.path().join("with-empty.pmtiles");
+    let all = [parts.clone(), vec![empty]].concat();
+    assert_eq!(
+        merge_archives(&all, &with_empty).unwrap().tiles,
+        tiles.len() as u64
+    );
+    let empty_other = dir.path().join("empty-other.pmtiles");
+    write(&empty_other, &[], &[("name", "z")]);
+    let err = merge_archives(
+        &[parts[0].clone(), empty_other],
+        &dir.path().join("e.pmtiles"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.ends_with("made with different settings (metadata name)"),
+        "{err}"
+    );
     assert!(!dir.path().join("o.pmtiles").exists() && !dir.path().join("d.pmtiles").exists());
 }
 

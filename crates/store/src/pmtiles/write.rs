@@ -235,28 +235,24 @@ pub const PART_KEY: &str = "mlytiles:part";
 /// [`PART_KEY`]; [`Error::Unsupported`] for no parts; the parts' read errors; [`Error::Io`]
 /// when writing fails.
 pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
-    let mut opened = Vec::new();
+    // Each part with the range of tile ids it holds (`None` when it holds no tile).
+    let mut all = Vec::new();
     for path in parts {
         let archive = PmTiles::open(path)?;
-        let mut first = None;
-        let mut last = 0;
+        let mut range: Option<(u64, u64)> = None;
         archive.walk(0, u64::MAX, &mut |e| {
-            first.get_or_insert(e.tile_id);
-            last = e.tile_id + u64::from(e.run_length) - 1;
+            let last = e.tile_id + u64::from(e.run_length) - 1;
+            range = Some((range.map_or(e.tile_id, |r| r.0), last));
             Ok(())
         })?;
-        // An empty part (every tile of its shard left out) holds nothing to merge.
-        if let Some(first) = first {
-            opened.push((first, last, archive));
-        }
+        all.push((range, archive));
     }
-    let Some(reference) = parts.first() else {
+    let Some((_, reference)) = all.first() else {
         return Err(Error::Unsupported {
             at: Location::new(out, None),
             what: "merging no archives".into(),
         });
     };
-    let reference = PmTiles::open(reference)?;
     let settings = |a: &PmTiles| {
         let mut m = a.metadata_json().clone();
         m.remove(PART_KEY);
@@ -267,9 +263,8 @@ pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
         other: other.to_path_buf(),
         reason,
     };
-    let wanted = settings(&reference);
-    opened.sort_by_key(|(first, _, _)| *first);
-    for (i, (first, _, archive)) in opened.iter().enumerate() {
+    let wanted = settings(reference);
+    for (_, archive) in &all {
         let theirs = settings(archive);
         if theirs != wanted {
             let mut differ: Vec<String> = Vec::new();
@@ -289,9 +284,17 @@ pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
                 format!("made with different settings ({})", differ.join(", ")),
             ));
         }
-        if let Some((_, prev_last, prev)) = i.checked_sub(1).map(|p| &opened[p])
-            && *prev_last >= *first
-        {
+    }
+    // Parts that hold tiles, in tile id order; an empty part (every tile of its shard left
+    // out) holds nothing to merge.
+    let mut opened: Vec<(u64, u64, &PmTiles)> = all
+        .iter()
+        .filter_map(|(range, a)| range.map(|(first, last)| (first, last, a)))
+        .collect();
+    opened.sort_by_key(|(first, _, _)| *first);
+    for pair in opened.windows(2) {
+        let ((_, prev_last, prev), (first, _, archive)) = (pair[0], pair[1]);
+        if prev_last >= first {
             return Err(refuse(
                 archive.path(),
                 prev.path(),
@@ -315,7 +318,7 @@ pub fn merge_archives(parts: &[PathBuf], out: &Path) -> Result<ArchiveSummary> {
     })?;
     let mut writer = ArchiveWriter::create_raw(out, tile_type, compression, true)?;
     let mut bounds: Option<[f64; 4]> = None;
-    for (_, _, archive) in &opened {
+    for &(_, _, archive) in &opened {
         let [w, s, e, n] = archive.header.bounds;
         bounds = Some(bounds.map_or([w, s, e, n], |[a, b, c, d]| {
             [a.min(w), b.min(s), c.max(e), d.max(n)]
