@@ -7,6 +7,7 @@
 //! | `has_gdal` | `gdalinfo`, `ogrinfo` | Debian's `gdal-bin` |
 //! | `has_imagemagick` | `identify` | Debian's `imagemagick` |
 //! | `has_pillow` | `python3 -c 'import PIL'` | PyPI's `Pillow` (`tests/requirements.txt`) |
+//! | `has_pmtiles_py` | `python3 -c 'import pmtiles.reader'` | PyPI's `pmtiles` (`tests/requirements.txt`) |
 //!
 //! Without the cfg, a test marked `#[cfg_attr(not(has_gdal), ignore = "...")]` is reported as
 //! ignored with the reason, never passed silently.
@@ -49,6 +50,7 @@ fn main() {
         ("has_gdal", on_path("gdalinfo") && on_path("ogrinfo")),
         ("has_imagemagick", on_path("identify")),
         ("has_pillow", python_has("PIL")),
+        ("has_pmtiles_py", python_has("pmtiles.reader")),
     ];
     for (cfg, here) in tools {
         println!("cargo::rustc-check-cfg=cfg({cfg})");

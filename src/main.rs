@@ -19,6 +19,7 @@ mod filter_args;
 mod geojson;
 mod input;
 mod inspect;
+mod pmtiles;
 mod render;
 mod serve;
 mod units;
@@ -54,6 +55,7 @@ enum Command {
     Fetch(Box<fetch::Args>),
     Cache(cache_cmd::Args),
     Serve(Box<serve::Args>),
+    Pmtiles(pmtiles::Args),
 }
 
 /// The top-level help's closing text: the exit codes and a few examples.
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Fetch(args) => fetch::run(args),
         Command::Cache(args) => cache_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Pmtiles(args) => pmtiles::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         // Success, or a run that stopped with its own code and message (fetch at a limit).

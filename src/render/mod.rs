@@ -53,7 +53,8 @@ Examples:
   mlytiles render --bbox -108.59,39.02,-108.50,39.10 --out coverage.tif   # a GeoTIFF
   mlytiles render --store tiles/ --tile 12/812/1564     # a z/x/y folder of .mvt tiles
   mlytiles render --pyramid --bbox -108.59,39.02,-108.50,39.10 --zooms 0-16 --out xyz/
-  mlytiles render --pyramid --bbox ... --zooms 0-18 --out xyz/ --shard 3/16")]
+  mlytiles render --pyramid --bbox ... --zooms 0-18 --out xyz/ --shard 3/16
+  mlytiles render --pyramid --bbox ... --zooms 0-14 --out part-3.pmtiles --shard 3/16")]
 pub struct Args {
     /// Render one tile, Z/X/Y.
     #[arg(long, value_name = "Z/X/Y", conflicts_with_all = ["pyramid", "zoom", "bbox"])]
@@ -125,7 +126,8 @@ pub struct Args {
     legend: bool,
 
     /// Output PNG, or GeoTIFF when it ends in .tif or .tiff (a folder of PNG tiles with
-    /// --pyramid). Default coverage.png (tiles/ with --pyramid).
+    /// --pyramid, or a PMTiles archive when it ends in .pmtiles). Default coverage.png
+    /// (tiles/ with --pyramid).
     #[arg(short, long, value_name = "PATH")]
     out: Option<PathBuf>,
 

@@ -65,13 +65,25 @@ pub(super) fn pyramid(
     bar.finish_and_clear();
     let report = result.map_err(pyramid_error)?;
     let (tiles, skipped, redone) = (report.tiles, report.skipped, report.redone);
+    let part = if n > 1 {
+        format!(", part {i}/{n}")
+    } else {
+        String::new()
+    };
+    if mlytiles_render::is_archive(&out) {
+        out!(
+            "Pyramid z{z0}-{z1}{part}: {tiles} tiles rendered, {} written and {} fully transparent \
+             left out, into {} ({} bytes) in {:.2} s",
+            tiles - report.transparent,
+            report.transparent,
+            out.display(),
+            report.archive_bytes,
+            start.elapsed().as_secs_f64()
+        );
+        return print_stats(&report.stats);
+    }
     out!(
-        "Pyramid z{z0}-{z1}{}: {tiles} tiles ({} rendered{}, {skipped} already there) into {} in {:.2} s",
-        if n > 1 {
-            format!(", part {i}/{n}")
-        } else {
-            String::new()
-        },
+        "Pyramid z{z0}-{z1}{part}: {tiles} tiles ({} rendered{}, {skipped} already there) into {} in {:.2} s",
         tiles - skipped,
         if redone > 0 {
             format!(", {redone} of them incomplete files drawn again")

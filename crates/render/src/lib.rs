@@ -62,7 +62,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use mlytiles_filter::Filter;
-use mlytiles_store::{Cache, FolderStore, MbTiles, TileStatus, TileStore};
+use mlytiles_store::{Cache, MbTiles, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 pub use tiny_skia;
 use tiny_skia::Pixmap;
@@ -79,7 +79,8 @@ pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};
 pub use pyramid::{
     PYRAMID_SETTINGS, PyramidOptions, PyramidProgress, PyramidReport, PyramidSettings,
-    SettingsProblem, auto_zoom, is_complete_png, store_bounds, write_pyramid,
+    SettingsProblem, archive_metadata, auto_zoom, is_archive, is_complete_png, store_bounds,
+    write_pyramid,
 };
 use raster::{Canvas, Clip};
 pub use style::{CLASSIC_GREEN, MAPILLARY_GREEN, MARKER_CLASSES, OTHER_MARKER, Style};
@@ -151,17 +152,15 @@ impl Sources {
         })
     }
 
-    /// One coverage store by path: an MBTiles file (opened read-only) or a z/x/y folder of
-    /// `.mvt` tiles; no markers.
+    /// One coverage store by path: an MBTiles file (opened read-only), a PMTiles archive or a
+    /// z/x/y folder of `.mvt` tiles ([`mlytiles_store::open_store`]); no markers.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidOption`] if the path does not exist; the store's errors.
     pub fn from_store_path(path: &Path) -> Result<Sources> {
-        let coverage: Arc<dyn TileStore> = if path.is_dir() {
-            Arc::new(FolderStore::open(path)?)
-        } else if path.is_file() {
-            Arc::new(MbTiles::open_read_only(path)?)
+        let coverage: Arc<dyn TileStore> = if path.exists() {
+            mlytiles_store::open_store(path)?
         } else {
             return Err(Error::InvalidOption(format!(
                 "{}: no such store",

@@ -127,6 +127,11 @@ pub struct PyramidReport {
     pub redone: u64,
     /// What was drawn, summed over the tiles drawn.
     pub stats: RenderStats,
+    /// Fully transparent tiles left out of an archive (clients draw nothing for a missing
+    /// tile); always 0 for a folder, which keeps them.
+    pub transparent: u64,
+    /// The archive's size in bytes; 0 for a folder.
+    pub archive_bytes: u64,
 }
 
 /// Writes the pyramid of `options` into its folder as `Z/X/Y.png`, tiles in parallel (rayon's
@@ -194,6 +199,9 @@ pub fn write_pyramid(
             total: all.len(),
         });
     }
+    if is_archive(out) {
+        return write_archive(sources, options, tiles, progress);
+    }
     std::fs::create_dir_all(out).map_err(io_error("creating", out))?;
     claim_folder(out, &options.settings, options.force)?;
     let total = tiles.len() as u64;
@@ -246,7 +254,123 @@ pub fn write_pyramid(
         skipped: skipped.into_inner(),
         redone: redone.into_inner(),
         stats: stats.into_inner().unwrap_or_else(|e| e.into_inner()),
+        ..PyramidReport::default()
     })
+}
+
+/// Whether [`PyramidOptions::out`] names a PMTiles archive (it ends in `.pmtiles`) rather
+/// than a folder.
+pub fn is_archive(out: &Path) -> bool {
+    out.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pmtiles"))
+}
+
+/// How many tiles are drawn at once before they are appended to an archive, in order: what
+/// bounds the memory an archive run holds (some 256 PNGs) whatever the pyramid's size.
+const ARCHIVE_BATCH: usize = 256;
+
+/// The metadata an archive of this run carries: the area, zooms, attribution, the settings
+/// that decide what a tile looks like and, for a shard, which part it is.
+pub fn archive_metadata(options: &PyramidOptions) -> serde_json::Map<String, serde_json::Value> {
+    let b = options.bbox;
+    let (z0, z1) = options.zooms;
+    let mut m = serde_json::Map::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        m.insert(k.to_string(), v);
+    };
+    put("name", "Mapillary coverage".into());
+    put("type", "overlay".into());
+    put("format", "png".into());
+    put(
+        "bounds",
+        format!("{},{},{},{}", b.west(), b.south(), b.east(), b.north()).into(),
+    );
+    put("minzoom", z0.into());
+    put("maxzoom", z1.into());
+    put("attribution", crate::mosaic::ATTRIBUTION.into());
+    put(
+        "description",
+        format!(
+            "Mapillary coverage drawn by mlytiles {} in style {}{}",
+            env!("CARGO_PKG_VERSION"),
+            options.settings.style,
+            if options.settings.filters.is_empty() {
+                String::new()
+            } else {
+                format!(", filters {}", options.settings.filters)
+            }
+        )
+        .into(),
+    );
+    put(
+        "mlytiles:settings",
+        serde_json::to_value(&options.settings).unwrap_or_default(),
+    );
+    let (i, n) = options.shard;
+    if n > 1 {
+        put(mlytiles_store::PART_KEY, format!("{i}/{n}").into());
+    }
+    m
+}
+
+/// [`write_pyramid`] into a PMTiles archive: batches of [`ARCHIVE_BATCH`] tiles drawn in
+/// parallel, appended in list (tile id) order, fully transparent tiles left out.
+fn write_archive(
+    sources: &Sources,
+    options: &PyramidOptions,
+    tiles: &[TileId],
+    progress: &(dyn Fn(PyramidProgress) + Sync),
+) -> Result<PyramidReport> {
+    let out = &options.out;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
+    }
+    let mut writer =
+        mlytiles_store::ArchiveWriter::create(out, mlytiles_store::ArchiveFormat::Png)?;
+    let parents = ParentCache::default();
+    let total = tiles.len() as u64;
+    let done = AtomicU64::new(0);
+    let mut report = PyramidReport {
+        tiles: total,
+        ..PyramidReport::default()
+    };
+    for batch in tiles.chunks(ARCHIVE_BATCH) {
+        let drawn = batch
+            .par_iter()
+            .map(|&tile| -> Result<(TileId, Option<Vec<u8>>, RenderStats)> {
+                let rendered = render_tile_cached(
+                    sources,
+                    tile,
+                    &options.render,
+                    EdgePoints::FromNeighbours,
+                    &parents,
+                )
+                .map_err(|e| Error::TileFailed {
+                    tile,
+                    source: Box::new(e),
+                })?;
+                let clear = rendered.pixmap.pixels().iter().all(|p| p.alpha() == 0);
+                let png = if clear {
+                    None
+                } else {
+                    Some(encode_png(&rendered.pixmap, &PngOptions::default())?)
+                };
+                let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(PyramidProgress { done, total });
+                Ok((tile, png, rendered.stats))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (tile, png, stats) in drawn {
+            report.stats.add(&stats);
+            match png {
+                Some(png) => writer.add(tile, &png)?,
+                None => report.transparent += 1,
+            }
+        }
+    }
+    let summary = writer.finish(&archive_metadata(options), options.bbox)?;
+    report.archive_bytes = summary.bytes;
+    Ok(report)
 }
 
 /// `out/Z/X/Y.png`.

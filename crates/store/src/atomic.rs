@@ -61,6 +61,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// A temporary path beside `path` for writing it whole before a rename:
+/// `.NAME.PID.N.part`, unique within this process.
+pub(crate) fn temp_path(path: &Path) -> io::Result<std::path::PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?
+        .to_string_lossy();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    Ok(dir.join(format!(".{name}.{}.{n}.part", std::process::id())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

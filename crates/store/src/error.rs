@@ -92,6 +92,16 @@ pub enum Error {
         /// What is not supported.
         what: String,
     },
+    /// Two PMTiles archives that [`merge_archives`](crate::merge_archives) cannot join.
+    #[error("{part}: cannot be merged with {other}: {reason}", part = .part.display(), other = .other.display())]
+    MergeRefused {
+        /// The part refused.
+        part: PathBuf,
+        /// The part it conflicts with.
+        other: PathBuf,
+        /// Why: the tiles overlap, or which settings differ.
+        reason: String,
+    },
     /// A tileset name that cannot be used as a file name in a cache folder.
     #[error("invalid tileset name {name:?}: {reason}")]
     InvalidTilesetName {

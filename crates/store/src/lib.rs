@@ -8,6 +8,7 @@ mod error;
 mod folder;
 mod mbtiles;
 mod metadata;
+mod pmtiles;
 mod record;
 mod select;
 mod stats;
@@ -20,10 +21,15 @@ pub use error::{Error, Location, Result};
 pub use folder::FolderStore;
 pub use mbtiles::MbTiles;
 pub use metadata::TilesetMetadata;
+pub use pmtiles::{
+    ArchiveFormat, ArchiveHeader, ArchiveSummary, ArchiveWriter, Entry as ArchiveEntry,
+    MAX_DIRECTORY_BYTES, MAX_DIRECTORY_ENTRIES, MAX_LEAF_DEPTH, MAX_LISTED, PART_KEY, PmTiles,
+    merge_archives, pmtiles_tile_id, tile_of_pmtiles_id,
+};
 pub use record::{
     Failure, MAX_REASON_LEN, StatusCounts, StoredTile, TileBody, TileInfo, TileRecord, TileStatus,
 };
-pub use select::{data_tiles, deepest_data_zoom, find_store};
+pub use select::{data_tiles, deepest_data_zoom, find_store, open_store};
 pub use stats::{
     MAX_ALL_ATTRIBUTES, MAX_ATTRIBUTES, MAX_COUNTED_VALUES, MAX_LAYERS, MAX_REPORTED_VALUES,
     MAX_VALUE_LEN, TileStats,

@@ -124,3 +124,50 @@ pub fn find_store(dir: &Path, tileset: &str) -> Result<Option<PathBuf>> {
     let folder = dir.join(tileset);
     Ok(folder.is_dir().then_some(folder))
 }
+
+/// Opens the store at `path` for reading: a folder as a [`FolderStore`](crate::FolderStore),
+/// a file whose name ends in `.pmtiles` or that starts as a PMTiles archive as
+/// [`PmTiles`](crate::PmTiles), any other file as an MBTiles file opened read-only.
+///
+/// # Errors
+///
+/// [`Error::Io`](crate::Error::Io) when `path` is neither a file nor a folder; the errors of
+/// the store's `open`.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mlytiles_store::{ArchiveFormat, ArchiveWriter, TileId, open_store};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.pmtiles");
+/// let mut writer = ArchiveWriter::create(&path, ArchiveFormat::Png)?;
+/// writer.add(TileId::new(0, 0, 0)?, b"png")?;
+/// writer.finish(&Default::default(), "-180,-85,180,85".parse()?)?;
+/// let store = open_store(&path)?;
+/// assert_eq!(store.get(TileId::new(0, 0, 0)?)?.unwrap().data, b"png");
+/// assert!(open_store(&dir.path().join("missing.mbtiles")).is_err());
+/// # Ok(())
+/// # }
+/// ```
+pub fn open_store(path: &Path) -> Result<std::sync::Arc<dyn TileStore>> {
+    use std::io::Read;
+    if path.is_dir() {
+        return Ok(std::sync::Arc::new(crate::FolderStore::open(path)?));
+    }
+    if !path.is_file() {
+        return Err(crate::Error::Io {
+            at: crate::Location::new(path, None),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such store"),
+        });
+    }
+    let mut magic = [0u8; 7];
+    let starts_pmtiles = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"PMTiles");
+    if starts_pmtiles || path.extension().is_some_and(|e| e == "pmtiles") {
+        return Ok(std::sync::Arc::new(crate::PmTiles::open(path)?));
+    }
+    Ok(std::sync::Arc::new(crate::MbTiles::open_read_only(path)?))
+}
