@@ -363,4 +363,32 @@ fn export_writes_a_filtered_vector_archive_with_vector_layers() {
             .unwrap()
             .contains("--pano only")
     );
+    // `filter` reads the archive as a store: its z14 images are the sample's panoramas.
+    let features = |args: &[&str]| -> Vec<String> {
+        let mut lines: Vec<String> = ok(&mlytiles(d, args)).lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let from_archive = features(&[
+        "filter",
+        "pano.pmtiles",
+        "--layer",
+        "image",
+        "--format",
+        "ndjson",
+    ]);
+    let from_sample = features(&[
+        "filter",
+        &format!("{cache}/mly1_public.mbtiles"),
+        "--layer",
+        "image",
+        "--pano",
+        "only",
+        "--zoom",
+        "14",
+        "--format",
+        "ndjson",
+    ]);
+    assert!(!from_archive.is_empty());
+    assert_eq!(from_archive, from_sample);
 }

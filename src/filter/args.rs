@@ -36,7 +36,8 @@ Examples:
   mlytiles filter fixtures/cache/mly1_public.mbtiles --format gpkg -o coverage.gpkg
   mlytiles filter fixtures/cache/mly1_public.mbtiles -o out.geojson --split-layers   # out.image.geojson, out.sequence.geojson, ...")]
 pub struct Args {
-    /// Tile files, tile folders (Z/X/Y.mvt) or .mbtiles stores; `-` reads one tile from stdin.
+    /// Tile files, tile folders (Z/X/Y.mvt), .mbtiles stores or .pmtiles archives; `-` reads one
+    /// tile from stdin.
     /// With none, the cache's store of --tileset is read (the bundled sample's while the
     /// default cache holds no store, as for `render`).
     #[arg(value_name = "INPUT")]

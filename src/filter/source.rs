@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use mlytiles_filter::{Area, Filter, LayerKind};
-use mlytiles_store::{FolderStore, MbTiles, TileStore};
+use mlytiles_store::{FolderStore, MbTiles, PmTiles, TileStore};
 use mlytiles_tile::TileId;
 
 use super::Args;
@@ -51,6 +51,10 @@ pub(super) fn open(path: &Path) -> Result<Source> {
     }
     if path.extension().is_some_and(|e| e == "mbtiles") {
         let store = MbTiles::open_read_only(path).with_context(|| name.clone())?;
+        return Ok(Source::Store(name, Box::new(store)));
+    }
+    if path.extension().is_some_and(|e| e == "pmtiles") {
+        let store = PmTiles::open(path).with_context(|| name.clone())?;
         return Ok(Source::Store(name, Box::new(store)));
     }
     Ok(Source::File(Input::read(path)?))
