@@ -125,13 +125,14 @@ impl ReadCache {
     }
 }
 
-/// Whether `dir` holds an MBTiles store or a store folder (`{tileset}/{z}/...`).
+/// Whether `dir` holds an MBTiles store, a PMTiles archive or a store folder
+/// (`{tileset}/{z}/...`).
 pub fn holds_a_store(dir: &Path) -> bool {
     stores(dir).is_ok_and(|s| !s.is_empty())
 }
 
-/// The stores of a cache folder, sorted by tileset: `{tileset}.mbtiles` files and
-/// `{tileset}/` folders whose first level is zoom folders.
+/// The stores of a cache folder, sorted by tileset: `{tileset}.mbtiles` and `{tileset}.pmtiles`
+/// files and `{tileset}/` folders whose first level is zoom folders.
 ///
 /// # Errors
 ///
@@ -148,7 +149,8 @@ pub fn stores(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
         let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        let name = match file.strip_suffix(".mbtiles") {
+        let archive = file.strip_suffix(".pmtiles").filter(|_| path.is_file());
+        let name = match file.strip_suffix(".mbtiles").or(archive) {
             Some(n) if path.is_file() => n,
             None if path.is_dir()
                 && std::fs::read_dir(&path).is_ok_and(|z| z.flatten().any(is_zoom)) =>

@@ -381,3 +381,81 @@ fn with_an_empty_default_cache_the_sample_is_served_and_said_so() {
         "showing the sample creates no cache"
     );
 }
+
+/// A vector archive in the cache folder (`mlytiles pmtiles export`) is a tileset like an
+/// MBTiles store: its tiles are served and drawn. A coverage pyramid archive (PNG tiles) is
+/// left to map clients, and the log says so.
+#[test]
+fn vector_archives_in_the_cache_are_served_and_png_archives_are_named_and_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let sample = sample_cache();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env_remove("MLYTILES_CACHE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let sample_dir = sample.to_str().unwrap();
+    run(&[
+        "pmtiles",
+        "export",
+        "--cache",
+        sample_dir,
+        "--zooms",
+        "12-14",
+        "-o",
+        cache.join("mly1_public.pmtiles").to_str().unwrap(),
+    ]);
+    run(&[
+        "render",
+        "--cache",
+        sample_dir,
+        "--pyramid",
+        "--zooms",
+        "12-13",
+        "--bbox",
+        "-108.56,39.05,-108.53,39.07",
+        "--out",
+        cache.join("coverage.pmtiles").to_str().unwrap(),
+    ]);
+    let mut serve = Serve::start(
+        &["--addr", "127.0.0.1:0", "--cache", cache.to_str().unwrap()],
+        &[],
+    );
+    let addr = serve.addr();
+    let (status, body) = get(addr, "/mvt/mly1_public/14/3251/6257.mvt");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, body) = get(addr, "/mapillary/14/3251/6257.png");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        body.starts_with(b"\x89PNG"),
+        "a PNG tile drawn from the archive"
+    );
+    serve.wait_for("coverage.pmtiles: a PMTiles archive of raster tiles, not a vector tileset");
+    let (status, _) = get(addr, "/mvt/coverage/12/812/1564.mvt");
+    assert_eq!(status, 404, "a PNG archive is no tileset");
+    // `cache verify` checks the vector archive's tiles and says why it leaves the other.
+    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
+        .args(["cache", "verify", "--cache", cache.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "coverage: a PMTiles archive of raster tiles, not a vector tileset: not decoded"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("mly1_public: ok, "), "{said}");
+}

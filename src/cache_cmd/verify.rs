@@ -38,6 +38,19 @@ pub(super) fn verify(t: &Target) -> anyhow::Result<()> {
         );
         let opened: mlytiles_store::Result<Opened> = if path.is_dir() {
             mlytiles_store::FolderStore::open(&path).map(|s| (std::sync::Arc::new(s) as _, None))
+        } else if path.extension().is_some_and(|e| e == "pmtiles") {
+            match mlytiles_store::PmTiles::open(&path) {
+                // A coverage pyramid (PNG tiles): opened and read, but not vector tiles.
+                Ok(archive) if archive.header().tile_type != 1 => {
+                    writeln!(
+                        out,
+                        "{name}: a PMTiles archive of raster tiles, not a vector tileset: not \
+                         decoded"
+                    )?;
+                    continue;
+                }
+                opened => opened.map(|s| (std::sync::Arc::new(s) as _, None)),
+            }
         } else {
             MbTiles::open_read_only(&path).map(|db| {
                 let db = std::sync::Arc::new(db);

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mlytiles_filter::chrono::Utc;
-use mlytiles_store::{Cache, FolderStore, MbTiles, TileStatus, TileStore};
+use mlytiles_store::{Cache, FolderStore, MbTiles, PmTiles, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 use tokio::sync::Semaphore;
 
@@ -324,8 +324,11 @@ async fn read_store(
         })
 }
 
-/// The stores of a cache folder, opened read-only: `{name}.mbtiles` files and `{name}/`
-/// folders whose names are valid tileset names.
+/// PMTiles' tile type of Mapbox Vector Tiles (spec v3, header byte 99).
+const PMTILES_MVT: u8 = 1;
+
+/// The stores of a cache folder, opened read-only: `{name}.mbtiles` files, `{name}.pmtiles`
+/// vector archives and `{name}/` folders whose names are valid tileset names.
 fn open_read_only(dir: &Path) -> Result<Vec<(String, Arc<dyn TileStore>)>> {
     let mut out: Vec<(String, Arc<dyn TileStore>)> = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(Error::Io)?;
@@ -338,6 +341,21 @@ fn open_read_only(dir: &Path) -> Result<Vec<(String, Arc<dyn TileStore>)>> {
         if let Some(name) = file.strip_suffix(".mbtiles") {
             if mlytiles_store::validate_tileset_name(name).is_ok() && path.is_file() {
                 out.push((name.to_owned(), Arc::new(MbTiles::open_read_only(&path)?)));
+            }
+        } else if let Some(name) = file.strip_suffix(".pmtiles") {
+            if mlytiles_store::validate_tileset_name(name).is_ok() && path.is_file() {
+                let archive = PmTiles::open(&path)?;
+                // Vector archives (`mlytiles pmtiles export`) are tilesets; a coverage pyramid
+                // of PNGs is for map clients reading the file itself.
+                if archive.header().tile_type == PMTILES_MVT {
+                    out.push((name.to_owned(), Arc::new(archive)));
+                } else {
+                    tracing::info!(
+                        "{}: a PMTiles archive of raster tiles, not a vector tileset: not served \
+                         (open it with a pmtiles:// source)",
+                        path.display()
+                    );
+                }
             }
         } else if path.is_dir()
             && mlytiles_store::validate_tileset_name(&file).is_ok()
