@@ -1,24 +1,44 @@
-//! Decoding speed: mlytiles beside mvt-reader 2.5, fast-mvt 0.7 and geozero 0.15 on the same
-//! bytes, in the same run.
+//! Decoding speed: mlytiles beside vtzero (C++, with the `vtzero` feature), mvt-reader 2.5,
+//! fast-mvt 0.7 and geozero 0.15 on the same bytes, in the same run.
 //!
-//! Two corpora from the project's `fixtures/`: the real Mapillary tiles, and the
-//! mvt-fixtures real-world tiles (gzipped ones decompressed before timing). Throughput is in
-//! bytes of uncompressed tile. Groups:
+//! Corpora, each in every group (throughput is in bytes of uncompressed tile; gzipped tiles are
+//! decompressed before timing):
+//!
+//! - `mapillary`: the five real Mapillary tiles in `fixtures/mapillary`;
+//! - `real-world`: the 209 mvt-fixtures real-world tiles;
+//! - `basemap`: the five OpenMapTiles-like tiles in `fixtures/basemap` (large, many layers,
+//!   thousands of values, multilingual names, polygons with holes);
+//! - `custom`: your own tiles, when `MLYTILES_BENCH_CORPUS` names a folder (searched
+//!   recursively for `.mvt`, `.pbf` and `.gz` files, gzipped or not) or an MBTiles file.
+//!
+//! Groups:
 //!
 //! - `full/<corpus>`: every layer, every feature, every property value resolved, every vertex
 //!   visited, by each decoder's own API for that;
 //! - `scan/<corpus>`: layer names and feature counts only;
 //! - `geometry/<corpus>`: every vertex of every feature, no properties.
 //!
-//! Run: `cargo bench --bench decode` (add `-- full` for one group).
+//! Before timing, every decoder's checksum must equal mlytiles' on each corpus. On the
+//! project's corpora a mismatch stops the bench; on a custom corpus the decoder that refuses or
+//! disagrees is left out of that corpus with a note, and tiles mlytiles refuses are skipped.
+//!
+//! Run: `cargo bench --bench decode` (add `-- full` for one group); with vtzero:
+//! `VTZERO_INCLUDE=/path/to/vtzero/include cargo bench --bench decode --features vtzero`
+//! (see benches/vtzero-sys). Criterion writes its report with plots to
+//! `target/criterion/report/index.html`.
 
 use std::hint::black_box;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, PropertyProcessor};
 use mlytiles_mvt::{GeometrySink, Tile, Value, geo_types};
+use mlytiles_vtzero_sys::Vtzero;
+
+/// Names a folder of tiles or an MBTiles file to bench as a fourth corpus.
+const CORPUS_VAR: &str = "MLYTILES_BENCH_CORPUS";
 
 fn fixtures() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -30,40 +50,135 @@ fn fixtures() -> PathBuf {
     dir
 }
 
-fn read_tiles(dir: &Path) -> Vec<Vec<u8>> {
+/// The files under `dir`, recursively, whose extension is one of `extensions`, sorted.
+fn tile_paths(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("entry").path();
+        let entries =
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("reading {}: {e}", d.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|e| panic!("reading {}: {e}", d.display()))
+                .path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "mvt" || e == "gz") {
+            } else if path
+                .extension()
+                .is_some_and(|e| extensions.iter().any(|x| e == *x))
+            {
                 paths.push(path);
             }
         }
     }
     paths.sort();
     paths
+}
+
+/// A tile's bytes, gunzipped when gzipped.
+fn unzip(raw: &[u8], source: &dyn std::fmt::Display) -> Vec<u8> {
+    mlytiles_mvt::decompress(raw, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
+        .unwrap_or_else(|e| panic!("{source}: {e}"))
+        .into_owned()
+}
+
+fn read_tiles(dir: &Path) -> Vec<Vec<u8>> {
+    tile_paths(dir, &["mvt", "gz"])
         .iter()
         .map(|p| {
-            let raw = std::fs::read(p).expect("read tile");
-            mlytiles_mvt::decompress(&raw, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
-                .expect("decompress")
-                .into_owned()
+            let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            unzip(&raw, &p.display())
         })
         .collect()
 }
 
+/// Every tile of an MBTiles file, in z/x/y order.
+fn read_mbtiles(path: &Path) -> Vec<Vec<u8>> {
+    let open =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY);
+    let db = open.unwrap_or_else(|e| panic!("{CORPUS_VAR}={}: {e}", path.display()));
+    let mut query = db
+        .prepare("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles ORDER BY 1, 2, 3")
+        .unwrap_or_else(|e| panic!("{CORPUS_VAR}={}: not an MBTiles file: {e}", path.display()));
+    let rows = query
+        .query_map([], |row| {
+            let id: (u8, u32, u32) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            Ok((id, row.get::<_, Vec<u8>>(3)?))
+        })
+        .unwrap_or_else(|e| panic!("{CORPUS_VAR}={}: {e}", path.display()));
+    rows.map(|row| {
+        let ((z, x, y), raw) =
+            row.unwrap_or_else(|e| panic!("{CORPUS_VAR}={}: {e}", path.display()));
+        unzip(
+            &raw,
+            &format_args!("{} tile {z}/{x}/{y} (TMS row)", path.display()),
+        )
+    })
+    .collect()
+}
+
+/// The corpus `MLYTILES_BENCH_CORPUS` names, if set, without the tiles mlytiles refuses (they
+/// are counted in a note) and without empty ones.
+fn custom_corpus() -> Option<Vec<Vec<u8>>> {
+    let path = PathBuf::from(std::env::var_os(CORPUS_VAR)?);
+    let tiles = if path.is_dir() {
+        tile_paths(&path, &["mvt", "pbf", "gz"])
+            .iter()
+            .map(|p| {
+                let raw = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                unzip(&raw, &p.display())
+            })
+            .collect()
+    } else if path.is_file() {
+        read_mbtiles(&path)
+    } else {
+        panic!(
+            "{CORPUS_VAR}={}: neither a folder of tiles nor an MBTiles file",
+            path.display()
+        );
+    };
+    let found = tiles.len();
+    let tiles: Vec<Vec<u8>> = tiles
+        .into_iter()
+        .filter(|t| !t.is_empty() && quietly(|| mlytiles_full(t)).is_some())
+        .collect();
+    if tiles.len() < found {
+        eprintln!(
+            "note: {CORPUS_VAR}: {} of {found} tiles left out (empty, or refused by mlytiles)",
+            found - tiles.len()
+        );
+    }
+    assert!(
+        !tiles.is_empty(),
+        "{CORPUS_VAR}={}: no tiles to decode (a folder is searched for .mvt, .pbf and .gz files)",
+        path.display()
+    );
+    Some(tiles)
+}
+
 fn corpora() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let root = fixtures();
-    vec![
+    let mut corpora = vec![
         ("mapillary", read_tiles(&root.join("mapillary"))),
         (
             "real-world",
             read_tiles(&root.join("mvt-fixtures/real-world")),
         ),
-    ]
+        ("basemap", read_tiles(&root.join("basemap"))),
+    ];
+    if let Some(tiles) = custom_corpus() {
+        corpora.push(("custom", tiles));
+    }
+    corpora
+}
+
+/// `f()`, or None if it panicked; the panic's message is not printed.
+fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f)).ok();
+    std::panic::set_hook(hook);
+    result
 }
 
 /// Folds every vertex into a number so none of the work can be optimised away. A ClosePath
@@ -270,57 +385,116 @@ fn geozero_full(bytes: &[u8]) -> i64 {
     sum.0
 }
 
-fn bench(c: &mut Criterion) {
-    for (name, tiles) in corpora() {
-        let total: usize = tiles.iter().map(Vec::len).sum();
-        let run = |f: fn(&[u8]) -> i64| {
-            let tiles = &tiles;
-            move || {
-                tiles
-                    .iter()
-                    .map(|t| f(black_box(t)))
-                    .fold(0i64, i64::wrapping_add)
+/// vtzero's walks, for a corpus on which `Vtzero::load` succeeded.
+fn vtzero_full(bytes: &[u8]) -> i64 {
+    let vtzero = Vtzero::load().expect("checked before timing");
+    vtzero.full(bytes).unwrap()
+}
+
+fn vtzero_geometry(bytes: &[u8]) -> i64 {
+    let vtzero = Vtzero::load().expect("checked before timing");
+    vtzero.geometry(bytes).unwrap()
+}
+
+fn vtzero_scan(bytes: &[u8]) -> usize {
+    let vtzero = Vtzero::load().expect("checked before timing");
+    let (features, names) = vtzero.scan(bytes).unwrap();
+    black_box(names);
+    features
+}
+
+type Walk = fn(&[u8]) -> i64;
+
+/// Decoders of one walk: a name and the function, in the order they are timed.
+fn full_peers(vtzero: bool) -> Vec<(&'static str, Walk)> {
+    let mut peers: Vec<(&'static str, Walk)> = vec![("mlytiles", mlytiles_full)];
+    if vtzero {
+        peers.push(("vtzero", vtzero_full));
+    }
+    peers.extend([
+        ("fast-mvt", fast_mvt_full as Walk),
+        ("geozero", geozero_full),
+        ("mvt-reader", mvt_reader_full),
+    ]);
+    peers
+}
+
+/// Sums `f` over the corpus.
+fn fold(tiles: &[Vec<u8>], f: Walk) -> i64 {
+    tiles
+        .iter()
+        .map(|t| f(black_box(t)))
+        .fold(0i64, i64::wrapping_add)
+}
+
+/// The peers whose checksum over the corpus equals mlytiles'. On the project's own corpora
+/// (`strict`) a peer that panics or differs stops the bench; on a custom one it is left out
+/// with a note.
+fn agreeing<'p>(
+    corpus: &str,
+    group: &str,
+    tiles: &[Vec<u8>],
+    peers: &'p [(&'static str, Walk)],
+    strict: bool,
+) -> Vec<&'p (&'static str, Walk)> {
+    let expected = fold(tiles, peers[0].1);
+    peers
+        .iter()
+        .filter(|(name, f)| {
+            let got = if strict {
+                Some(fold(tiles, *f))
+            } else {
+                quietly(|| fold(tiles, *f))
+            };
+            match got {
+                Some(sum) if sum == expected => true,
+                _ if strict => panic!(
+                    "{group}/{corpus}: {name}'s checksum {got:?} differs from mlytiles' {expected}"
+                ),
+                Some(sum) => {
+                    eprintln!(
+                        "note: {group}/{corpus}: {name} left out: its checksum {sum} differs from mlytiles' {expected}"
+                    );
+                    false
+                }
+                None => {
+                    eprintln!("note: {group}/{corpus}: {name} left out: it refused a tile");
+                    false
+                }
             }
-        };
+        })
+        .collect()
+}
 
-        // All decoders must have seen the same vertices.
-        let expected = run(mlytiles_full)();
-        assert_eq!(
-            run(mvt_reader_full)(),
-            expected,
-            "{name}: mvt-reader vertex sum"
-        );
-        assert_eq!(
-            run(fast_mvt_full)(),
-            expected,
-            "{name}: fast-mvt vertex sum"
-        );
-        assert_eq!(run(geozero_full)(), expected, "{name}: geozero vertex sum");
+fn bench(c: &mut Criterion) {
+    let vtzero = match Vtzero::load() {
+        Ok(_) => true,
+        Err(why) => {
+            eprintln!("note: vtzero left out of the decode bench: {why}");
+            false
+        }
+    };
+    let full = full_peers(vtzero);
+    let mut geometry: Vec<(&'static str, Walk)> = vec![("mlytiles", mlytiles_geometry)];
+    let mut scan: Vec<(&'static str, Walk)> = vec![("mlytiles", |t| mlytiles_scan(t) as i64)];
+    if vtzero {
+        geometry.push(("vtzero", vtzero_geometry));
+        scan.push(("vtzero", |t| vtzero_scan(t) as i64));
+    }
 
-        let mut group = c.benchmark_group(format!("full/{name}"));
-        group.throughput(Throughput::Bytes(total as u64));
-        group.bench_function("mlytiles", |b| b.iter(run(mlytiles_full)));
-        group.bench_function("fast-mvt", |b| b.iter(run(fast_mvt_full)));
-        group.bench_function("geozero", |b| b.iter(run(geozero_full)));
-        group.bench_function("mvt-reader", |b| b.iter(run(mvt_reader_full)));
-        group.finish();
-
-        let mut group = c.benchmark_group(format!("scan/{name}"));
-        group.throughput(Throughput::Bytes(total as u64));
-        group.bench_function("mlytiles", |b| {
-            b.iter(|| {
-                tiles
-                    .iter()
-                    .map(|t| mlytiles_scan(black_box(t)))
-                    .sum::<usize>()
-            })
-        });
-        group.finish();
-
-        let mut group = c.benchmark_group(format!("geometry/{name}"));
-        group.throughput(Throughput::Bytes(total as u64));
-        group.bench_function("mlytiles", |b| b.iter(run(mlytiles_geometry)));
-        group.finish();
+    for (corpus, tiles) in corpora() {
+        let total: usize = tiles.iter().map(Vec::len).sum();
+        let strict = corpus != "custom";
+        for (group, peers) in [("full", &full), ("scan", &scan), ("geometry", &geometry)] {
+            // All decoders must have seen the same values and vertices.
+            let peers = agreeing(corpus, group, &tiles, peers, strict);
+            let mut g = c.benchmark_group(format!("{group}/{corpus}"));
+            g.throughput(Throughput::Bytes(total as u64));
+            for &(name, f) in peers {
+                g.bench_function(name, |b| b.iter(|| fold(&tiles, f)));
+            }
+            g.finish();
+        }
     }
 }
 
