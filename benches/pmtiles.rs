@@ -30,6 +30,9 @@ use mlytiles_store::{
     ArchiveFormat, ArchiveWriter, BBox, Cache, TileId, pmtiles_tile_id, tile_of_pmtiles_id,
 };
 
+/// The bytes of the `i`th tile of an archive.
+type TileBytes<'a> = dyn Fn(u64) -> Vec<u8> + 'a;
+
 /// Tiles an archive of the write benches holds.
 const ARCHIVE_TILES: u64 = 4_000;
 
@@ -105,7 +108,7 @@ fn pyramid_tile(c: &mut Criterion) {
     let mut g = c.benchmark_group("pyramid_tile");
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(3));
-    g.sample_size(20);
+    g.sample_size(10);
     g.throughput(Throughput::Elements(1));
     g.bench_function("z10", |b| {
         b.iter(|| {
@@ -199,7 +202,7 @@ fn archive_write(c: &mut Criterion) {
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(3));
     g.sample_size(10);
-    let cases: [(&str, &dyn Fn(u64) -> Vec<u8>, u64); 3] = [
+    let cases: [(&str, &TileBytes<'_>, u64); 3] = [
         (
             "distinct",
             &distinct,
