@@ -392,3 +392,63 @@ fn export_writes_a_filtered_vector_archive_with_vector_layers() {
     assert!(!from_archive.is_empty());
     assert_eq!(from_archive, from_sample);
 }
+
+/// `--only-data` lists the tiles the store can fill, not every tile of the box: the whole
+/// world's box at z0-16 costs what the town costs, and each tile is the one the run over the
+/// town's box draws, byte for byte.
+#[test]
+fn only_data_follows_the_store_not_the_box() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cache = repo_cache();
+    let run = |bbox: &str, out: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "render",
+                "--cache",
+                &cache,
+                "--pyramid",
+                "--bbox",
+                bbox,
+                "--zooms",
+                "10-16",
+                "--size",
+                "256",
+                "--out",
+                out,
+            ][..],
+            extra,
+        ]
+        .concat();
+        ok(&mlytiles(d, &args))
+    };
+    let world = run("-180,-85,180,85", "world.pmtiles", &["--only-data"]);
+    run(WIDE, "town.pmtiles", &[]);
+    let rendered: u64 = world
+        .split(" tiles rendered")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a tile count in {world:?}"));
+    // The town's pyramid at z10-16 is a few hundred tiles; the world's box at z16 alone is
+    // four billion.
+    assert!(rendered < 2_000, "{world}");
+    let only = tiles(&d.join("world.pmtiles"));
+    let town: std::collections::HashMap<TileId, Vec<u8>> =
+        tiles(&d.join("town.pmtiles")).into_iter().collect();
+    assert!(!only.is_empty());
+    for (tile, data) in &only {
+        assert_eq!(
+            town.get(tile),
+            Some(data),
+            "{tile}: as the town's run drew it"
+        );
+    }
+    // Left out: only tiles without data of their own, reached by a neighbour's dots.
+    assert!(
+        only.len() * 100 >= town.len() * 90,
+        "{} of {} tiles",
+        only.len(),
+        town.len()
+    );
+}

@@ -85,6 +85,12 @@ pub struct Args {
     #[arg(long, value_name = "I/N", requires = "pyramid", value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
 
+    /// Render only the pyramid tiles that can hold coverage: those the store holds data for
+    /// (z0-14), and deeper the descendants of its z14 data tiles. The list follows the data,
+    /// not the area: what a country or the planet needs (`--bbox -180,-85,180,85`).
+    #[arg(long, requires = "pyramid")]
+    only_data: bool,
+
     /// The cache folder, one store per tileset [default: MLYTILES_CACHE, else the user cache
     /// folder's `mlytiles`, as for `mlytiles fetch`; the bundled sample while that holds no
     /// store].

@@ -52,6 +52,7 @@ pub(super) fn pyramid(
         render: options.clone(),
         settings: pyramid_settings(args, source),
         max_tiles: 50_000_000,
+        only_data: args.only_data,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(

@@ -73,7 +73,7 @@ pub use geotiff::{GEOTIFF_TILE, Georef, write_geotiff_image};
 pub use legend::draw_legend;
 pub use mosaic::{
     BBOX_KEYWORD, MosaicFormat, MosaicOptions, MosaicReport, hilbert_order, pyramid_tiles,
-    render_mosaic, shard, tile_georef, write_crs_files, write_world_file,
+    pyramid_tiles_with_data, render_mosaic, shard, tile_georef, write_crs_files, write_world_file,
 };
 pub use overzoom::ParentCache;
 pub use png_out::{PngOptions, encode_png};

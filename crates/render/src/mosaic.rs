@@ -282,6 +282,78 @@ pub fn pyramid_tiles(bbox: BBox, z0: u8, z1: u8, limit: u64) -> Result<Vec<TileI
     Ok(out)
 }
 
+/// The tiles of a pyramid over `bbox` for zooms `z0..=z1` that can hold coverage: at zooms up
+/// to [`MAX_DATA_ZOOM`](crate::MAX_DATA_ZOOM) the tiles `store` holds data for, deeper the
+/// descendants of its deepest-zoom data tiles; each zoom in Hilbert order as
+/// [`pyramid_tiles`] gives them. For an area mostly without coverage (a country, the planet)
+/// this is the list to draw: its length follows the data, not the area. A tile with no data of
+/// its own is left out even when a neighbour's dots reach a few pixels over its edge.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`] for zooms deeper than [`MAX_ZOOM`](crate::MAX_ZOOM) or a list
+/// longer than `limit`; the store's errors.
+pub fn pyramid_tiles_with_data(
+    store: &dyn mlytiles_store::TileStore,
+    bbox: BBox,
+    z0: u8,
+    z1: u8,
+    limit: u64,
+) -> Result<Vec<TileId>> {
+    if z0 > z1 || z1 > crate::MAX_ZOOM {
+        return Err(Error::InvalidOption(format!(
+            "zooms {z0}-{z1} (expected a range within 0-{})",
+            crate::MAX_ZOOM
+        )));
+    }
+    let too_many = |n: u64| {
+        Error::InvalidOption(format!(
+            "the pyramid has more than {n} tiles with data, more than the limit of {limit}"
+        ))
+    };
+    let deepest = z1.min(crate::MAX_DATA_ZOOM);
+    let mut out: Vec<TileId> = Vec::new();
+    let mut leaves: Vec<TileId> = Vec::new();
+    for z in z0.min(deepest)..=deepest {
+        let tiles = mlytiles_store::data_tiles(store, Some(z), Some(bbox))?;
+        if z == deepest {
+            leaves = tiles.clone();
+        }
+        if z >= z0 {
+            out.extend(sorted(tiles, z));
+        }
+        if out.len() as u64 > limit {
+            return Err(too_many(out.len() as u64));
+        }
+    }
+    for z in crate::MAX_DATA_ZOOM + 1..=z1 {
+        let cover = TileCover::new(bbox, z).map_err(|e| Error::InvalidOption(e.to_string()))?;
+        let mut next = Vec::with_capacity(leaves.len().saturating_mul(4));
+        for tile in &leaves {
+            next.extend(
+                tile.children()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| cover.covers(*c)),
+            );
+        }
+        if (out.len() + next.len()) as u64 > limit {
+            return Err(too_many((out.len() + next.len()) as u64));
+        }
+        leaves = next;
+        if z >= z0 {
+            out.extend(sorted(leaves.clone(), z));
+        }
+    }
+    Ok(out)
+}
+
+/// `tiles` of zoom `z` in Hilbert order.
+fn sorted(mut tiles: Vec<TileId>, z: u8) -> Vec<TileId> {
+    tiles.sort_by_key(|t| hilbert_order(z, t.x(), t.y()));
+    tiles
+}
+
 /// The `index`-th (0-based) of `count` contiguous, near-equal parts of `tiles`.
 ///
 /// # Errors

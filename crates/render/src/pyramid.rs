@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::{
     EdgePoints, Error, ParentCache, PngOptions, RenderOptions, RenderStats, Result, Sources,
-    encode_png, pyramid_tiles, render_tile_cached, shard,
+    encode_png, pyramid_tiles, pyramid_tiles_with_data, render_tile_cached, shard,
 };
 
 /// The file in a pyramid folder that records its settings.
@@ -105,6 +105,10 @@ pub struct PyramidOptions {
     pub settings: PyramidSettings,
     /// The longest tile list accepted (all zooms, before sharding).
     pub max_tiles: u64,
+    /// Draw only the tiles that can hold coverage ([`pyramid_tiles_with_data`]): those the
+    /// coverage store holds data for, and deeper the descendants of its z14 data tiles; not
+    /// every tile of `bbox`. What a country or the planet needs.
+    pub only_data: bool,
 }
 
 /// How far a pyramid run is, given to the progress callback after each tile.
@@ -173,6 +177,7 @@ pub struct PyramidReport {
 ///         background: None,
 ///     },
 ///     max_tiles: 1000,
+///     only_data: false,
 /// };
 /// let report = write_pyramid(&sources, &options, &|p| assert!(p.done <= p.total))?;
 /// assert_eq!(report.skipped, 0);
@@ -189,7 +194,11 @@ pub fn write_pyramid(
 ) -> Result<PyramidReport> {
     let (z0, z1) = options.zooms;
     let out = &options.out;
-    let all = pyramid_tiles(options.bbox, z0, z1, options.max_tiles)?;
+    let all = if options.only_data {
+        pyramid_tiles_with_data(&*sources.coverage, options.bbox, z0, z1, options.max_tiles)?
+    } else {
+        pyramid_tiles(options.bbox, z0, z1, options.max_tiles)?
+    };
     let (i, n) = options.shard;
     let tiles = shard(&all, i, n)?;
     if tiles.is_empty() && !all.is_empty() {
@@ -306,6 +315,9 @@ pub fn archive_metadata(options: &PyramidOptions) -> serde_json::Map<String, ser
         "mlytiles:settings",
         serde_json::to_value(&options.settings).unwrap_or_default(),
     );
+    if options.only_data {
+        put("mlytiles:only_data", true.into());
+    }
     let (i, n) = options.shard;
     if n > 1 {
         put(mlytiles_store::PART_KEY, format!("{i}/{n}").into());

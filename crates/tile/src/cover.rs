@@ -50,6 +50,8 @@ pub struct TileCover {
     width: u32,
     /// First row.
     y_start: u32,
+    /// Number of rows.
+    rows: u32,
     /// Index of the next tile from the front.
     front: u64,
     /// One past the index of the next tile from the back.
@@ -99,6 +101,7 @@ impl TileCover {
             x_wrap_start: 0,
             width,
             y_start,
+            rows,
             front: 0,
             back: u64::from(width) * u64::from(rows),
         })
@@ -117,6 +120,27 @@ impl TileCover {
     /// The zoom of the tiles.
     pub const fn zoom(&self) -> u8 {
         self.z
+    }
+
+    /// Whether `tile` is one of the cover's tiles (all of them, yielded or not), in O(1).
+    ///
+    /// ```
+    /// use mlytiles_tile::{BBox, TileCover, TileId};
+    ///
+    /// let cover = TileCover::new(BBox::new(170.0, -10.0, -170.0, 10.0)?, 4)?;
+    /// assert!(cover.covers(TileId::new(4, 15, 7)?)); // west of the antimeridian
+    /// assert!(cover.covers(TileId::new(4, 0, 8)?)); // and east of it
+    /// assert!(!cover.covers(TileId::new(4, 8, 7)?));
+    /// assert!(!cover.covers(TileId::new(5, 0, 16)?)); // another zoom
+    /// # Ok::<(), mlytiles_tile::Error>(())
+    /// ```
+    pub fn covers(&self, tile: TileId) -> bool {
+        let in_rows = tile.y() >= self.y_start && tile.y() - self.y_start < self.rows;
+        let in_first = tile.x() >= self.x_start && tile.x() - self.x_start < self.x_len;
+        let in_wrap = self.width > self.x_len
+            && tile.x() >= self.x_wrap_start
+            && tile.x() - self.x_wrap_start < self.width - self.x_len;
+        tile.z() == self.z && in_rows && (in_first || in_wrap)
     }
 
     /// Number of tiles not yet yielded, as `u64` (never saturates).
