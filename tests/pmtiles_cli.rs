@@ -423,6 +423,30 @@ fn only_data_follows_the_store_not_the_box() {
         ok(&mlytiles(d, &args))
     };
     let world = run("-180,-85,180,85", "world.pmtiles", &["--only-data"]);
+    // Without it the box's every tile is listed, far past the guard; the guard is --max-tiles.
+    let refused = |extra: &[&str]| {
+        let args = [
+            &[
+                "render",
+                "--cache",
+                &cache,
+                "--pyramid",
+                "--bbox",
+                "-180,-85,180,85",
+                "--zooms",
+                "10-16",
+                "--out",
+                "no.pmtiles",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let out = mlytiles(d, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(refused(&[]).contains("more than the limit of 50000000"));
+    assert!(refused(&["--only-data", "--max-tiles", "10"]).contains("more than the limit of 10"));
     run(WIDE, "town.pmtiles", &[]);
     let rendered: u64 = world
         .split(" tiles rendered")

@@ -91,6 +91,16 @@ pub struct Args {
     #[arg(long, requires = "pyramid")]
     only_data: bool,
 
+    /// The longest pyramid tile list a run accepts, all zooms before sharding (it is held in
+    /// memory, 12 bytes a tile): a guard against a mistyped box or zoom.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "pyramid",
+        default_value_t = 50_000_000
+    )]
+    max_tiles: u64,
+
     /// The cache folder, one store per tileset [default: MLYTILES_CACHE, else the user cache
     /// folder's `mlytiles`, as for `mlytiles fetch`; the bundled sample while that holds no
     /// store].

@@ -51,7 +51,7 @@ pub(super) fn pyramid(
         force: args.force,
         render: options.clone(),
         settings: pyramid_settings(args, source),
-        max_tiles: 50_000_000,
+        max_tiles: args.max_tiles,
         only_data: args.only_data,
     };
     let bar = ProgressBar::new(0);
