@@ -263,15 +263,62 @@ fn green_pixels(image: &(u32, u32, Vec<u8>), x: (f64, f64), y: (f64, f64)) -> us
     n
 }
 
-/// Where `npm ci --prefix crates/serve/web` puts MapLibre GL JS's files.
-fn maplibre_dist() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/maplibre-gl/dist");
-    assert!(
-        dir.join("maplibre-gl.js").is_file(),
-        "MapLibre GL JS is not installed in {}: run npm ci --prefix crates/serve/web",
-        dir.display()
-    );
+/// Where `npm ci --prefix crates/serve/web` puts the page's libraries (MapLibre GL JS and
+/// pmtiles), the folder `--assets` names.
+fn node_modules() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/node_modules");
+    for file in ["maplibre-gl/dist/maplibre-gl.js", "pmtiles/dist/pmtiles.js"] {
+        assert!(
+            dir.join(file).is_file(),
+            "{file} is not installed in {}: run npm ci --prefix crates/serve/web",
+            dir.display()
+        );
+    }
     dir
+}
+
+/// The chromium binary, or a panic saying how to install it.
+fn chromium_or_panic() -> PathBuf {
+    chromium().unwrap_or_else(|| {
+        panic!(
+            "chromium is missing (/usr/bin/chromium, /usr/bin/chromium-browser or \
+             MLYTILES_CHROMIUM){}: apt-get install chromium (.ci/run does)",
+            if under_ci() { " and CI is set" } else { "" }
+        )
+    })
+}
+
+/// A server over the sample with the libraries from `--assets` and no base map.
+fn serve_sample() -> common::Running {
+    common::start(mlytiles_serve::Config {
+        cache_dir: common::sample_cache(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        assets_dir: Some(node_modules()),
+        basemap: None,
+        ..mlytiles_serve::Config::default()
+    })
+}
+
+/// Chromium with one 1024x768 page attached (runtime, log, network and page events on),
+/// showing `url`.
+fn open_page(url: &str) -> (Browser, Cdp) {
+    let (browser, ws_url) = launch(&chromium_or_panic());
+    let mut cdp = Cdp::connect(&ws_url);
+    let target = cdp.call("Target.createTarget", json!({ "url": "about:blank" }));
+    let session = cdp.call(
+        "Target.attachToTarget",
+        json!({ "targetId": target["targetId"], "flatten": true }),
+    );
+    cdp.session = Some(session["sessionId"].as_str().unwrap().to_owned());
+    for domain in ["Runtime", "Log", "Network", "Page", "DOM"] {
+        cdp.call(&format!("{domain}.enable"), json!({}));
+    }
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 1024, "height": 768, "deviceScaleFactor": 1, "mobile": false }),
+    );
+    cdp.call("Page.navigate", json!({ "url": url }));
+    (browser, cdp)
 }
 
 /// An image of the sample whose id is above 2^53 and not a float64 (JavaScript would show
@@ -354,60 +401,40 @@ fn set_control(cdp: &mut Cdp, id: &str, value: &str) {
     ignore = "needs MapLibre GL JS's files: npm ci --prefix crates/serve/web"
 )]
 fn the_preview_page_draws_coverage_follows_the_filters_and_names_a_clicked_image() {
-    let binary = chromium().unwrap_or_else(|| {
-        panic!(
-            "chromium is missing (/usr/bin/chromium, /usr/bin/chromium-browser or \
-             MLYTILES_CHROMIUM){}: apt-get install chromium (.ci/run does)",
-            if under_ci() { " and CI is set" } else { "" }
-        )
-    });
-    let dist = maplibre_dist();
-    let server = common::start(mlytiles_serve::Config {
-        cache_dir: common::sample_cache(),
-        addr: "127.0.0.1:0".parse().unwrap(),
-        assets_dir: Some(dist.clone()),
-        basemap: None,
-        ..mlytiles_serve::Config::default()
-    });
-    let (_browser, ws_url) = launch(&binary);
-    let mut cdp = Cdp::connect(&ws_url);
-
-    let target = cdp.call("Target.createTarget", json!({ "url": "about:blank" }));
-    let session = cdp.call(
-        "Target.attachToTarget",
-        json!({ "targetId": target["targetId"], "flatten": true }),
-    );
-    cdp.session = Some(session["sessionId"].as_str().unwrap().to_owned());
-    for domain in ["Runtime", "Log", "Network", "Page"] {
-        cdp.call(&format!("{domain}.enable"), json!({}));
-    }
-    cdp.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": 1024, "height": 768, "deviceScaleFactor": 1, "mobile": false }),
-    );
-    cdp.call("Page.navigate", json!({ "url": server.url("/") }));
+    let modules = node_modules();
+    let server = serve_sample();
+    let (_browser, mut cdp) = open_page(&server.url("/"));
 
     let first = cdp.wait_for_map("the first view", 0);
     assert_eq!(first["tileErrors"], json!(0), "{first}");
 
-    // The library came from this server, pinned: its integrity attributes are the hashes of
-    // the files npm installed (computed here, not by the server).
+    // The libraries came from this server, pinned: their integrity attributes are the hashes
+    // of the files npm installed (computed here, not by the server).
     let pinned = cdp.eval(
         "Array.from(document.querySelectorAll('[integrity]')).map(e => [e.src || e.href, e.integrity])",
     );
     let pinned = pinned.as_array().unwrap();
-    assert_eq!(pinned.len(), 2, "{pinned:?}");
+    let files: Vec<&str> = pinned
+        .iter()
+        .map(|pair| pair[0].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        ["maplibre-gl.js", "maplibre-gl.css", "pmtiles.js"],
+        "{pinned:?}"
+    );
     for pair in pinned {
         let url = pair[0].as_str().unwrap();
-        let name = url.rsplit('/').next().unwrap();
-        assert_eq!(url, server.url(&format!("/assets/{name}")));
-        let bytes = std::fs::read(dist.join(name)).unwrap();
+        let relative = url
+            .strip_prefix(&server.url("/assets/"))
+            .unwrap_or_else(|| panic!("{url} is not under /assets/"));
+        let bytes = std::fs::read(modules.join(relative)).unwrap();
         let digest = ring::digest::digest(&ring::digest::SHA384, &bytes);
         let expected = format!(
             "sha384-{}",
             base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
         );
-        assert_eq!(pair[1].as_str().unwrap(), expected, "{name}");
+        assert_eq!(pair[1].as_str().unwrap(), expected, "{relative}");
     }
 
     let shot = cdp.screenshot("preview-basemap-none");
@@ -566,4 +593,135 @@ fn the_preview_page_draws_coverage_follows_the_filters_and_names_a_clicked_image
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A 256x256 PNG of one colour.
+fn solid_png(rgba: [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 256, 256);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let pixels: Vec<u8> = rgba.iter().copied().cycle().take(256 * 256 * 4).collect();
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(&pixels)
+        .unwrap();
+    out
+}
+
+/// Pixels of pure magenta (the test archive's colour, which nothing else on the page uses)
+/// in a region.
+fn magenta_pixels(image: &(u32, u32, Vec<u8>), x: (f64, f64), y: (f64, f64)) -> usize {
+    let (w, h, rgba) = image;
+    let (x0, x1) = ((x.0 * *w as f64) as u32, (x.1 * *w as f64) as u32);
+    let (y0, y1) = ((y.0 * *h as f64) as u32, (y.1 * *h as f64) as u32);
+    (y0..y1)
+        .flat_map(|py| (x0..x1).map(move |px| ((py * w + px) * 4) as usize))
+        .filter(|&i| rgba[i] > 230 && rgba[i + 1] < 25 && rgba[i + 2] > 230)
+        .count()
+}
+
+#[test]
+#[cfg_attr(
+    not(chromium),
+    ignore = "needs Chromium: apt-get install chromium (or set MLYTILES_CHROMIUM)"
+)]
+#[cfg_attr(
+    all(chromium, not(maplibre)),
+    ignore = "needs MapLibre GL JS's files: npm ci --prefix crates/serve/web"
+)]
+fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
+    use mlytiles_store::{ArchiveFormat, ArchiveWriter, BBox, pmtiles_tile_id};
+
+    // A PNG archive away from the sample, every tile magenta, z5-9 over a box in the Alps.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("magenta.pmtiles");
+    let bbox = BBox::new(11.0, 47.0, 12.5, 48.0).unwrap();
+    let magenta = solid_png([255, 0, 255, 255]);
+    let mut tiles: Vec<_> = (5..=9)
+        .flat_map(|z| mlytiles_tile::TileCover::new(bbox, z).unwrap())
+        .collect();
+    tiles.sort_by_key(|t| pmtiles_tile_id(*t));
+    let mut writer = ArchiveWriter::create(&path, ArchiveFormat::Png).unwrap();
+    for tile in &tiles {
+        writer.add(*tile, &magenta).unwrap();
+    }
+    let meta = json!({ "name": "magenta", "format": "png" });
+    writer.finish(meta.as_object().unwrap(), bbox).unwrap();
+
+    let server = serve_sample();
+    let (_browser, mut cdp) = open_page(&server.url("/"));
+    let first = cdp.wait_for_map("the first view", 0);
+    let shot = cdp.screenshot("archive-before");
+    let before = magenta_pixels(&shot, (0.0, 1.0), (0.0, 1.0));
+    assert_eq!(before, 0, "magenta before the archive is opened");
+    let idle = first["idle"].as_u64().unwrap();
+
+    // The file input, given the archive as a user picking it would.
+    let document = cdp.call("DOM.getDocument", json!({}));
+    let input = cdp.call(
+        "DOM.querySelector",
+        json!({ "nodeId": document["root"]["nodeId"], "selector": "#archive" }),
+    );
+    cdp.call(
+        "DOM.setFileInputFiles",
+        json!({ "nodeId": input["nodeId"], "files": [path.to_str().unwrap()] }),
+    );
+    let start = Instant::now();
+    let archive = loop {
+        let a = cdp.eval("mlyPreview.archive");
+        if !a.is_null() {
+            break a;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the page never showed the archive; status: {}; errors: {:#?}",
+            cdp.eval("document.getElementById('status').textContent"),
+            cdp.errors()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(archive["name"], json!("magenta.pmtiles"), "{archive}");
+    assert_eq!(archive["kind"], json!("PNG"), "{archive}");
+    assert_eq!(archive["layers"], json!(["archive"]), "{archive}");
+    assert_eq!(
+        (archive["minzoom"].as_u64(), archive["maxzoom"].as_u64()),
+        (Some(5), Some(9)),
+        "{archive}"
+    );
+    // The header holds bounds in 1e-7 degrees.
+    let bounds: Vec<f64> = archive["bounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for (found, expected) in bounds.iter().zip([11.0, 47.0, 12.5, 48.0]) {
+        assert!((found - expected).abs() < 1e-6, "bounds {bounds:?}");
+    }
+
+    // The map moved to the archive's box and drew its tiles there.
+    let drawn = cdp.wait_for_map("the archive's view", idle);
+    assert_eq!(drawn["tileErrors"], json!(0), "{drawn}");
+    let center = cdp.eval("mlyPreview.map.getCenter().toArray()");
+    let (lon, lat) = (center[0].as_f64().unwrap(), center[1].as_f64().unwrap());
+    assert!(bbox.contains(lon, lat), "the map's center {lon}, {lat}");
+    let shot = cdp.screenshot("archive-magenta");
+    let middle = magenta_pixels(&shot, (0.35, 0.65), (0.35, 0.65));
+    let (w, h) = (f64::from(shot.0), f64::from(shot.1));
+    let area = (((0.65 * w) as usize) - ((0.35 * w) as usize))
+        * (((0.65 * h) as usize) - ((0.35 * h) as usize));
+    assert!(
+        middle > area * 9 / 10,
+        "the archive's magenta in the middle of the map: {middle} of {area} pixels"
+    );
+    let status = cdp.eval("document.getElementById('status').textContent");
+    assert_eq!(status, json!("magenta.pmtiles: PNG tiles, z5-9"));
+    let errors = cdp.errors();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    eprintln!(
+        "{} tiles in the archive; magenta pixels in the middle of the map: {middle} of {area}",
+        tiles.len()
+    );
 }
