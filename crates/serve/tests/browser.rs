@@ -610,16 +610,93 @@ fn solid_png(rgba: [u8; 4]) -> Vec<u8> {
     out
 }
 
-/// Pixels of pure magenta (the test archive's colour, which nothing else on the page uses)
-/// in a region.
-fn magenta_pixels(image: &(u32, u32, Vec<u8>), x: (f64, f64), y: (f64, f64)) -> usize {
+/// Pixels within 24 of `rgb` in every channel, in a region.
+fn pixels_of(image: &(u32, u32, Vec<u8>), rgb: [u8; 3], x: (f64, f64), y: (f64, f64)) -> usize {
     let (w, h, rgba) = image;
     let (x0, x1) = ((x.0 * *w as f64) as u32, (x.1 * *w as f64) as u32);
     let (y0, y1) = ((y.0 * *h as f64) as u32, (y.1 * *h as f64) as u32);
     (y0..y1)
         .flat_map(|py| (x0..x1).map(move |px| ((py * w + px) * 4) as usize))
-        .filter(|&i| rgba[i] > 230 && rgba[i + 1] < 25 && rgba[i + 2] > 230)
+        .filter(|&i| (0..3).all(|c| rgba[i + c].abs_diff(rgb[c]) <= 24))
         .count()
+}
+
+/// The test archive's colour, which nothing else on the page uses.
+const MAGENTA: [u8; 3] = [255, 0, 255];
+
+/// The colour the page draws a vector archive's features in (`#c2185b`).
+const ARCHIVE_FEATURES: [u8; 3] = [0xc2, 0x18, 0x5b];
+
+/// Gives `path` to the page's "Open a .pmtiles file" input, as a user picking it would, and
+/// waits until the page shows it (`mlyPreview.archive` names it); returns that.
+fn open_archive(cdp: &mut Cdp, path: &std::path::Path) -> Value {
+    choose_file(cdp, path);
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let start = Instant::now();
+    loop {
+        let a = cdp.eval("mlyPreview.archive");
+        if a["name"] == json!(name) {
+            return a;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the page never showed {name}; status: {}; errors: {:#?}",
+            cdp.eval("document.getElementById('status').textContent"),
+            cdp.errors()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Gives `path` to the page's "Open a .pmtiles file" input, as a user picking it would.
+fn choose_file(cdp: &mut Cdp, path: &std::path::Path) {
+    let document = cdp.call("DOM.getDocument", json!({}));
+    let input = cdp.call(
+        "DOM.querySelector",
+        json!({ "nodeId": document["root"]["nodeId"], "selector": "#archive" }),
+    );
+    cdp.call(
+        "DOM.setFileInputFiles",
+        json!({ "nodeId": input["nodeId"], "files": [path.to_str().unwrap()] }),
+    );
+}
+
+/// A vector archive of the sample's z14 tiles of `mly1_public` at `path`; returns its bounds.
+fn sample_vector_archive(path: &std::path::Path) -> mlytiles_store::BBox {
+    use mlytiles_store::{
+        ArchiveFormat, ArchiveWriter, BBox, MbTiles, TileStatus, TileStore, pmtiles_tile_id,
+    };
+    let store =
+        MbTiles::open_read_only(common::sample_cache().join("mly1_public.mbtiles")).unwrap();
+    let mut tiles: Vec<_> = store
+        .list(14, None)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, status)| *status == TileStatus::Data)
+        .map(|(tile, _)| tile)
+        .collect();
+    assert!(!tiles.is_empty());
+    tiles.sort_by_key(|t| pmtiles_tile_id(*t));
+    let mut writer = ArchiveWriter::create(path, ArchiveFormat::Mvt).unwrap();
+    let (mut w, mut s, mut e, mut n) = (180.0f64, 90.0f64, -180.0f64, -90.0f64);
+    for tile in &tiles {
+        let bytes = store.get(*tile).unwrap().unwrap();
+        writer.add(*tile, &bytes.uncompressed().unwrap()).unwrap();
+        let b = tile.bounds();
+        (w, s, e, n) = (
+            w.min(b.west()),
+            s.min(b.south()),
+            e.max(b.east()),
+            n.max(b.north()),
+        );
+    }
+    let meta = json!({
+        "name": "sample", "format": "pbf",
+        "vector_layers": [{ "id": "image" }, { "id": "sequence" }],
+    });
+    let bounds = BBox::new(w, s, e, n).unwrap();
+    writer.finish(meta.as_object().unwrap(), bounds).unwrap();
+    bounds
 }
 
 #[test]
@@ -654,34 +731,11 @@ fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
     let (_browser, mut cdp) = open_page(&server.url("/"));
     let first = cdp.wait_for_map("the first view", 0);
     let shot = cdp.screenshot("archive-before");
-    let before = magenta_pixels(&shot, (0.0, 1.0), (0.0, 1.0));
+    let before = pixels_of(&shot, MAGENTA, (0.0, 1.0), (0.0, 1.0));
     assert_eq!(before, 0, "magenta before the archive is opened");
     let idle = first["idle"].as_u64().unwrap();
 
-    // The file input, given the archive as a user picking it would.
-    let document = cdp.call("DOM.getDocument", json!({}));
-    let input = cdp.call(
-        "DOM.querySelector",
-        json!({ "nodeId": document["root"]["nodeId"], "selector": "#archive" }),
-    );
-    cdp.call(
-        "DOM.setFileInputFiles",
-        json!({ "nodeId": input["nodeId"], "files": [path.to_str().unwrap()] }),
-    );
-    let start = Instant::now();
-    let archive = loop {
-        let a = cdp.eval("mlyPreview.archive");
-        if !a.is_null() {
-            break a;
-        }
-        assert!(
-            start.elapsed() < TIMEOUT,
-            "the page never showed the archive; status: {}; errors: {:#?}",
-            cdp.eval("document.getElementById('status').textContent"),
-            cdp.errors()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let archive = open_archive(&mut cdp, &path);
     assert_eq!(archive["name"], json!("magenta.pmtiles"), "{archive}");
     assert_eq!(archive["kind"], json!("PNG"), "{archive}");
     assert_eq!(archive["layers"], json!(["archive"]), "{archive}");
@@ -708,7 +762,7 @@ fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
     let (lon, lat) = (center[0].as_f64().unwrap(), center[1].as_f64().unwrap());
     assert!(bbox.contains(lon, lat), "the map's center {lon}, {lat}");
     let shot = cdp.screenshot("archive-magenta");
-    let middle = magenta_pixels(&shot, (0.35, 0.65), (0.35, 0.65));
+    let middle = pixels_of(&shot, MAGENTA, (0.35, 0.65), (0.35, 0.65));
     let (w, h) = (f64::from(shot.0), f64::from(shot.1));
     let area = (((0.65 * w) as usize) - ((0.35 * w) as usize))
         * (((0.65 * h) as usize) - ((0.35 * h) as usize));
@@ -721,7 +775,81 @@ fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
     let errors = cdp.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
     eprintln!(
-        "{} tiles in the archive; magenta pixels in the middle of the map: {middle} of {area}",
+        "{} tiles in the PNG archive; magenta pixels in the middle of the map: {middle} of {area}",
         tiles.len()
+    );
+
+    // A vector archive (the sample's z14 tiles) replaces it: sequences as lines and images as
+    // dots, in the archive's colour, where the sample is.
+    let vector = dir.path().join("sample.pmtiles");
+    let bounds = sample_vector_archive(&vector);
+    let idle = drawn["idle"].as_u64().unwrap();
+    let archive = open_archive(&mut cdp, &vector);
+    assert_eq!(archive["kind"], json!("vector"), "{archive}");
+    assert_eq!(
+        archive["layers"],
+        json!(["archive-sequence", "archive-image"]),
+        "{archive}"
+    );
+    let drawn = cdp.wait_for_map("the vector archive's view", idle);
+    assert_eq!(drawn["tileErrors"], json!(0), "{drawn}");
+    let center = cdp.eval("mlyPreview.map.getCenter().toArray()");
+    let (lon, lat) = (center[0].as_f64().unwrap(), center[1].as_f64().unwrap());
+    assert!(bounds.contains(lon, lat), "the map's center {lon}, {lat}");
+    let gone = cdp.eval("mlyPreview.map.getLayer('archive') === undefined");
+    assert_eq!(gone, json!(true), "the PNG archive's layer is removed");
+    let features = cdp.eval(
+        "['image', 'sequence'].map(l => mlyPreview.map.querySourceFeatures('archive', \
+         { sourceLayer: l }).length)",
+    );
+    let (images, sequences) = (features[0].as_u64().unwrap(), features[1].as_u64().unwrap());
+    assert!(images > 0 && sequences > 0, "features loaded: {features}");
+    let shot = cdp.screenshot("archive-vector");
+    let magenta = pixels_of(&shot, MAGENTA, (0.0, 1.0), (0.0, 1.0));
+    assert_eq!(magenta, 0, "the PNG archive is no longer drawn");
+    let drawn_features = pixels_of(&shot, ARCHIVE_FEATURES, (0.0, 1.0), (0.0, 1.0));
+    assert!(
+        drawn_features > 500,
+        "the vector archive's features drawn: {drawn_features} pixels"
+    );
+    let status = cdp.eval("document.getElementById('status').textContent");
+    assert_eq!(status, json!("sample.pmtiles: vector tiles, z14"));
+    let errors = cdp.errors();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+
+    // A file that is not an archive: one line saying so, and the vector archive stays.
+    let broken = dir.path().join("notes.pmtiles");
+    std::fs::write(&broken, "these are notes, not tiles\n".repeat(20)).unwrap();
+    choose_file(&mut cdp, &broken);
+    let start = Instant::now();
+    let status = loop {
+        let status = cdp.eval("document.getElementById('status').textContent");
+        if status
+            .as_str()
+            .is_some_and(|s| s.starts_with("notes.pmtiles"))
+        {
+            break status;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the page never explained the broken file: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let status = status.as_str().unwrap();
+    assert!(
+        status.starts_with("notes.pmtiles: not a readable PMTiles archive ("),
+        "{status}"
+    );
+    let class = cdp.eval("document.getElementById('status').className");
+    assert_eq!(class, json!("error"));
+    let kept = cdp.eval("mlyPreview.archive.name");
+    assert_eq!(kept, json!("sample.pmtiles"));
+    let errors = cdp.errors();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    eprintln!("a broken file: {status}");
+    eprintln!(
+        "vector archive: {images} image and {sequences} sequence features loaded, \
+         {drawn_features} pixels drawn in its colour"
     );
 }
