@@ -110,13 +110,13 @@ impl Assets {
         }
         for (package, version, files) in PACKAGES {
             for (name, expected) in files {
-                let relative = format!("{package}/dist/{name}");
-                let bytes = std::fs::read(root.join(&relative))
-                    .map_err(|e| fail(format!("cannot read {relative}: {e}")))?;
+                let bytes = std::fs::read(root.join(package).join("dist").join(name))
+                    .map_err(|e| fail(format!("cannot read {name} in {package}/dist/: {e}")))?;
                 let found = integrity(&bytes);
                 if found != *expected {
                     return Err(fail(format!(
-                        "{relative} is not {package} {version}'s ({found}, expected {expected})"
+                        "{name} in {package}/dist/ is not {package} {version}'s ({found}, \
+                         expected {expected})"
                     )));
                 }
             }

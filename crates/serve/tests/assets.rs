@@ -55,7 +55,7 @@ async fn a_folder_without_the_pinned_files_is_refused_at_start() {
     assert!(matches!(missing, Error::Assets { .. }), "{missing}");
     let text = missing.to_string();
     assert!(
-        text.contains("cannot read maplibre-gl/dist/maplibre-gl.js"),
+        text.contains("cannot read maplibre-gl.js in maplibre-gl/dist/"),
         "{text}"
     );
     assert!(text.contains("npm ci --prefix crates/serve/web"), "{text}");
@@ -70,7 +70,7 @@ async fn a_folder_without_the_pinned_files_is_refused_at_start() {
         .unwrap_err()
         .to_string();
     assert!(
-        text.contains("maplibre-gl/dist/maplibre-gl.js is not maplibre-gl 5.24.1's"),
+        text.contains("maplibre-gl.js in maplibre-gl/dist/ is not maplibre-gl 5.24.1's"),
         "{text}"
     );
 }
@@ -90,7 +90,7 @@ async fn a_folder_without_pmtiles_is_refused_and_a_wrong_version_named() {
         .unwrap_err()
         .to_string();
     assert!(
-        text.contains("pmtiles/dist/pmtiles.js is not pmtiles 4.5.0's"),
+        text.contains("pmtiles.js in pmtiles/dist/ is not pmtiles 4.5.0's"),
         "{text}"
     );
     std::fs::remove_file(&pmtiles_js).unwrap();
@@ -99,7 +99,7 @@ async fn a_folder_without_pmtiles_is_refused_and_a_wrong_version_named() {
         .unwrap_err()
         .to_string();
     assert!(
-        text.contains("cannot read pmtiles/dist/pmtiles.js"),
+        text.contains("cannot read pmtiles.js in pmtiles/dist/"),
         "{text}"
     );
 }
