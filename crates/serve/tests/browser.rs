@@ -661,6 +661,28 @@ fn choose_file(cdp: &mut Cdp, path: &std::path::Path) {
     );
 }
 
+/// A PNG archive at `path` of magenta tiles covering `bbox` at `zooms`; returns its number
+/// of tiles.
+fn magenta_archive(
+    path: &std::path::Path,
+    bbox: mlytiles_store::BBox,
+    zooms: std::ops::RangeInclusive<u8>,
+) -> usize {
+    use mlytiles_store::{ArchiveFormat, ArchiveWriter, pmtiles_tile_id};
+    let magenta = solid_png([MAGENTA[0], MAGENTA[1], MAGENTA[2], 255]);
+    let mut tiles: Vec<_> = zooms
+        .flat_map(|z| mlytiles_tile::TileCover::new(bbox, z).unwrap())
+        .collect();
+    tiles.sort_by_key(|t| pmtiles_tile_id(*t));
+    let mut writer = ArchiveWriter::create(path, ArchiveFormat::Png).unwrap();
+    for tile in &tiles {
+        writer.add(*tile, &magenta).unwrap();
+    }
+    let meta = json!({ "name": "magenta", "format": "png", "attribution": "magenta test" });
+    writer.finish(meta.as_object().unwrap(), bbox).unwrap();
+    tiles.len()
+}
+
 /// A vector archive of the sample's z14 tiles of `mly1_public` at `path`; returns its bounds.
 fn sample_vector_archive(path: &std::path::Path) -> mlytiles_store::BBox {
     use mlytiles_store::{
@@ -709,23 +731,11 @@ fn sample_vector_archive(path: &std::path::Path) -> mlytiles_store::BBox {
     ignore = "needs MapLibre GL JS's files: npm ci --prefix crates/serve/web"
 )]
 fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
-    use mlytiles_store::{ArchiveFormat, ArchiveWriter, BBox, pmtiles_tile_id};
-
     // A PNG archive away from the sample, every tile magenta, z5-9 over a box in the Alps.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("magenta.pmtiles");
-    let bbox = BBox::new(11.0, 47.0, 12.5, 48.0).unwrap();
-    let magenta = solid_png([255, 0, 255, 255]);
-    let mut tiles: Vec<_> = (5..=9)
-        .flat_map(|z| mlytiles_tile::TileCover::new(bbox, z).unwrap())
-        .collect();
-    tiles.sort_by_key(|t| pmtiles_tile_id(*t));
-    let mut writer = ArchiveWriter::create(&path, ArchiveFormat::Png).unwrap();
-    for tile in &tiles {
-        writer.add(*tile, &magenta).unwrap();
-    }
-    let meta = json!({ "name": "magenta", "format": "png" });
-    writer.finish(meta.as_object().unwrap(), bbox).unwrap();
+    let bbox = mlytiles_store::BBox::new(11.0, 47.0, 12.5, 48.0).unwrap();
+    let tiles = magenta_archive(&path, bbox, 5..=9);
 
     let server = serve_sample();
     let (_browser, mut cdp) = open_page(&server.url("/"));
@@ -775,8 +785,7 @@ fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
     let errors = cdp.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
     eprintln!(
-        "{} tiles in the PNG archive; magenta pixels in the middle of the map: {middle} of {area}",
-        tiles.len()
+        "{tiles} tiles in the PNG archive; magenta pixels in the middle of the map: {middle} of {area}"
     );
 
     // A vector archive (the sample's z14 tiles) replaces it: sequences as lines and images as
@@ -851,5 +860,214 @@ fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
     eprintln!(
         "vector archive: {images} image and {sequences} sequence features loaded, \
          {drawn_features} pixels drawn in its colour"
+    );
+}
+
+/// One request to a static host: method, path, `Range` header, status.
+type Logged = (String, String, Option<String>, u16);
+
+/// A static file host on 127.0.0.1:0 (tower-http's `ServeDir`, which answers range requests),
+/// logging the requests; stops when dropped.
+struct StaticHost {
+    addr: std::net::SocketAddr,
+    log: std::sync::Arc<std::sync::Mutex<Vec<Logged>>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn static_host(router: mlytiles_serve::axum::Router) -> StaticHost {
+    use mlytiles_serve::axum;
+    use std::sync::{Arc, Mutex};
+    let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
+    let logged = Arc::clone(&log);
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let logged = Arc::clone(&logged);
+            async move {
+                let method = request.method().to_string();
+                let path = request.uri().path().to_owned();
+                let range = request
+                    .headers()
+                    .get(axum::http::header::RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let response = next.run(request).await;
+                let status = response.status().as_u16();
+                logged.lock().unwrap().push((method, path, range, status));
+                response
+            }
+        },
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    let addr = addr_rx
+        .recv_timeout(TIMEOUT)
+        .expect("the static host started");
+    StaticHost {
+        addr,
+        log,
+        _stop: stop,
+    }
+}
+
+/// The README's MapLibre page (the `pmtiles://` snippet under "Viewing an archive with no tile
+/// server"), word for word but for where the libraries and the bucket are.
+fn readme_page(libraries: &str, bucket: &str) -> String {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let snippet = readme
+        .split("```html\n")
+        .skip(1)
+        .filter_map(|block| block.split_once("```").map(|(code, _)| code))
+        .find(|code| code.contains("addProtocol(\"pmtiles\""))
+        .expect("the README shows a MapLibre page with a pmtiles:// source");
+    let page = snippet
+        .replace(
+            "https://unpkg.com/maplibre-gl@5.24.1/dist/",
+            &format!("{libraries}maplibre-gl/dist/"),
+        )
+        .replace(
+            "https://unpkg.com/pmtiles@4.5.0/dist/",
+            &format!("{libraries}pmtiles/dist/"),
+        )
+        .replace("https://bucket.example.org/", bucket);
+    assert!(
+        !page.contains("unpkg") && !page.contains("example.org"),
+        "the snippet's libraries and bucket are at the expected places:\n{page}"
+    );
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"></head><body>\n{page}</body></html>\n"
+    )
+}
+
+/// Waits until the README page's map has drawn everything in view.
+fn wait_for_readme_map(cdp: &mut Cdp, what: &str) {
+    let start = Instant::now();
+    loop {
+        let done = cdp.eval(
+            "typeof map !== 'undefined' && map.loaded() && map.areTilesLoaded() && \
+             !map.isMoving()",
+        );
+        if done == json!(true) {
+            return;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "{what}: the map never finished drawing; errors: {:#?}",
+            cdp.errors()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(chromium),
+    ignore = "needs Chromium: apt-get install chromium (or set MLYTILES_CHROMIUM)"
+)]
+#[cfg_attr(
+    all(chromium, not(maplibre)),
+    ignore = "needs MapLibre GL JS's files: npm ci --prefix crates/serve/web"
+)]
+fn the_readme_page_reads_archives_from_another_origin_by_range_requests() {
+    use mlytiles_serve::axum::Router;
+    use mlytiles_serve::axum::http::{Method, header};
+    use tower_http::cors::CorsLayer;
+    use tower_http::services::ServeDir;
+
+    // The "bucket": a coverage archive over the sample area (where the README's page looks)
+    // and the sample's vector tiles, on a static host that allows other origins as the
+    // README's CORS rules do.
+    let bucket = tempfile::tempdir().unwrap();
+    let area = mlytiles_store::BBox::new(-108.75, 38.95, -108.35, 39.2).unwrap();
+    magenta_archive(&bucket.path().join("coverage.pmtiles"), area, 9..=13);
+    let sample = sample_vector_archive(&bucket.path().join("panoramas.pmtiles"));
+    let cors = CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([header::RANGE, header::IF_MATCH])
+        .expose_headers([header::ETAG]);
+    let bucket_host = static_host(
+        Router::new()
+            .fallback_service(ServeDir::new(bucket.path()))
+            .layer(cors),
+    );
+
+    // The page and the libraries on another origin.
+    let site = tempfile::tempdir().unwrap();
+    let page = readme_page("/lib/", &format!("http://{}/", bucket_host.addr));
+    std::fs::write(site.path().join("index.html"), page).unwrap();
+    let page_host = static_host(
+        Router::new()
+            .nest_service("/lib", ServeDir::new(node_modules()))
+            .fallback_service(ServeDir::new(site.path())),
+    );
+    let (_browser, mut cdp) = open_page(&format!("http://{}/index.html", page_host.addr));
+    wait_for_readme_map(&mut cdp, "the README's page");
+    let shot = cdp.screenshot("readme-page");
+    let middle = pixels_of(&shot, MAGENTA, (0.35, 0.65), (0.35, 0.65));
+    let (w, h) = (f64::from(shot.0), f64::from(shot.1));
+    let area_px = (((0.65 * w) as usize) - ((0.35 * w) as usize))
+        * (((0.65 * h) as usize) - ((0.35 * h) as usize));
+    assert!(
+        middle > area_px * 9 / 10,
+        "the coverage archive's magenta in the middle of the map: {middle} of {area_px} pixels"
+    );
+    let attribution = cdp.eval("document.querySelector('.maplibregl-ctrl-attrib').textContent");
+    assert!(
+        attribution.as_str().unwrap().contains("magenta test"),
+        "the archive's attribution shown: {attribution}"
+    );
+
+    // Deeper, the vector archive's image dots.
+    let (lon, lat) = (
+        (sample.west() + sample.east()) / 2.0,
+        (sample.south() + sample.north()) / 2.0,
+    );
+    cdp.eval(&format!(
+        "map.jumpTo({{ center: [{lon}, {lat}], zoom: 14.5 }}), true"
+    ));
+    wait_for_readme_map(&mut cdp, "the README's page at z14.5");
+    let images = cdp.eval("map.querySourceFeatures('panoramas', { sourceLayer: 'image' }).length");
+    assert!(images.as_u64().unwrap() > 0, "image features: {images}");
+    cdp.screenshot("readme-page-z14");
+
+    // Every read of an archive was a range request answered with 206 Partial Content.
+    let log = bucket_host.log.lock().unwrap().clone();
+    let reads: Vec<&Logged> = log.iter().filter(|(m, ..)| m == "GET").collect();
+    assert!(
+        reads.iter().any(|(_, p, ..)| p == "/coverage.pmtiles")
+            && reads.iter().any(|(_, p, ..)| p == "/panoramas.pmtiles"),
+        "{log:?}"
+    );
+    for (_, path, range, status) in &reads {
+        assert!(
+            range.as_deref().is_some_and(|r| r.starts_with("bytes=")) && *status == 206,
+            "{path}: a whole-file read ({range:?}, {status}); all: {log:?}"
+        );
+    }
+    let errors = cdp.errors();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    eprintln!(
+        "README page: {} range requests to the bucket ({} other requests), {middle} of \
+         {area_px} magenta pixels in the middle, {images} image features at z14.5",
+        reads.len(),
+        log.len() - reads.len()
     );
 }
