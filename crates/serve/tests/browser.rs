@@ -782,6 +782,11 @@ fn the_preview_page_opens_a_local_pmtiles_archive_and_draws_its_tiles() {
     );
     let status = cdp.eval("document.getElementById('status').textContent");
     assert_eq!(status, json!("magenta.pmtiles: PNG tiles, z5-9"));
+    let attribution = cdp.eval("document.querySelector('.maplibregl-ctrl-attrib').textContent");
+    assert!(
+        attribution.as_str().unwrap().contains("magenta test"),
+        "the archive's attribution shown: {attribution}"
+    );
     let errors = cdp.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
     eprintln!(
