@@ -1,7 +1,8 @@
 //! Tells the browser test (`tests/browser.rs`) whether to run: sets `--cfg chromium` when a
 //! chromium binary is installed, when `MLYTILES_CHROMIUM` names one, or when `CI` is set (CI
 //! must run the test, which then fails if chromium is missing); and `--cfg maplibre` when
-//! MapLibre GL JS's files are installed (`npm ci --prefix crates/serve/web`) or `CI` is set.
+//! the page's libraries (MapLibre GL JS and pmtiles) are installed (`npm ci --prefix
+//! crates/serve/web`) or `CI` is set.
 //! Without a cfg the test is reported as ignored, with the reason.
 
 use std::path::{Path, PathBuf};
@@ -9,8 +10,11 @@ use std::path::{Path, PathBuf};
 /// Where the test looks for chromium: Debian's and Ubuntu's paths.
 const INSTALLED: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
-/// Where `npm ci --prefix crates/serve/web` puts the library's files (relative to this crate).
-const MAPLIBRE: &str = "web/node_modules/maplibre-gl/dist/maplibre-gl.js";
+/// Where `npm ci --prefix crates/serve/web` puts the libraries' files (relative to this crate).
+const LIBRARIES: [&str; 2] = [
+    "web/node_modules/maplibre-gl/dist/maplibre-gl.js",
+    "web/node_modules/pmtiles/dist/pmtiles.js",
+];
 
 /// `CI` set to anything but empty, `0` or `false` (as the test reads it).
 fn under_ci() -> bool {
@@ -38,7 +42,7 @@ fn main() {
     if under_ci() || named || installed.iter().any(|p| p.is_file()) {
         println!("cargo::rustc-cfg=chromium");
     }
-    if under_ci() || Path::new(MAPLIBRE).is_file() {
+    if under_ci() || LIBRARIES.iter().all(|f| Path::new(f).is_file()) {
         println!("cargo::rustc-cfg=maplibre");
     }
 }

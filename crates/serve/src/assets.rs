@@ -1,7 +1,7 @@
-//! The map library of the preview page: MapLibre GL JS at a pinned version, its files served
-//! read-only from a folder (`Config::assets_dir`, what `npm ci --prefix crates/serve/web`
-//! fills) or loaded from a public CDN, in both cases checked by the browser against the
-//! Subresource Integrity hashes below.
+//! The libraries of the preview page: MapLibre GL JS and protomaps' `pmtiles` at pinned
+//! versions, their files served read-only from a folder (`Config::assets_dir`: the
+//! `node_modules` that `npm ci --prefix crates/serve/web` fills) or loaded from a public CDN,
+//! in both cases checked by the browser against the Subresource Integrity hashes below.
 
 use std::path::{Path, PathBuf};
 
@@ -27,9 +27,30 @@ pub const MAPLIBRE_FILES: [(&str, &str); 2] = [
     ),
 ];
 
-/// Where the page loads the files from without an assets folder.
-pub(crate) fn cdn_base() -> String {
-    format!("https://unpkg.com/maplibre-gl@{MAPLIBRE_VERSION}/dist/")
+/// The version of protomaps' `pmtiles` library (PMTiles archives in the browser) the page
+/// loads to open a local archive (`crates/serve/web/package.json` pins the same).
+pub const PMTILES_VERSION: &str = "4.5.0";
+
+/// The file of that package's `dist/` folder the page loads (the browser bundle, which
+/// defines the global `pmtiles`), with its Subresource Integrity value.
+pub const PMTILES_FILES: [(&str, &str); 1] = [(
+    "pmtiles.js",
+    "sha384-pbKNZbDshUsLnZMIVsn/t+j3xEY9PGfuX5Z22l5rcy/obXz3EwaMx1F5d9sRsJMn",
+)];
+
+/// Files of a package's `dist/` folder, each with its Subresource Integrity value.
+pub type PinnedFiles = &'static [(&'static str, &'static str)];
+
+/// The npm packages the page loads: name, version and pinned `dist/` files. Under the
+/// assets folder and on the CDN, a package's files are at `{name}/dist/{file}`.
+pub const PACKAGES: [(&str, &str, PinnedFiles); 2] = [
+    ("maplibre-gl", MAPLIBRE_VERSION, &MAPLIBRE_FILES),
+    ("pmtiles", PMTILES_VERSION, &PMTILES_FILES),
+];
+
+/// Where the page loads a package's `dist/` files from without an assets folder.
+pub(crate) fn cdn_base(package: &str, version: &str) -> String {
+    format!("https://unpkg.com/{package}@{version}/dist/")
 }
 
 /// The Subresource Integrity value (`sha384-` and base64) of `bytes`.
@@ -56,30 +77,48 @@ const MAX_FILE: u64 = 32 << 20;
 /// An assets folder, checked at start.
 #[derive(Debug)]
 pub(crate) struct Assets {
-    /// The folder, canonical (symlinks resolved), so that a file's canonical path must start
-    /// with it.
+    /// The `node_modules` folder, canonical (symlinks resolved), so that a file's canonical
+    /// path must start with a package's `dist/` in it.
     root: PathBuf,
 }
 
 impl Assets {
-    /// Opens `dir` and checks that it holds the pinned version's files.
+    /// Opens `dir` and checks that it holds the pinned versions' files. `dir` is the
+    /// `node_modules` folder npm filled; MapLibre's own `dist/` folder inside it (what
+    /// `--assets` named before `pmtiles` was added) is taken as its `node_modules`.
     pub(crate) fn open(dir: &Path) -> Result<Assets> {
         let fail = |reason: String| Error::Assets {
             dir: dir.to_path_buf(),
             reason,
         };
-        let root = std::fs::canonicalize(dir).map_err(|e| fail(format!("cannot open it: {e}")))?;
+        let mut root =
+            std::fs::canonicalize(dir).map_err(|e| fail(format!("cannot open it: {e}")))?;
         if !root.is_dir() {
             return Err(fail("not a folder".into()));
         }
-        for (name, expected) in MAPLIBRE_FILES {
-            let bytes = std::fs::read(root.join(name))
-                .map_err(|e| fail(format!("cannot read {name}: {e}")))?;
-            let found = integrity(&bytes);
-            if found != expected {
-                return Err(fail(format!(
-                    "{name} is not maplibre-gl {MAPLIBRE_VERSION}'s ({found}, expected {expected})"
-                )));
+        if root.ends_with("maplibre-gl/dist") && root.join(MAPLIBRE_FILES[0].0).is_file() {
+            root = root
+                .parent()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .unwrap_or(root);
+            tracing::info!(
+                "--assets {}: MapLibre's dist folder; serving the packages of {}",
+                dir.display(),
+                root.display()
+            );
+        }
+        for (package, version, files) in PACKAGES {
+            for (name, expected) in files {
+                let bytes = std::fs::read(root.join(package).join("dist").join(name))
+                    .map_err(|e| fail(format!("cannot read {name} in {package}/dist/: {e}")))?;
+                let found = integrity(&bytes);
+                if found != *expected {
+                    return Err(fail(format!(
+                        "{name} in {package}/dist/ is not {package} {version}'s ({found}, \
+                         expected {expected})"
+                    )));
+                }
             }
         }
         Ok(Assets { root })
@@ -99,10 +138,18 @@ impl Assets {
         {
             return Err(not_found());
         }
+        // Only the packages' `dist/` folders are served, not the rest of `node_modules`.
+        let Some(dist) = PACKAGES
+            .iter()
+            .map(|(package, _, _)| Path::new(package).join("dist"))
+            .find(|dist| Path::new(relative).starts_with(dist))
+        else {
+            return Err(not_found());
+        };
         let real = tokio::fs::canonicalize(self.root.join(relative))
             .await
             .map_err(|_| not_found())?;
-        if !real.starts_with(&self.root) {
+        if !real.starts_with(self.root.join(&dist)) {
             return Err(Reject {
                 status: StatusCode::FORBIDDEN,
                 reason: format!(
@@ -130,7 +177,7 @@ impl Assets {
     }
 }
 
-/// The media type of a file of the library's `dist/` folder, from its ending.
+/// The media type of a file of a package's `dist/` folder, from its ending.
 fn media_type(name: &str) -> &'static str {
     let ending = name.rsplit_once('.').map_or("", |(_, e)| e);
     match ending.to_ascii_lowercase().as_str() {

@@ -30,7 +30,7 @@ pub enum Error {
     },
     /// The folder given for the map library's files (`--assets`) does not hold the pinned
     /// version's files.
-    #[error("--assets {}: {reason} (fill it with: npm ci --prefix crates/serve/web, then pass crates/serve/web/node_modules/maplibre-gl/dist)", dir.display())]
+    #[error("--assets {}: {reason} (fill it with: npm ci --prefix crates/serve/web, then pass crates/serve/web/node_modules)", dir.display())]
     Assets {
         /// The folder.
         dir: PathBuf,

@@ -22,7 +22,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use assets::{MAPLIBRE_FILES, MAPLIBRE_VERSION, integrity};
+pub use assets::{
+    MAPLIBRE_FILES, MAPLIBRE_VERSION, PACKAGES, PMTILES_FILES, PMTILES_VERSION, PinnedFiles,
+    integrity,
+};
 pub use axum;
 pub use error::{Error, Result};
 pub use mlytiles_fetch;
@@ -95,11 +98,13 @@ pub struct Config {
     /// Whether [`Server::bind`] raises the process's soft limit of open files to its hard
     /// limit (a systemd service starts with a soft limit of 1,024). Default `true`.
     pub raise_file_limit: bool,
-    /// A folder holding MapLibre GL JS's `dist/` files at [`MAPLIBRE_VERSION`] (what
-    /// `npm ci --prefix crates/serve/web` puts in `crates/serve/web/node_modules/maplibre-gl/dist`),
-    /// served read-only under `/assets/` for the preview page; [`Server::bind`] checks its
-    /// files against [`MAPLIBRE_FILES`]. Default `None`: the page loads the library from
-    /// unpkg.com, at that version, with the same integrity hashes.
+    /// The `node_modules` folder that `npm ci --prefix crates/serve/web` fills
+    /// (`crates/serve/web/node_modules`), holding MapLibre GL JS at [`MAPLIBRE_VERSION`] and
+    /// `pmtiles` at [`PMTILES_VERSION`]; their `dist/` folders (only those) are served
+    /// read-only under `/assets/{package}/dist/` for the preview page, and [`Server::bind`]
+    /// checks the files of [`PACKAGES`]. MapLibre's own `dist/` folder in it, what this
+    /// named before, is still accepted. Default `None`: the page loads the libraries from
+    /// unpkg.com, at those versions, with the same integrity hashes.
     pub assets_dir: Option<PathBuf>,
     /// The preview page's base map: a raster tile URL with `{z}`, `{x}`, `{y}`, drawn under the
     /// coverage. Default [`OSM_TILES`]; `None` for no base map (offline).

@@ -1,8 +1,9 @@
-//! The preview page: one HTML file on MapLibre GL JS, which it loads from this server's
-//! `assets/` (with an assets folder) or from a CDN, pinned by integrity hashes either way.
+//! The preview page: one HTML file on MapLibre GL JS (and protomaps' `pmtiles` for a local
+//! archive), which it loads from this server's `assets/` (with an assets folder) or from a
+//! CDN, pinned by integrity hashes either way.
 
 use crate::app::App;
-use crate::assets::{MAPLIBRE_FILES, cdn_base};
+use crate::assets::{PACKAGES, cdn_base};
 
 const TEMPLATE: &str = include_str!("preview.html");
 
@@ -31,17 +32,27 @@ pub(crate) fn render(app: &App) -> String {
         .replace("/*CONFIG*/", &json)
 }
 
-/// The `<link>` and `<script>` of the library, from `/assets/` or the CDN.
+/// The `<link>` and `<script>` elements of the libraries, from `/assets/` or the CDN.
 fn library_tags(local: bool) -> String {
-    let base = if local {
-        // Relative to the page, so that a path prefix added by a proxy is kept.
-        "assets/".to_owned()
-    } else {
-        cdn_base()
-    };
-    let [(js, js_hash), (css, css_hash)] = MAPLIBRE_FILES;
-    format!(
-        "<link rel=\"stylesheet\" href=\"{base}{css}\" integrity=\"{css_hash}\" crossorigin=\"anonymous\">\n\
-         <script src=\"{base}{js}\" integrity=\"{js_hash}\" crossorigin=\"anonymous\"></script>"
-    )
+    let mut tags = Vec::new();
+    for (package, version, files) in PACKAGES {
+        let base = if local {
+            // Relative to the page, so that a path prefix added by a proxy is kept.
+            format!("assets/{package}/dist/")
+        } else {
+            cdn_base(package, version)
+        };
+        for (name, hash) in files {
+            tags.push(if name.ends_with(".css") {
+                format!(
+                    "<link rel=\"stylesheet\" href=\"{base}{name}\" integrity=\"{hash}\" crossorigin=\"anonymous\">"
+                )
+            } else {
+                format!(
+                    "<script src=\"{base}{name}\" integrity=\"{hash}\" crossorigin=\"anonymous\"></script>"
+                )
+            });
+        }
+    }
+    tags.join("\n")
 }

@@ -643,16 +643,24 @@ async fn health_and_the_preview_page() {
     );
     let page = r.text().await.unwrap();
     assert!(page.contains("Mapillary, CC BY-SA"));
-    // Without --assets, MapLibre comes from unpkg at the pinned version, with integrity
-    // hashes; the base map is OpenStreetMap's, with its attribution.
+    // Without --assets, MapLibre and pmtiles come from unpkg at the pinned versions, with
+    // integrity hashes; the base map is OpenStreetMap's, with its attribution.
     let version = mlytiles_serve::MAPLIBRE_VERSION;
-    for (name, hash) in mlytiles_serve::MAPLIBRE_FILES {
-        let url = format!("https://unpkg.com/maplibre-gl@{version}/dist/{name}");
+    let mut files: Vec<(String, &str)> = mlytiles_serve::MAPLIBRE_FILES
+        .iter()
+        .map(|(name, hash)| (format!("maplibre-gl@{version}/dist/{name}"), *hash))
+        .collect();
+    files.push((
+        "pmtiles@4.5.0/dist/pmtiles.js".into(),
+        mlytiles_serve::PMTILES_FILES[0].1,
+    ));
+    for (file, hash) in files {
+        let url = format!("https://unpkg.com/{file}");
         assert!(
             page.contains(&format!(
                 "\"{url}\" integrity=\"{hash}\" crossorigin=\"anonymous\""
             )),
-            "{name} from unpkg, pinned by its hash"
+            "{file} from unpkg, pinned by its hash"
         );
     }
     assert!(page.contains(r#""tiles":"https://tile.openstreetmap.org/{z}/{x}/{y}.png""#));
