@@ -29,7 +29,7 @@ Filters are query parameters named as the filter flags: ?since=2023-01-01&pano=o
 Examples:
   mlytiles serve --cache fixtures/cache
   npm ci --prefix crates/serve/web && mlytiles serve --basemap none \
-      --assets crates/serve/web/node_modules/maplibre-gl/dist      # fully offline preview
+      --assets crates/serve/web/node_modules      # fully offline preview
   mlytiles serve --addr 0.0.0.0:8080 --public-url https://tiles.example.org/mly
   MAPILLARY_ACCESS_TOKEN=... mlytiles serve --fetch --daily-budget 5000")]
 pub struct Args {
@@ -98,10 +98,11 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     summary_every: u64,
 
-    /// The folder of MapLibre GL JS's files the preview page loads (`npm ci --prefix
-    /// crates/serve/web` fills crates/serve/web/node_modules/maplibre-gl/dist); served
-    /// read-only under /assets/. The files must be the pinned version's (checked at start).
-    /// Without it the page loads that version from unpkg.com, checked by its integrity hashes.
+    /// The node_modules folder holding the preview page's libraries, MapLibre GL JS and
+    /// pmtiles (`npm ci --prefix crates/serve/web` fills crates/serve/web/node_modules); their
+    /// dist/ folders are served read-only under /assets/. The files must be the pinned
+    /// versions' (checked at start). Without it the page loads those versions from unpkg.com,
+    /// checked by their integrity hashes.
     #[arg(long, value_name = "DIR")]
     assets: Option<PathBuf>,
 
