@@ -14,6 +14,11 @@
 //!   stores each content once and addresses the rest; `duplicate` is one tile 4,000 times
 //!   (one run in the directory). Throughput in tiles and bytes given to the writer.
 //!
+//! - `pyramid_run/{1,4,16}_z14_tiles`: a whole `render --pyramid --only-data` run, z0-16 at
+//!   512 px, into an archive, over one, four and sixteen z14 tiles of the sample: how the cost
+//!   grows with the area of data. Throughput in tiles listed, on rayon's pool (the thread
+//!   count is printed; tiles/s over threads is the rate a core).
+//!
 //! The average PNG size of each pool is printed once. Run: `cargo bench --bench pmtiles`
 //! (add `-- pyramid_tile` or `-- archive_write` for one group).
 
@@ -23,8 +28,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlytiles_render::{
-    EdgePoints, ParentCache, PngOptions, RenderOptions, Sources, encode_png, render_tile,
-    render_tile_cached,
+    EdgePoints, ParentCache, PngOptions, PyramidOptions, PyramidSettings, RenderOptions, Sources,
+    encode_png, pyramid_tiles_with_data, render_tile, render_tile_cached, write_pyramid,
 };
 use mlytiles_store::{
     ArchiveFormat, ArchiveWriter, BBox, Cache, TileId, pmtiles_tile_id, tile_of_pmtiles_id,
@@ -225,5 +230,71 @@ fn archive_write(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pyramid_tile, archive_write);
+/// The box of the `side` x `side` z14 tiles at the sample's north-west corner (3250, 6256),
+/// drawn in a hair so its edges pull in no neighbouring tile.
+fn block_bbox(side: u32) -> BBox {
+    let nw = TileId::new(14, 3250, 6256).expect("tile").bounds();
+    let se = TileId::new(14, 3249 + side, 6255 + side)
+        .expect("tile")
+        .bounds();
+    let hair = 1e-7;
+    BBox::new(
+        nw.west() + hair,
+        se.south() + hair,
+        se.east() - hair,
+        nw.north() - hair,
+    )
+    .expect("bbox")
+}
+
+/// A whole `render --pyramid --only-data` run, z0-16, into a PMTiles archive, over one, four
+/// and sixteen z14 tiles of data: how the cost grows with the area. Tiles are drawn on rayon's
+/// pool (one thread a core); throughput is in tiles listed (drawn), so tiles/s divided by the
+/// cores printed is the rate a core.
+fn pyramid_run(c: &mut Criterion) {
+    let sources = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cores = rayon::current_num_threads();
+    let mut g = c.benchmark_group("pyramid_run");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    for side in [1u32, 2, 4] {
+        let bbox = block_bbox(side);
+        let listed = pyramid_tiles_with_data(&*sources.coverage, bbox, 0, 16, u64::MAX)
+            .expect("tile list")
+            .len() as u64;
+        let options = PyramidOptions {
+            bbox,
+            zooms: (0, 16),
+            out: dir.path().join(format!("run-{side}.pmtiles")),
+            shard: (0, 1),
+            force: true,
+            render: RenderOptions::default(),
+            settings: PyramidSettings {
+                source: "sample".into(),
+                style: "mapillary".into(),
+                filters: String::new(),
+                size: 512,
+                scale: 1,
+                markers: false,
+                background: None,
+            },
+            max_tiles: u64::MAX,
+            only_data: true,
+        };
+        let report = write_pyramid(&sources, &options, &|_| {}).expect("pyramid");
+        println!(
+            "pyramid_run/{}: {listed} tiles listed, {} written, {} transparent, on {cores} threads",
+            side * side,
+            report.tiles - report.transparent,
+            report.transparent
+        );
+        g.throughput(Throughput::Elements(listed));
+        g.bench_function(format!("{}_z14_tiles", side * side), |b| {
+            b.iter(|| write_pyramid(&sources, black_box(&options), &|_| {}).expect("pyramid"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pyramid_tile, archive_write, pyramid_run);
 criterion_main!(benches);
