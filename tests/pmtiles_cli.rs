@@ -44,6 +44,11 @@ fn repo_cache() -> String {
 
 /// `render --pyramid` of `bbox` at z10-14 into `out`, with `extra` flags.
 fn pyramid(dir: &Path, bbox: &str, out: &str, extra: &[&str]) -> Output {
+    pyramid_at(dir, bbox, "10-14", out, extra)
+}
+
+/// `render --pyramid` of the sample over `bbox` at `zooms`, 256 px, into `out`.
+fn pyramid_at(dir: &Path, bbox: &str, zooms: &str, out: &str, extra: &[&str]) -> Output {
     let cache = repo_cache();
     let args = [
         &[
@@ -54,7 +59,7 @@ fn pyramid(dir: &Path, bbox: &str, out: &str, extra: &[&str]) -> Output {
             "--bbox",
             bbox,
             "--zooms",
-            "10-14",
+            zooms,
             "--size",
             "256",
             "--out",
@@ -66,7 +71,6 @@ fn pyramid(dir: &Path, bbox: &str, out: &str, extra: &[&str]) -> Output {
     mlytiles(dir, &args)
 }
 
-/// Every tile of an archive with its bytes, in tile order, read through the store.
 fn tiles(path: &Path) -> Vec<(TileId, Vec<u8>)> {
     let archive = PmTiles::open(path).expect("open archive");
     let mut out = Vec::new();
@@ -400,54 +404,23 @@ fn export_writes_a_filtered_vector_archive_with_vector_layers() {
 fn only_data_follows_the_store_not_the_box() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let cache = repo_cache();
-    let run = |bbox: &str, out: &str, extra: &[&str]| {
-        let args = [
-            &[
-                "render",
-                "--cache",
-                &cache,
-                "--pyramid",
-                "--bbox",
-                bbox,
-                "--zooms",
-                "10-16",
-                "--size",
-                "256",
-                "--out",
-                out,
-            ][..],
-            extra,
-        ]
-        .concat();
-        ok(&mlytiles(d, &args))
-    };
-    let world = run("-180,-85,180,85", "world.pmtiles", &["--only-data"]);
+    const WORLD: &str = "-180,-85,180,85";
+    let world = ok(&pyramid_at(
+        d,
+        WORLD,
+        "10-16",
+        "world.pmtiles",
+        &["--only-data"],
+    ));
     // Without it the box's every tile is listed, far past the guard; the guard is --max-tiles.
     let refused = |extra: &[&str]| {
-        let args = [
-            &[
-                "render",
-                "--cache",
-                &cache,
-                "--pyramid",
-                "--bbox",
-                "-180,-85,180,85",
-                "--zooms",
-                "10-16",
-                "--out",
-                "no.pmtiles",
-            ][..],
-            extra,
-        ]
-        .concat();
-        let out = mlytiles(d, &args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let out = pyramid_at(d, WORLD, "10-16", "no.pmtiles", extra);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     assert!(refused(&[]).contains("more than the limit of 50000000"));
     assert!(refused(&["--only-data", "--max-tiles", "10"]).contains("more than the limit of 10"));
-    run(WIDE, "town.pmtiles", &[]);
+    ok(&pyramid_at(d, WIDE, "10-16", "town.pmtiles", &[]));
     let rendered: u64 = world
         .split(" tiles rendered")
         .next()

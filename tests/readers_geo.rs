@@ -3,38 +3,14 @@
 //! EPSG:3857 with the Web Mercator bounds the command printed; and a tile written as GeoTIFF
 //! on the tile's square.
 
+mod readers;
+
+use readers::{ok, render};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
-
-/// `mlytiles render --cache fixtures/cache ARGS` in `dir` (the store's whole area unless ARGS
-/// say otherwise).
-fn render(dir: &Path, args: &[&str]) -> String {
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
-        .arg("render")
-        .arg("--cache")
-        .arg(&cache)
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", dir.join("home"))
-        .env_remove("MLYTILES_CACHE")
-        .output()
-        .expect("run mlytiles");
-    ok(&out, "mlytiles render")
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Four comma-separated numbers after `prefix` on a line of `stdout`.
 fn four_after(stdout: &str, prefix: &str) -> [f64; 4] {

@@ -4,37 +4,13 @@
 //!
 //! The served PNGs go through the same encoder; the server's browser test loads them.
 
+mod readers;
+
+use readers::{ok, render};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
-
-/// `mlytiles render --cache fixtures/cache ARGS` in `dir`.
-fn render(dir: &Path, args: &[&str]) -> String {
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_mlytiles"))
-        .arg("render")
-        .arg("--cache")
-        .arg(&cache)
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", dir.join("home"))
-        .env_remove("MLYTILES_CACHE")
-        .output()
-        .expect("run mlytiles");
-    ok(&out, &format!("mlytiles render {}", args.join(" ")))
-}
-
-/// The stdout of a successful run; the run's output otherwise.
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// What the PNG decoder of the `png` crate reads: width, height, whether the file is indexed,
 /// and the sum of the alpha channel over the image (palette and tRNS expanded).

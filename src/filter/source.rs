@@ -1,10 +1,12 @@
-//! Where `mlytiles filter` reads tiles: tile files, folders, MBTiles stores, or the cache.
+//! Where `mlytiles filter` reads tiles: tile files, folders, MBTiles stores, PMTiles archives,
+//! or the cache.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use mlytiles_filter::{Area, Filter, LayerKind};
-use mlytiles_store::{FolderStore, MbTiles, PmTiles, TileStore};
+use mlytiles_store::TileStore;
 use mlytiles_tile::TileId;
 
 use super::Args;
@@ -16,7 +18,7 @@ pub(super) enum Source {
     /// One tile's bytes.
     File(Input),
     /// A folder or MBTiles store, with its name.
-    Store(String, Box<dyn TileStore>),
+    Store(String, Arc<dyn TileStore>),
 }
 
 /// The store of the cache that a run without INPUT reads: of `--cache`, else of the default
@@ -45,17 +47,14 @@ pub(super) fn open(path: &Path) -> Result<Source> {
     if path != Path::new("-") && !path.exists() {
         bail!("{name}: no such file or folder");
     }
-    if path.is_dir() {
-        let store = FolderStore::open(path).with_context(|| name.clone())?;
-        return Ok(Source::Store(name, Box::new(store)));
-    }
-    if path.extension().is_some_and(|e| e == "mbtiles") {
-        let store = MbTiles::open_read_only(path).with_context(|| name.clone())?;
-        return Ok(Source::Store(name, Box::new(store)));
-    }
-    if path.extension().is_some_and(|e| e == "pmtiles") {
-        let store = PmTiles::open(path).with_context(|| name.clone())?;
-        return Ok(Source::Store(name, Box::new(store)));
+    // Folders, MBTiles stores and PMTiles archives open as stores; anything else is one tile.
+    let is_store = path.is_dir()
+        || path
+            .extension()
+            .is_some_and(|e| e == "mbtiles" || e == "pmtiles");
+    if is_store {
+        let store = mlytiles_store::open_store(path).with_context(|| name.clone())?;
+        return Ok(Source::Store(name, store));
     }
     Ok(Source::File(Input::read(path)?))
 }

@@ -256,12 +256,7 @@ pub use mlytiles_tile::hilbert_order;
 /// [`Error::InvalidOption`] for zooms deeper than [`MAX_ZOOM`](crate::MAX_ZOOM) or a list
 /// longer than `limit`.
 pub fn pyramid_tiles(bbox: BBox, z0: u8, z1: u8, limit: u64) -> Result<Vec<TileId>> {
-    if z0 > z1 || z1 > crate::MAX_ZOOM {
-        return Err(Error::InvalidOption(format!(
-            "zooms {z0}-{z1} (expected a range within 0-{})",
-            crate::MAX_ZOOM
-        )));
-    }
+    check_zooms(z0, z1)?;
     let mut total = 0u64;
     for z in z0..=z1 {
         total += TileCover::tile_count(bbox, z).map_err(|e| Error::InvalidOption(e.to_string()))?;
@@ -300,12 +295,7 @@ pub fn pyramid_tiles_with_data(
     z1: u8,
     limit: u64,
 ) -> Result<Vec<TileId>> {
-    if z0 > z1 || z1 > crate::MAX_ZOOM {
-        return Err(Error::InvalidOption(format!(
-            "zooms {z0}-{z1} (expected a range within 0-{})",
-            crate::MAX_ZOOM
-        )));
-    }
+    check_zooms(z0, z1)?;
     let too_many = |n: u64| {
         Error::InvalidOption(format!(
             "the pyramid has more than {n} tiles with data, more than the limit of {limit}"
@@ -315,15 +305,15 @@ pub fn pyramid_tiles_with_data(
     let mut out: Vec<TileId> = Vec::new();
     let mut leaves: Vec<TileId> = Vec::new();
     for z in z0.min(deepest)..=deepest {
-        let tiles = mlytiles_store::data_tiles(store, Some(z), Some(bbox))?;
-        if z == deepest {
-            leaves = tiles.clone();
-        }
+        let tiles = sorted(mlytiles_store::data_tiles(store, Some(z), Some(bbox))?, z);
         if z >= z0 {
-            out.extend(sorted(tiles, z));
+            out.extend_from_slice(&tiles);
         }
         if out.len() as u64 > limit {
             return Err(too_many(out.len() as u64));
+        }
+        if z == deepest {
+            leaves = tiles;
         }
     }
     for z in crate::MAX_DATA_ZOOM + 1..=z1 {
@@ -340,12 +330,23 @@ pub fn pyramid_tiles_with_data(
         if (out.len() + next.len()) as u64 > limit {
             return Err(too_many((out.len() + next.len()) as u64));
         }
-        leaves = next;
+        leaves = sorted(next, z);
         if z >= z0 {
-            out.extend(sorted(leaves.clone(), z));
+            out.extend_from_slice(&leaves);
         }
     }
     Ok(out)
+}
+
+/// A pyramid's zoom range: `z0..=z1` within 0-[`MAX_ZOOM`](crate::MAX_ZOOM).
+fn check_zooms(z0: u8, z1: u8) -> Result<()> {
+    if z0 > z1 || z1 > crate::MAX_ZOOM {
+        return Err(Error::InvalidOption(format!(
+            "zooms {z0}-{z1} (expected a range within 0-{})",
+            crate::MAX_ZOOM
+        )));
+    }
+    Ok(())
 }
 
 /// `tiles` of zoom `z` in Hilbert order.

@@ -21,7 +21,9 @@ use crate::datacache::DecodedStore;
 use crate::error::{Error, Result};
 use crate::flight::Flights;
 use crate::memcache::{Entry, Key, Kind, MemCache};
-use crate::route::{Reject, TilePath, check_zoom, parse_filter, parse_tile_path, quote};
+use crate::route::{
+    QueryFilter, Reject, TilePath, check_zoom, parse_filter, parse_tile_path, quote,
+};
 use crate::stats::Stats;
 use crate::{Config, mvt, page, png, tilejson};
 
@@ -642,13 +644,14 @@ async fn png_tile(
     Ok(respond(app, &entry, "image/png", headers))
 }
 
-async fn mvt_tile(
-    app: &Arc<App>,
+/// What a request for a tile of a stored tileset asks for: the tileset (known), the tile (within
+/// its zooms) and the filter (one the tileset's layers can judge).
+fn tileset_request<'a>(
+    app: &'a App,
     tileset: &str,
     tile: TileId,
     query: Option<&str>,
-    headers: &HeaderMap,
-) -> std::result::Result<Response, Reject> {
+) -> std::result::Result<(&'a Tileset, QueryFilter), Reject> {
     let Some(set) = app.tilesets.get(tileset) else {
         return Err(unknown_tileset(app, tileset));
     };
@@ -662,6 +665,17 @@ async fn mvt_tile(
     if let Some(f) = &filter.filter {
         mvt::check_tileset(f, tileset, &set.layers)?;
     }
+    Ok((set, filter))
+}
+
+async fn mvt_tile(
+    app: &Arc<App>,
+    tileset: &str,
+    tile: TileId,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> std::result::Result<Response, Reject> {
+    let (set, filter) = tileset_request(app, tileset, tile, query)?;
     let key = Key {
         kind: Kind::Mvt {
             tileset: tileset.to_owned(),
@@ -698,19 +712,7 @@ async fn geojson_tile(
     tile: TileId,
     query: Option<&str>,
 ) -> std::result::Result<Response, Reject> {
-    let Some(set) = app.tilesets.get(tileset) else {
-        return Err(unknown_tileset(app, tileset));
-    };
-    check_zoom(
-        tile,
-        set.minzoom,
-        set.maxzoom,
-        &format!("tileset {tileset}"),
-    )?;
-    let filter = parse_filter(query)?;
-    if let Some(f) = &filter.filter {
-        mvt::check_tileset(f, tileset, &set.layers)?;
-    }
+    let (set, filter) = tileset_request(app, tileset, tile, query)?;
     let stored = app.stored(set, tile, true).await?;
     let data = match stored {
         Some(t) if t.info.status == TileStatus::Data => t.data,
