@@ -5,6 +5,7 @@ use std::cell::OnceCell;
 use crate::error::{Error, ErrorKind, Result, wire};
 use crate::feature::Feature;
 use crate::pbf::{Cursor, WireType, decode_varint, varint_from_word, zigzag64};
+use crate::text::CheckedText;
 use crate::value::Value;
 
 /// The default extent when a layer has none (vector_tile.proto: `[default = 4096]`).
@@ -375,7 +376,9 @@ impl<'a> Layer<'a> {
         // The counts come from the scan, so these reservations are bounded by the layer's size.
         let mut keys = Vec::with_capacity(self.key_count);
         let mut values = Vec::with_capacity(self.value_count);
-        let mut cursor = Cursor::new(&self.bytes[self.table_fields.clone()]);
+        let region = &self.bytes[self.table_fields.clone()];
+        let mut cursor = Cursor::new(region);
+        let mut text = CheckedText::new(region);
         while let Some(key) = cursor.peek() {
             // Keys (0x1a) and values (0x22) directly; anything else through the general path.
             let field = if key == 0x1a || key == 0x22 {
@@ -393,12 +396,14 @@ impl<'a> Layer<'a> {
                 field as u8
             };
             let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
+            let at = cursor.pos() - bytes.len();
             if field == 4 {
                 // The value and whatever follows it, so its integer can be read in one load.
-                let window = &cursor.all()[cursor.pos() - bytes.len()..];
-                push_value(&mut values, bytes, window).map_err(|e| self.locate(e))?;
+                let window = &region[at..];
+                push_value(&mut values, bytes, window, &mut text, at)
+                    .map_err(|e| self.locate(e))?;
             } else {
-                let key = std::str::from_utf8(bytes).map_err(|_| {
+                let key = text.get(at, bytes.len()).ok_or_else(|| {
                     self.locate(Error::new(ErrorKind::InvalidUtf8 {
                         what: format!("key {}", keys.len()),
                     }))
@@ -416,12 +421,19 @@ impl<'a> Layer<'a> {
 /// wrong.
 ///
 /// `window` starts where `bytes` does and may run on past it: an integer value is then decoded
-/// from one 8-byte load (its length is checked against the message's all the same).
+/// from one 8-byte load (its length is checked against the message's all the same). `bytes`
+/// lie at `at` in the region `text` checks strings of.
 #[inline(always)]
-fn push_value<'a>(values: &mut Vec<Value<'a>>, bytes: &'a [u8], window: &[u8]) -> Result<()> {
+fn push_value<'a>(
+    values: &mut Vec<Value<'a>>,
+    bytes: &'a [u8],
+    window: &[u8],
+    text: &mut CheckedText<'a>,
+    at: usize,
+) -> Result<()> {
     match *bytes {
-        [0x0a, len, ref text @ ..] if usize::from(len) == text.len() => {
-            if let Ok(s) = std::str::from_utf8(text) {
+        [0x0a, len, ref string @ ..] if usize::from(len) == string.len() => {
+            if let Some(s) = text.get(at + 2, string.len()) {
                 values.push(Value::String(s));
                 return Ok(());
             }

@@ -12,6 +12,7 @@ mod layer;
 pub mod model;
 mod pbf;
 mod ring;
+mod text;
 mod tile;
 mod value;
 mod writer;
