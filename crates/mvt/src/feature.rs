@@ -262,7 +262,7 @@ fn read_known_layouts(bytes: &[u8]) -> Option<Fields<'_>> {
 fn read_id(cursor: &mut Cursor<'_>, id: &mut Option<u64>) -> Option<()> {
     if cursor.peek() == Some(0x08) {
         cursor.advance(1);
-        *id = Some(cursor.varint().ok()?);
+        *id = Some(cursor.varint_long().ok()?);
     }
     Some(())
 }

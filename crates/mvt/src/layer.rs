@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use crate::error::{Error, ErrorKind, Result, wire};
 use crate::feature::Feature;
 use crate::pbf::{Cursor, WireType, decode_varint, varint_from_word, zigzag64};
-use crate::text::CheckedText;
+use crate::text::{NotUtf8, Slot, StringRun};
 use crate::value::Value;
 
 /// The default extent when a layer has none (vector_tile.proto: `[default = 4096]`).
@@ -378,7 +378,21 @@ impl<'a> Layer<'a> {
         let mut values = Vec::with_capacity(self.value_count);
         let region = &self.bytes[self.table_fields.clone()];
         let mut cursor = Cursor::new(region);
-        let mut text = CheckedText::new(region);
+        // Strings are checked as UTF-8 a run at a time (see `text.rs`); an error found in the
+        // meantime waits for the strings before it, so the first problem in the table is the
+        // one reported.
+        let mut run = StringRun::new(region);
+        let not_utf8 = |NotUtf8(slot)| {
+            let what = match slot {
+                Slot::Key(i) => format!("key {i}"),
+                Slot::Value(i) => format!("value {i}"),
+            };
+            self.locate(Error::new(ErrorKind::InvalidUtf8 { what }))
+        };
+        let fail = |e: Error, run: &mut StringRun<'a>, keys: &mut Vec<_>, values: &mut Vec<_>| {
+            run.flush(keys, values).map_err(not_utf8)?;
+            Err(self.locate(e))
+        };
         while let Some(key) = cursor.peek() {
             // Keys (0x1a) and values (0x22) directly; anything else through the general path.
             let field = if key == 0x1a || key == 0x22 {
@@ -386,31 +400,49 @@ impl<'a> Layer<'a> {
                 key >> 3
             } else {
                 let Some(key) = cursor.field() else { break };
-                let (field, wire_type) = key.map_err(|e| self.locate(wire("Layer", e)))?;
+                let (field, wire_type) = match key {
+                    Ok(key) => key,
+                    Err(e) => return fail(wire("Layer", e), &mut run, &mut keys, &mut values),
+                };
                 if !matches!(field, 3 | 4) || wire_type != WireType::Len {
-                    cursor
-                        .skip(wire_type)
-                        .map_err(|e| self.locate(wire("Layer", e)))?;
+                    if let Err(e) = cursor.skip(wire_type) {
+                        return fail(wire("Layer", e), &mut run, &mut keys, &mut values);
+                    }
                     continue;
                 }
                 field as u8
             };
-            let bytes = cursor.bytes().map_err(|e| self.locate(wire("Layer", e)))?;
+            let bytes = match cursor.bytes() {
+                Ok(bytes) => bytes,
+                Err(e) => return fail(wire("Layer", e), &mut run, &mut keys, &mut values),
+            };
             let at = cursor.pos() - bytes.len();
             if field == 4 {
+                // A string value in the usual encoding (field 1 and nothing else) waits for its
+                // run's check in a placeholder.
+                if let [0x0a, len, ref string @ ..] = *bytes
+                    && len < 0x80
+                    && usize::from(len) == string.len()
+                {
+                    let slot = Slot::Value(values.len());
+                    values.push(Value::Bool(false));
+                    run.push(slot, at + 2, string.len(), &mut keys, &mut values)
+                        .map_err(not_utf8)?;
+                    continue;
+                }
                 // The value and whatever follows it, so its integer can be read in one load.
                 let window = &region[at..];
-                push_value(&mut values, bytes, window, &mut text, at)
-                    .map_err(|e| self.locate(e))?;
+                if let Err(e) = push_value(&mut values, bytes, window) {
+                    return fail(e, &mut run, &mut keys, &mut values);
+                }
             } else {
-                let key = text.get(at, bytes.len()).ok_or_else(|| {
-                    self.locate(Error::new(ErrorKind::InvalidUtf8 {
-                        what: format!("key {}", keys.len()),
-                    }))
-                })?;
-                keys.push(key);
+                let slot = Slot::Key(keys.len());
+                keys.push("");
+                run.push(slot, at, bytes.len(), &mut keys, &mut values)
+                    .map_err(not_utf8)?;
             }
         }
+        run.flush(&mut keys, &mut values).map_err(not_utf8)?;
         Ok(Tables { keys, values })
     }
 }
@@ -421,23 +453,11 @@ impl<'a> Layer<'a> {
 /// wrong.
 ///
 /// `window` starts where `bytes` does and may run on past it: an integer value is then decoded
-/// from one 8-byte load (its length is checked against the message's all the same). `bytes`
-/// lie at `at` in the region `text` checks strings of.
+/// from one 8-byte load (its length is checked against the message's all the same). Strings in
+/// the usual encoding are read by the caller (see `parse_tables`); others come here.
 #[inline(always)]
-fn push_value<'a>(
-    values: &mut Vec<Value<'a>>,
-    bytes: &'a [u8],
-    window: &[u8],
-    text: &mut CheckedText<'a>,
-    at: usize,
-) -> Result<()> {
+fn push_value<'a>(values: &mut Vec<Value<'a>>, bytes: &'a [u8], window: &[u8]) -> Result<()> {
     match *bytes {
-        [0x0a, len, ref string @ ..] if usize::from(len) == string.len() => {
-            if let Some(s) = text.get(at + 2, string.len()) {
-                values.push(Value::String(s));
-                return Ok(());
-            }
-        }
         [0x15, a, b, c, d] => {
             values.push(Value::Float(f32::from_le_bytes([a, b, c, d])));
             return Ok(());

@@ -1,82 +1,163 @@
-//! UTF-8 checks of a layer's key and value strings, many at once.
+//! UTF-8 checks of a layer's key and value strings, a run of strings at a time.
 //!
 //! Checking each string on its own costs a call and a set-up per string, and most strings in a
 //! table are short: in basemap tiles with multilingual names that was half the time of reading
 //! the tables. Strings in a table lie close together, separated by a few bytes of protobuf
-//! framing (a field key, a length, the value's own key and length). Those bytes are ASCII
-//! whenever the lengths are below 128, and an ASCII byte can neither be part of a multi-byte
-//! character nor make a neighbour invalid. So one vectorised check (simdutf8, whose `unsafe`
-//! stays inside it) over a whole stretch of the table proves every string in the stretch, and a
-//! string is then a slice of the checked text, taken at character boundaries (which `str::get`
-//! checks, safely). Where the stretch stops (a number's bytes, a long length, a real error), the
-//! next string starts a new one; a string the window cannot serve is checked on its own by std,
-//! whose verdict is final, so the answer is always exactly std's.
+//! framing (a field key, a length, the value's own key and length) and perhaps small numbers.
+//! When those bytes are ASCII, they can neither be part of a multi-byte character nor make a
+//! neighbour invalid, so the whole stretch from the first string of a run to the last is UTF-8
+//! exactly when every string in it is. One check of the stretch (vectorised by simdutf8, whose
+//! `unsafe` stays inside it, when the stretch is long enough for that to pay) then proves the
+//! run, and each string is a slice of the checked text, taken at character boundaries (which
+//! `str::get` checks, safely). A run ends where the bytes between two strings are not ASCII, or
+//! when it is full; a run that fails its check is checked string by string with std, whose
+//! verdict is final, so the answer is always exactly std's.
 
-/// How far ahead one check reads: enough to cover many strings, little enough that a stretch
-/// cut short early wastes little.
-const STRETCH: usize = 4096;
+use crate::value::Value;
 
-/// The strings of one byte region, checked a stretch at a time.
-pub(crate) struct CheckedText<'a> {
-    region: &'a [u8],
-    /// Checked text: `region[start..start + text.len()]`.
-    text: &'a str,
-    start: usize,
+/// Strings held back before a check: enough to make runs long, few enough that setting up the
+/// list for each layer costs little.
+const RUN: usize = 48;
+
+/// Below this many bytes a stretch is checked by std (simdutf8 itself hands inputs under 64
+/// bytes to std).
+const SIMD_FROM: usize = 64;
+
+/// Where a string goes once it is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Key(usize),
+    Value(usize),
 }
 
-impl<'a> CheckedText<'a> {
+/// A string whose check failed: its slot, for the error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotUtf8(pub(crate) Slot);
+
+/// The strings of a table region waiting for their check, in the order they were found.
+pub(crate) struct StringRun<'a> {
+    region: &'a [u8],
+    /// Slot, start and length of each string held back (`u32`: a table region never comes
+    /// near 4 GiB, and [`StringRun::push`] refuses anything else).
+    pending: [(Slot, u32, u32); RUN],
+    len: usize,
+}
+
+impl<'a> StringRun<'a> {
     pub(crate) fn new(region: &'a [u8]) -> Self {
-        CheckedText {
+        StringRun {
             region,
-            text: "",
-            start: 0,
+            pending: [(Slot::Key(0), 0, 0); RUN],
+            len: 0,
         }
     }
 
-    /// `region[at..at + len]` as text, or `None` if it is not UTF-8 (or not in the region).
+    /// Holds back the string `region[at..at + len]`, to be written to `slot` (which holds a
+    /// placeholder) when its run is checked. Checks the run so far first if this string
+    /// cannot join it.
     #[inline(always)]
-    pub(crate) fn get(&mut self, at: usize, len: usize) -> Option<&'a str> {
-        if let Some(s) = self.from_window(at, len) {
-            return Some(s);
-        }
-        self.check_from(at, len)
-    }
-
-    #[inline(always)]
-    fn from_window(&self, at: usize, len: usize) -> Option<&'a str> {
-        let from = at.checked_sub(self.start)?;
-        self.text.get(from..from.checked_add(len)?)
-    }
-
-    /// Checks a new stretch from `at`, then serves the string from it, or from std.
-    #[inline(never)]
-    fn check_from(&mut self, at: usize, len: usize) -> Option<&'a str> {
-        let bytes = self.region.get(at..at.checked_add(len)?)?;
-        let rest = &self.region[at..];
-        let stretch = &rest[..rest.len().min(STRETCH.max(len))];
-        let valid = match simdutf8::compat::from_utf8(stretch) {
-            Ok(text) => text,
-            // The valid part is checked again to hold it as `&str` without `unsafe`; this
-            // happens once per stretch, not per string.
-            Err(e) => simdutf8::basic::from_utf8(&stretch[..e.valid_up_to()]).unwrap_or(""),
+    pub(crate) fn push(
+        &mut self,
+        slot: Slot,
+        at: usize,
+        len: usize,
+        keys: &mut [&'a str],
+        values: &mut [Value<'a>],
+    ) -> Result<(), NotUtf8> {
+        let (Ok(at32), Ok(len32)) = (u32::try_from(at), u32::try_from(len)) else {
+            // Out of the list's range: checked on its own, now.
+            self.flush(keys, values)?;
+            let text = self.region.get(at..at.saturating_add(len));
+            let text = text.and_then(|t| std::str::from_utf8(t).ok());
+            return put(slot, text.ok_or(NotUtf8(slot))?, keys, values);
         };
-        self.text = valid;
-        self.start = at;
-        match self.from_window(at, len) {
-            Some(s) => Some(s),
-            None => std::str::from_utf8(bytes).ok(),
+        if self.len > 0 {
+            let (_, last_at, last_len) = self.pending[self.len - 1];
+            let gap_start = (last_at + last_len) as usize;
+            if self.len == RUN || !self.ascii_between(gap_start, at) {
+                self.flush(keys, values)?;
+            }
+        }
+        self.pending[self.len] = (slot, at32, len32);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Whether the bytes from `start` to `end` are ASCII; the usual few bytes of framing are
+    /// tested in one load.
+    #[inline(always)]
+    fn ascii_between(&self, start: usize, end: usize) -> bool {
+        let Some(gap) = self.region.get(start..end) else {
+            return false;
+        };
+        match self.region.get(start..).and_then(|r| r.first_chunk::<8>()) {
+            Some(word) if gap.len() <= 8 => {
+                let keep = u64::MAX.checked_shr(64 - 8 * gap.len() as u32).unwrap_or(0);
+                u64::from_le_bytes(*word) & keep & 0x8080_8080_8080_8080 == 0
+            }
+            _ => gap.is_ascii(),
         }
     }
+
+    /// Checks the strings held back and writes them to their slots. The first string (in
+    /// table order) that is not UTF-8 is the error.
+    pub(crate) fn flush(
+        &mut self,
+        keys: &mut [&'a str],
+        values: &mut [Value<'a>],
+    ) -> Result<(), NotUtf8> {
+        let pending = &self.pending[..std::mem::take(&mut self.len)];
+        let (Some(&(_, first, _)), Some(&(_, last_at, last_len))) =
+            (pending.first(), pending.last())
+        else {
+            return Ok(());
+        };
+        let first = first as usize;
+        let stretch = self
+            .region
+            .get(first..(last_at + last_len) as usize)
+            .unwrap_or_default();
+        let checked = if stretch.len() >= SIMD_FROM {
+            simdutf8::basic::from_utf8(stretch).ok()
+        } else {
+            std::str::from_utf8(stretch).ok()
+        };
+        for &(slot, at, len) in pending {
+            let (at, len) = (at as usize, len as usize);
+            let text = checked
+                .and_then(|t| t.get(at - first..at - first + len))
+                .or_else(|| std::str::from_utf8(self.region.get(at..at + len)?).ok())
+                .ok_or(NotUtf8(slot))?;
+            put(slot, text, keys, values)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a checked string to its slot.
+#[inline(always)]
+fn put<'a>(
+    slot: Slot,
+    text: &'a str,
+    keys: &mut [&'a str],
+    values: &mut [Value<'a>],
+) -> Result<(), NotUtf8> {
+    match slot {
+        Slot::Key(i) => *keys.get_mut(i).ok_or(NotUtf8(slot))? = text,
+        Slot::Value(i) => *values.get_mut(i).ok_or(NotUtf8(slot))? = Value::String(text),
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every string of every region agrees with std, whatever surrounds it.
+    /// Runs of strings with every kind of byte around and inside them: each string is what std
+    /// says, and the error is the first string std refuses.
     #[test]
     fn answers_are_exactly_stds() {
-        let pieces: [&[u8]; 9] = [
+        let pieces: [&[u8]; 10] = [
             b"abc",
             "Stra\u{df}e".as_bytes(),
             "\u{6771}\u{4eac}".as_bytes(),
@@ -86,6 +167,7 @@ mod tests {
             &[0x85],       // a length byte of 128 or more
             b"",
             &[0xc3], // a lead byte whose follower is elsewhere
+            b"a long enough piece of text to take the vectorised check, on its own",
         ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: usize| {
@@ -97,7 +179,7 @@ mod tests {
         for _ in 0..5_000 {
             let mut region = Vec::new();
             let mut spans = Vec::new();
-            for _ in 0..next(12) {
+            for _ in 0..next(300) {
                 region.extend_from_slice(pieces[next(pieces.len())]);
                 let at = region.len();
                 for _ in 0..next(3) {
@@ -105,37 +187,48 @@ mod tests {
                 }
                 spans.push((at, region.len() - at));
             }
-            let mut text = CheckedText::new(&region);
-            for &(at, len) in &spans {
-                let expected = std::str::from_utf8(&region[at..at + len]).ok();
-                assert_eq!(text.get(at, len), expected, "{region:x?} at {at} len {len}");
+            let mut keys = vec![""; spans.len()];
+            let mut values = vec![Value::Bool(false); spans.len()];
+            let mut run = StringRun::new(&region);
+            let mut result = Ok(());
+            for (i, &(at, len)) in spans.iter().enumerate() {
+                let slot = if i % 3 == 0 {
+                    Slot::Key(i)
+                } else {
+                    Slot::Value(i)
+                };
+                result = run.push(slot, at, len, &mut keys, &mut values);
+                if result.is_err() {
+                    break;
+                }
             }
-            assert_eq!(text.get(region.len(), 1), None);
-        }
-    }
-
-    #[test]
-    fn a_long_table_is_served_from_few_checks() {
-        let mut region = Vec::new();
-        let mut spans = Vec::new();
-        for i in 0..2_000 {
-            region.extend_from_slice(&[0x22, 0x10, 0x0a, 0x0e]);
-            let name = format!("\u{540d}\u{524d} {i:04}");
-            spans.push((region.len(), name.len()));
-            region.extend_from_slice(name.as_bytes());
-        }
-        let mut text = CheckedText::new(&region);
-        let mut checks = 0;
-        for &(at, len) in &spans {
-            if text.from_window(at, len).is_none() {
-                checks += 1;
+            if result.is_ok() {
+                result = run.flush(&mut keys, &mut values);
             }
-            assert_eq!(
-                text.get(at, len),
-                std::str::from_utf8(&region[at..at + len]).ok()
-            );
+            let first_bad = spans
+                .iter()
+                .position(|&(at, len)| std::str::from_utf8(&region[at..at + len]).is_err());
+            match first_bad {
+                Some(i) => {
+                    let slot = if i % 3 == 0 {
+                        Slot::Key(i)
+                    } else {
+                        Slot::Value(i)
+                    };
+                    assert_eq!(result, Err(NotUtf8(slot)), "{region:x?}");
+                }
+                None => {
+                    assert_eq!(result, Ok(()));
+                    for (i, &(at, len)) in spans.iter().enumerate() {
+                        let expected = std::str::from_utf8(&region[at..at + len]).unwrap();
+                        if i % 3 == 0 {
+                            assert_eq!(keys[i], expected);
+                        } else {
+                            assert_eq!(values[i], Value::String(expected));
+                        }
+                    }
+                }
+            }
         }
-        // One check per stretch of 4 KiB, not one per string.
-        assert!(checks <= region.len() / STRETCH + 1, "{checks} checks");
     }
 }

@@ -377,6 +377,15 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// [`ErrorKind::ZeroLengthSegment`] for a LineTo that does not move (spec 4.3.3.2).
     #[inline]
     pub fn decode_geometry<S: GeometrySink>(&self, sink: &mut S) -> Result<()> {
+        // A lone point (MoveTo(1) and two integers of one or two bytes) is most features of
+        // Mapillary's tiles and many of a basemap's: it is read here, in the caller's loop,
+        // without the call and set-up of the full decoder.
+        if self.geom_type() == GeomType::Point
+            && let Some((x, y)) = super::ints::lone_point(self.geometry)
+        {
+            sink.move_to(x, y);
+            return Ok(());
+        }
         self.decode_into(sink)
             .map_err(|kind| self.locate(Error::new(kind)))
     }

@@ -88,6 +88,24 @@ fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), Err
     Ok((zigzag32(a), zigzag32(b)))
 }
 
+/// The point of a geometry that is exactly MoveTo(1) and two integers of one or two bytes (the
+/// usual encoding of a point feature), zigzag-decoded; `None` for anything else, which the
+/// full decoder then reads and checks.
+#[inline(always)]
+pub(super) fn lone_point(geometry: &[u8]) -> Option<(i32, i32)> {
+    let two = |lo: u8, hi: u8| u32::from(lo & 0x7f) | (u32::from(hi) << 7);
+    let (a, b) = match *geometry {
+        [0x09, a, b] if a < 0x80 && b < 0x80 => (u32::from(a), u32::from(b)),
+        [0x09, a0, a1, b] if a0 >= 0x80 && a1 < 0x80 && b < 0x80 => (two(a0, a1), u32::from(b)),
+        [0x09, a, b0, b1] if a < 0x80 && b0 >= 0x80 && b1 < 0x80 => (u32::from(a), two(b0, b1)),
+        [0x09, a0, a1, b0, b1] if a0 >= 0x80 && a1 < 0x80 && b0 >= 0x80 && b1 < 0x80 => {
+            (two(a0, a1), two(b0, b1))
+        }
+        _ => return None,
+    };
+    Some((zigzag32(a), zigzag32(b)))
+}
+
 /// Where the four integers of two points lie in an 8-byte word, for one pattern of continuation
 /// bits, when each integer is one or two bytes long; see [`read_two_pairs`].
 #[derive(Debug, Clone, Copy)]
@@ -323,6 +341,43 @@ mod tests {
         }
         fn close_path(&mut self) {
             self.0.push(('C', 0, 0));
+        }
+    }
+
+    #[test]
+    fn a_lone_point_reads_as_the_full_decoder_reads_it() {
+        // Every length of either integer (one to five bytes) and the geometries around a point
+        // that are not one (a second point, a LineTo, a count of 2, a cut): the shortcut
+        // either gives the full decoder's point or leaves the geometry to it.
+        let values = [0u32, 1, 2, 127, 128, 300, 16_383, 16_384, 1 << 21, u32::MAX];
+        for &a in &values {
+            for &b in &values {
+                let mut point = vec![0x09];
+                crate::writer::wire::put_varint(&mut point, u64::from(a));
+                crate::writer::wire::put_varint(&mut point, u64::from(b));
+                let mut variants = vec![point.clone(), point[..point.len() - 1].to_vec()];
+                variants.push([point.as_slice(), &[0x01, 0x01]].concat());
+                variants.push([&[0x11], &point[1..], &[0x02, 0x02]].concat());
+                for bytes in variants {
+                    let mut full = Record::default();
+                    let mut reader = ByteInts {
+                        buf: &bytes,
+                        pos: 0,
+                    };
+                    let decoded = decode_commands(&mut reader, GeomType::Point, 2, &mut full);
+                    match lone_point(&bytes) {
+                        Some((x, y)) => {
+                            assert!(decoded.is_ok(), "{bytes:x?}");
+                            assert_eq!(full.0, [('M', x, y)], "{bytes:x?}");
+                        }
+                        // Only points with integers of one or two bytes take the shortcut.
+                        None => assert!(
+                            decoded.is_err() || full.0.len() != 1 || a >= 1 << 14 || b >= 1 << 14,
+                            "{bytes:x?} left to the decoder"
+                        ),
+                    }
+                }
+            }
         }
     }
 
