@@ -118,24 +118,27 @@ impl<'a> Layer<'a> {
             // Features, keys and values (one-byte keys 0x12, 0x1a, 0x22) are nearly all of a
             // layer's fields: they take a direct path.
             if matches!(key, 0x12 | 0x1a | 0x22) {
-                cursor.advance(1);
-                cursor
-                    .bytes()
-                    .map_err(|e| located(wire("Layer", e), name))?;
-                if key == 0x12 {
-                    feature_count += 1;
-                    first_feature = first_feature.min(start);
-                    last_feature = cursor.pos();
-                } else {
-                    if key == 0x1a {
-                        key_count += 1;
+                // A run of fields of one kind, stepped over in a loop of its own (whose state
+                // stays in registers); it stops before anything else, including a field it
+                // cannot step over, which the general path below then reports.
+                let (end, count) = skip_run(cursor.all(), start, key);
+                if count > 0 {
+                    cursor.advance(end - start);
+                    if key == 0x12 {
+                        feature_count += count;
+                        first_feature = first_feature.min(start);
+                        last_feature = end;
                     } else {
-                        value_count += 1;
+                        if key == 0x1a {
+                            key_count += count;
+                        } else {
+                            value_count += count;
+                        }
+                        first_table = first_table.min(start);
+                        last_table = end;
                     }
-                    first_table = first_table.min(start);
-                    last_table = cursor.pos();
+                    continue;
                 }
-                continue;
             }
             let Some(key) = cursor.field() else { break };
             let (field, wire_type) = key.map_err(|e| located(wire("Layer", e), name))?;
@@ -447,6 +450,32 @@ impl<'a> Layer<'a> {
     }
 }
 
+/// Steps over consecutive length-delimited fields whose one-byte key is `key`, from `pos`:
+/// where the run ends and how many fields it held. Only fields with a length of one or two
+/// bytes and two bytes after their key are taken; the run stops before anything else (a
+/// longer length, a field that runs past the end, the last bytes), which the caller reads
+/// field by field.
+#[inline(never)]
+fn skip_run(buf: &[u8], mut pos: usize, key: u8) -> (usize, usize) {
+    let mut count = 0;
+    while let Some(&[k, b0, b1]) = buf.get(pos..).and_then(|r| r.first_chunk::<3>()) {
+        let (len, n) = if b0 < 0x80 {
+            (usize::from(b0), 2)
+        } else if b1 < 0x80 {
+            (usize::from(b0 & 0x7f) | usize::from(b1) << 7, 3)
+        } else {
+            break;
+        };
+        let next = pos + n + len;
+        if k != key || next > buf.len() {
+            break;
+        }
+        pos = next;
+        count += 1;
+    }
+    (pos, count)
+}
+
 /// Parses one `Value` message (spec 4.1: exactly one of the seven fields) onto the end of
 /// `values`. The usual encoding, one field and nothing else, takes a direct path that builds the
 /// value in place; anything else goes through the general parse, which also explains what is
@@ -610,3 +639,70 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
 }
 
 impl std::iter::FusedIterator for Features<'_, '_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::wire::put_varint;
+
+    /// Counts fields the plain way, one `Cursor::field` at a time: `None` on a wire error.
+    fn plain_counts(body: &[u8]) -> Option<(usize, usize, usize)> {
+        let mut cursor = Cursor::new(body);
+        let mut counts = (0, 0, 0);
+        while let Some(key) = cursor.field() {
+            let (field, wire_type) = key.ok()?;
+            cursor.skip(wire_type).ok()?;
+            match field {
+                2 => counts.0 += 1,
+                3 => counts.1 += 1,
+                4 => counts.2 += 1,
+                _ => {}
+            }
+        }
+        Some(counts)
+    }
+
+    /// Layers of runs of features, keys and values with lengths of one, two and three bytes,
+    /// whole and cut anywhere: the scan counts what a field-by-field walk counts, and fails
+    /// where it fails.
+    #[test]
+    fn runs_are_counted_as_field_by_field() {
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..400 {
+            let mut body = vec![0x0a, 0x01, b'l', 0x28, 0x80, 0x20];
+            for _ in 0..next(40) {
+                let key = [0x12u8, 0x1a, 0x22][next(3) as usize];
+                let len = [0, 1, 127, 128, 300, 16_383, 16_384][next(7) as usize];
+                body.push(key);
+                put_varint(&mut body, len);
+                body.extend(std::iter::repeat_n(0x08, len as usize));
+            }
+            let cuts = [
+                body.len(),
+                body.len().saturating_sub(1),
+                next(body.len() as u64) as usize,
+            ];
+            for cut in cuts {
+                let part = &body[..cut];
+                let scanned = Layer::parse(part, 0, crate::VersionPolicy::Strict).ok();
+                let counts = scanned
+                    .as_ref()
+                    .map(|l| (l.feature_count(), l.key_count(), l.value_count()));
+                // A cut through the name or extent is a missing name, not a wire error.
+                if cut >= 6 {
+                    assert_eq!(counts, plain_counts(part), "cut at {cut} of {}", body.len());
+                }
+                if let Some(layer) = scanned {
+                    let walked = layer.features().filter(Result::is_ok).count();
+                    assert!(walked <= layer.feature_count());
+                }
+            }
+        }
+    }
+}

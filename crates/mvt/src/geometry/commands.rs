@@ -395,10 +395,8 @@ impl<'l, 'a> Feature<'l, 'a> {
     // they were spilled to the stack on every vertex.
     #[inline(never)]
     fn decode_into<S: GeometrySink>(&self, sink: &mut S) -> std::result::Result<(), ErrorKind> {
-        let mut ints = ByteInts {
-            buf: self.geometry,
-            pos: 0,
-        };
+        let window = crate::pbf::run_on(self.geometry, self.layer.bytes());
+        let mut ints = ByteInts::new(self.geometry, window);
         decode_commands(&mut ints, self.geom_type(), self.layer.version(), sink)
     }
 }

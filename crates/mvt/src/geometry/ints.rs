@@ -40,9 +40,16 @@ pub(super) fn read_u32(buf: &[u8], pos: &mut usize) -> std::result::Result<u32, 
 /// Reads the two zigzag parameters of one point. When 8 bytes are left and both integers are
 /// one or two bytes long (deltas below 8192: nearly every vertex of a real tile), both come out
 /// of one load with no per-byte branch.
+///
+/// `window` is `buf` and perhaps the bytes after it (the rest of the layer), so that a point
+/// near the end of a geometry is still read from one load; what is read must end within `buf`.
 #[inline(always)]
-fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), ErrorKind> {
-    if let Some(word) = buf.get(*pos..).and_then(|r| r.first_chunk::<8>()) {
+fn read_pair(
+    buf: &[u8],
+    window: &[u8],
+    pos: &mut usize,
+) -> std::result::Result<(i32, i32), ErrorKind> {
+    if let Some(word) = window.get(*pos..).and_then(|r| r.first_chunk::<8>()) {
         let w = u64::from_le_bytes(*word);
         // Branch on the lengths rather than compute them: the next load's address then does
         // not wait for this one's bits, and runs of similar deltas predict well.
@@ -68,7 +75,9 @@ fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), Err
         } else {
             None
         };
-        if let Some((a, b, n)) = found {
+        if let Some((a, b, n)) = found
+            && *pos + n <= buf.len()
+        {
             *pos += n;
             return Ok((zigzag32(a), zigzag32(b)));
         }
@@ -77,6 +86,7 @@ fn read_pair(buf: &[u8], pos: &mut usize) -> std::result::Result<(i32, i32), Err
         if let Some((a, na)) = varint_from_word(w).filter(|&(_, n)| n <= 5)
             && let Some((b, nb)) = varint_from_word(w >> (8 * na))
             && na + nb <= 8
+            && *pos + na + nb <= buf.len()
             && let (Ok(a), Ok(b)) = (u32::try_from(a), u32::try_from(b))
         {
             *pos += na + nb;
@@ -160,14 +170,14 @@ static FOUR_INTS: [FourInts; 256] = {
 /// continuation bits, so one load and one lookup replace four branches on lengths that real
 /// geometry mixes unpredictably. `None` (nothing read) otherwise.
 #[inline(always)]
-fn read_two_pairs(buf: &[u8], pos: &mut usize) -> Option<[(i32, i32); 2]> {
-    let word = buf.get(*pos..).and_then(|r| r.first_chunk::<8>())?;
+fn read_two_pairs(buf: &[u8], window: &[u8], pos: &mut usize) -> Option<[(i32, i32); 2]> {
+    let word = window.get(*pos..).and_then(|r| r.first_chunk::<8>())?;
     let w = u64::from_le_bytes(*word);
     // The top bit of each byte gathered into one byte (bit i from byte i); the multiplier's
     // partial products meet only in the top byte, without carries.
     let continues = ((w >> 7) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56;
     let f = &FOUR_INTS[continues as usize];
-    if f.len == 0 {
+    if f.len == 0 || *pos + usize::from(f.len) > buf.len() {
         return None;
     }
     let int = |k: usize| {
@@ -250,8 +260,23 @@ pub(crate) trait IntSource {
 
 /// Geometry integers from the packed varint bytes of a tile.
 pub(super) struct ByteInts<'a> {
-    pub(super) buf: &'a [u8],
-    pub(super) pos: usize,
+    /// The geometry's bytes.
+    buf: &'a [u8],
+    /// `buf` and whatever follows it in the layer, for loads of 8 bytes near its end.
+    window: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> ByteInts<'a> {
+    /// Reads `buf`; `window` is `buf` and perhaps more bytes after it (see
+    /// [`crate::pbf::run_on`]), which fast paths may load but never use.
+    pub(super) fn new(buf: &'a [u8], window: &'a [u8]) -> Self {
+        ByteInts {
+            buf,
+            window,
+            pos: 0,
+        }
+    }
 }
 
 impl IntSource for ByteInts<'_> {
@@ -265,11 +290,11 @@ impl IntSource for ByteInts<'_> {
     }
     #[inline(always)]
     fn next_pair(&mut self) -> std::result::Result<(i32, i32), ErrorKind> {
-        read_pair(self.buf, &mut self.pos)
+        read_pair(self.buf, self.window, &mut self.pos)
     }
     #[inline(always)]
     fn next_two_pairs(&mut self) -> Option<[(i32, i32); 2]> {
-        read_two_pairs(self.buf, &mut self.pos)
+        read_two_pairs(self.buf, self.window, &mut self.pos)
     }
     #[inline(always)]
     fn check_count(&self, command: &'static str, count: u32) -> std::result::Result<(), ErrorKind> {
@@ -360,10 +385,7 @@ mod tests {
                 variants.push([&[0x11], &point[1..], &[0x02, 0x02]].concat());
                 for bytes in variants {
                     let mut full = Record::default();
-                    let mut reader = ByteInts {
-                        buf: &bytes,
-                        pos: 0,
-                    };
+                    let mut reader = ByteInts::new(&bytes, &bytes);
                     let decoded = decode_commands(&mut reader, GeomType::Point, 2, &mut full);
                     match lone_point(&bytes) {
                         Some((x, y)) => {
@@ -421,25 +443,31 @@ mod tests {
             )
             .unwrap_or_else(|e| panic!("{ints:?}: {e}"));
             let mut got = Record::default();
-            let mut reader = ByteInts {
-                buf: &bytes,
-                pos: 0,
-            };
+            let mut reader = ByteInts::new(&bytes, &bytes);
             decode_commands(&mut reader, GeomType::LineString, 2, &mut got)
                 .unwrap_or_else(|e| panic!("{ints:?}: {e}"));
             assert_eq!(got, expected, "{ints:?}");
             assert_eq!(got.0.len(), points as usize, "{ints:?}");
             for cut in 0..bytes.len() {
-                let mut got = Record::default();
-                let mut reader = ByteInts {
-                    buf: &bytes[..cut],
-                    pos: 0,
-                };
-                let result = decode_commands(&mut reader, GeomType::LineString, 2, &mut got);
-                assert!(result.is_err(), "{ints:?} cut at {cut}");
-                // What was drawn before the cut is a prefix of the whole.
-                assert!(expected.0.starts_with(&got.0), "{ints:?} cut at {cut}");
+                // The bytes after the cut may be loaded (they are the rest of the layer in a
+                // tile) but never read: the cut is found either way.
+                for window in [&bytes[..cut], &bytes[..]] {
+                    let mut got = Record::default();
+                    let mut reader = ByteInts::new(&bytes[..cut], window);
+                    let result = decode_commands(&mut reader, GeomType::LineString, 2, &mut got);
+                    assert!(result.is_err(), "{ints:?} cut at {cut}");
+                    // What was drawn before the cut is a prefix of the whole.
+                    assert!(expected.0.starts_with(&got.0), "{ints:?} cut at {cut}");
+                }
             }
+            // A window running on past the end changes nothing for the whole geometry.
+            let mut padded = bytes.clone();
+            padded.extend_from_slice(&[0x81; 16]);
+            let mut got = Record::default();
+            let mut reader = ByteInts::new(&padded[..bytes.len()], &padded);
+            decode_commands(&mut reader, GeomType::LineString, 2, &mut got)
+                .unwrap_or_else(|e| panic!("{ints:?}: {e}"));
+            assert_eq!(got, expected, "{ints:?} with bytes after it");
         }
     }
 }
