@@ -165,7 +165,7 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// fatal error that ends the iteration. An odd number of tag integers (spec 4.2: tags come
     /// in pairs) is found at the end and yielded as a recoverable
     /// [`ErrorKind::OddTagCount`]: the feature is broken, the layer is not.
-    #[inline]
+    #[inline(always)]
     pub fn properties(&self) -> Properties<'l, 'a> {
         let mut properties = Properties {
             keys: &[],
@@ -432,12 +432,20 @@ impl<'a> Properties<'_, 'a> {
         }
     }
 
-    #[cold]
-    #[inline(never)]
+    /// Ends the iteration with the error `kind`, located. The error is built out of line, from
+    /// copies: a reference to the iterator passed to a call would keep its state in memory
+    /// instead of registers for the whole loop.
+    #[inline(always)]
     fn fail(&mut self, kind: ErrorKind) -> Error {
         self.cursor.finish();
-        self.layer.locate(Error::new(kind).in_feature(self.index))
+        locate_in(self.layer, self.index, kind)
     }
 }
 
 impl std::iter::FusedIterator for Properties<'_, '_> {}
+
+#[cold]
+#[inline(never)]
+fn locate_in(layer: &Layer<'_>, index: usize, kind: ErrorKind) -> Error {
+    layer.locate(Error::new(kind).in_feature(index))
+}
