@@ -375,7 +375,7 @@ impl<'l, 'a> Feature<'l, 'a> {
     /// Fatal errors for a broken command stream (unknown command, a count that does not fit the
     /// bytes, a command the type does not allow, a geometry that stops mid-part); a recoverable
     /// [`ErrorKind::ZeroLengthSegment`] for a LineTo that does not move (spec 4.3.3.2).
-    #[inline]
+    #[inline(always)]
     pub fn decode_geometry<S: GeometrySink>(&self, sink: &mut S) -> Result<()> {
         // A lone point (MoveTo(1) and two integers of one or two bytes) is most features of
         // Mapillary's tiles and many of a basemap's: it is read here, in the caller's loop,
@@ -386,17 +386,36 @@ impl<'l, 'a> Feature<'l, 'a> {
             sink.move_to(x, y);
             return Ok(());
         }
-        self.decode_into(sink)
-            .map_err(|kind| self.locate(Error::new(kind)))
-    }
-
-    // Kept out of the caller's loop on purpose: in a function of its own the cursor, the
-    // coordinates and the sink's fields stay in registers, where inlined into a feature loop
-    // they were spilled to the stack on every vertex.
-    #[inline(never)]
-    fn decode_into<S: GeometrySink>(&self, sink: &mut S) -> std::result::Result<(), ErrorKind> {
         let window = crate::pbf::run_on(self.geometry, self.layer.bytes());
-        let mut ints = ByteInts::new(self.geometry, window);
-        decode_commands(&mut ints, self.geom_type(), self.layer.version(), sink)
+        decode_bytes(
+            self.geometry,
+            window,
+            self.geom_type(),
+            self.layer.version(),
+            sink,
+        )
+        .map_err(|kind| locate_feature(self.layer, self.index, kind))
     }
+}
+
+// Kept out of the caller's loop on purpose: in a function of its own the cursor, the
+// coordinates and the sink's fields stay in registers, where inlined into a feature loop they
+// were spilled to the stack on every vertex. It takes the feature's fields by value: a
+// reference to the feature would make the caller keep the feature in memory.
+#[inline(never)]
+fn decode_bytes<S: GeometrySink>(
+    geometry: &[u8],
+    window: &[u8],
+    geom_type: GeomType,
+    version: u32,
+    sink: &mut S,
+) -> std::result::Result<(), ErrorKind> {
+    let mut ints = ByteInts::new(geometry, window);
+    decode_commands(&mut ints, geom_type, version, sink)
+}
+
+#[cold]
+#[inline(never)]
+fn locate_feature(layer: &crate::Layer<'_>, index: usize, kind: ErrorKind) -> Error {
+    layer.locate(Error::new(kind).in_feature(index))
 }
