@@ -173,6 +173,12 @@ static FOUR_INTS: [FourInts; 256] = {
 fn read_two_pairs(buf: &[u8], window: &[u8], pos: &mut usize) -> Option<[(i32, i32); 2]> {
     let word = window.get(*pos..).and_then(|r| r.first_chunk::<8>())?;
     let w = u64::from_le_bytes(*word);
+    // Four one-byte integers (small deltas, the usual case): no lookup.
+    if w & 0x8080_8080 == 0 && *pos + 4 <= buf.len() {
+        *pos += 4;
+        let int = |k: u32| zigzag32((w >> (8 * k)) as u32 & 0x7f);
+        return Some([(int(0), int(1)), (int(2), int(3))]);
+    }
     // The top bit of each byte gathered into one byte (bit i from byte i); the multiplier's
     // partial products meet only in the top byte, without carries.
     let continues = ((w >> 7) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56;
