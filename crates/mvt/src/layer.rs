@@ -33,7 +33,9 @@ pub struct Layer<'a> {
     features: std::ops::Range<usize>,
     /// The same for the key and value fields.
     table_fields: std::ops::Range<usize>,
-    tables: OnceCell<std::result::Result<Tables<'a>, Error>>,
+    /// Boxed, so a layer stays small to move: layers are made (and moved) for every scan, the
+    /// tables only when properties are read.
+    tables: OnceCell<std::result::Result<Box<Tables<'a>>, Error>>,
 }
 
 #[derive(Debug)]
@@ -366,8 +368,9 @@ impl<'a> Layer<'a> {
     #[inline]
     pub(crate) fn tables(&self) -> Result<&Tables<'a>> {
         self.tables
-            .get_or_init(|| self.parse_tables())
+            .get_or_init(|| self.parse_tables().map(Box::new))
             .as_ref()
+            .map(|tables| &**tables)
             .map_err(Clone::clone)
     }
 
@@ -459,14 +462,15 @@ impl<'a> Layer<'a> {
 fn skip_run(buf: &[u8], mut pos: usize, key: u8) -> (usize, usize) {
     let mut count = 0;
     while let Some(&[k, b0, b1]) = buf.get(pos..).and_then(|r| r.first_chunk::<3>()) {
-        let (len, n) = if b0 < 0x80 {
-            (usize::from(b0), 2)
-        } else if b1 < 0x80 {
-            (usize::from(b0 & 0x7f) | usize::from(b1) << 7, 3)
-        } else {
-            break;
-        };
-        let next = pos + n + len;
+        // The one-byte length first (one add from the loaded byte to the next position, the
+        // loop's critical path), corrected for a two-byte one.
+        let mut next = pos + 2 + usize::from(b0);
+        if b0 >= 0x80 {
+            if b1 >= 0x80 {
+                break;
+            }
+            next = pos + 3 + (usize::from(b0 & 0x7f) | usize::from(b1) << 7);
+        }
         if k != key || next > buf.len() {
             break;
         }

@@ -131,7 +131,7 @@ impl<'a> Tile<'a> {
             cursor: Cursor::new(self.bytes),
             policy: self.policy,
             index: 0,
-            seen: Vec::new(),
+            seen: Names::default(),
             done: false,
         }
     }
@@ -213,7 +213,7 @@ pub struct Layers<'a> {
     policy: VersionPolicy,
     index: usize,
     /// Names of the layers yielded so far, to refuse duplicates (spec 4.1).
-    seen: Vec<&'a str>,
+    seen: Names<'a>,
     done: bool,
 }
 
@@ -251,3 +251,67 @@ impl<'a> Iterator for Layers<'a> {
 }
 
 impl std::iter::FusedIterator for Layers<'_> {}
+
+/// A list of names that allocates only past the first few (most tiles have fewer layers), so
+/// that reading a tile's layers allocates nothing.
+#[derive(Debug, Clone, Default)]
+struct Names<'a> {
+    first: [&'a str; 16],
+    len: usize,
+    more: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn contains(&self, name: &str) -> bool {
+        self.first[..self.len].contains(&name) || self.more.contains(&name)
+    }
+
+    fn push(&mut self, name: &'a str) {
+        match self.first.get_mut(self.len) {
+            Some(slot) => {
+                *slot = name;
+                self.len += 1;
+            }
+            None => self.more.push(name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TileBuilder;
+
+    fn tile_of(names: &[String]) -> Vec<u8> {
+        let mut builder = TileBuilder::new();
+        let point = geo_types::Point::new(1, 2).into();
+        for name in names {
+            builder
+                .layer(name)
+                .add_feature(None, &point, [("k", crate::Value::Bool(true))])
+                .unwrap();
+        }
+        builder.to_bytes()
+    }
+
+    /// A repeated name is refused wherever it comes, before and after the first sixteen
+    /// layers (which are remembered without allocating).
+    #[test]
+    fn duplicate_layer_names_are_found_past_the_first_sixteen() {
+        let names: Vec<String> = (0..24).map(|i| format!("layer{i}")).collect();
+        for repeat in [0, 15, 16, 23] {
+            // Two tile messages one after the other are one tile with all their layers.
+            let mut bytes = tile_of(&names);
+            bytes.extend(tile_of(&[names[repeat].clone()]));
+            let results: Vec<_> = Tile::new(&bytes).unwrap().layers().collect();
+            assert_eq!(results.len(), 25);
+            assert!(results[..24].iter().all(Result::is_ok), "repeat {repeat}");
+            let err = results[24].as_ref().unwrap_err();
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::DuplicateLayerName(names[repeat].clone()),
+                "repeat {repeat}"
+            );
+        }
+    }
+}
