@@ -238,7 +238,7 @@ impl<'a> Iterator for Layers<'a> {
         let index = self.index;
         self.index += 1;
         Some(Layer::parse(body, index, self.policy).and_then(|layer| {
-            if self.seen.contains(&layer.name()) {
+            if self.seen.contains(layer.name()) {
                 return Err(
                     Error::new(ErrorKind::DuplicateLayerName(layer.name().to_owned()))
                         .in_layer(index, Some(layer.name())),
