@@ -37,8 +37,8 @@ pub(crate) struct NotUtf8(pub(crate) Slot);
 /// The strings of a table region waiting for their check, in the order they were found.
 pub(crate) struct StringRun<'a> {
     region: &'a [u8],
-    /// Slot, start and length of each string held back (`u32`: a table region never comes
-    /// near 4 GiB, and [`StringRun::push`] refuses anything else).
+    /// Slot, start and end of each string held back (`u32`, to keep the list small: a string
+    /// that ends past 4 GiB is checked on its own at once).
     pending: [(Slot, u32, u32); RUN],
     len: usize,
 }
@@ -64,21 +64,20 @@ impl<'a> StringRun<'a> {
         keys: &mut [&'a str],
         values: &mut [Value<'a>],
     ) -> Result<(), NotUtf8> {
-        let (Ok(at32), Ok(len32)) = (u32::try_from(at), u32::try_from(len)) else {
-            // Out of the list's range: checked on its own, now.
+        let end = at.saturating_add(len);
+        let (Ok(at32), Ok(end32)) = (u32::try_from(at), u32::try_from(end)) else {
             self.flush(keys, values)?;
-            let text = self.region.get(at..at.saturating_add(len));
+            let text = self.region.get(at..end);
             let text = text.and_then(|t| std::str::from_utf8(t).ok());
             return put(slot, text.ok_or(NotUtf8(slot))?, keys, values);
         };
         if self.len > 0 {
-            let (_, last_at, last_len) = self.pending[self.len - 1];
-            let gap_start = (last_at + last_len) as usize;
-            if self.len == RUN || !self.ascii_between(gap_start, at) {
+            let (_, _, last_end) = self.pending[self.len - 1];
+            if self.len == RUN || !self.ascii_between(last_end as usize, at) {
                 self.flush(keys, values)?;
             }
         }
-        self.pending[self.len] = (slot, at32, len32);
+        self.pending[self.len] = (slot, at32, end32);
         self.len += 1;
         Ok(())
     }
@@ -107,26 +106,25 @@ impl<'a> StringRun<'a> {
         values: &mut [Value<'a>],
     ) -> Result<(), NotUtf8> {
         let pending = &self.pending[..std::mem::take(&mut self.len)];
-        let (Some(&(_, first, _)), Some(&(_, last_at, last_len))) =
-            (pending.first(), pending.last())
+        let (Some(&(_, first, _)), Some(&(_, _, last_end))) = (pending.first(), pending.last())
         else {
             return Ok(());
         };
         let first = first as usize;
         let stretch = self
             .region
-            .get(first..(last_at + last_len) as usize)
+            .get(first..last_end as usize)
             .unwrap_or_default();
         let checked = if stretch.len() >= SIMD_FROM {
             simdutf8::basic::from_utf8(stretch).ok()
         } else {
             std::str::from_utf8(stretch).ok()
         };
-        for &(slot, at, len) in pending {
-            let (at, len) = (at as usize, len as usize);
+        for &(slot, at, end) in pending {
+            let (at, end) = (at as usize, end as usize);
             let text = checked
-                .and_then(|t| t.get(at - first..at - first + len))
-                .or_else(|| std::str::from_utf8(self.region.get(at..at + len)?).ok())
+                .and_then(|t| t.get(at - first..end - first))
+                .or_else(|| std::str::from_utf8(self.region.get(at..end)?).ok())
                 .ok_or(NotUtf8(slot))?;
             put(slot, text, keys, values)?;
         }
