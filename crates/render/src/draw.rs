@@ -142,6 +142,7 @@ pub(crate) fn draw_coverage(
     at: &Placement,
     pass: &Pass<'_>,
     points_only: bool,
+    split: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
     let err = Error::in_tile(at.data_tile);
@@ -162,11 +163,37 @@ pub(crate) fn draw_coverage(
             layers.push(layer);
         }
     }
+    let big = |l: &Layer<'_>| l.bytes().len() >= SPLIT_BYTES;
+    if split && layers.len() == 2 && layers.iter().all(big) {
+        let second = layers.pop();
+        let first = layers.pop();
+        let (Some(first), Some(second)) = (first, second) else {
+            unreachable!("two layers")
+        };
+        // Two large layers (a dense z14 tile's lines and dots): one on a canvas of its own on
+        // another thread, merged by `max` after, which is what drawing both on one canvas
+        // gives (coverage is combined by `max` whatever the order).
+        let mut other = canvas.empty_like();
+        let mut other_stats = RenderStats::default();
+        let (here, there) = (&mut *canvas, &mut other);
+        let (here_stats, there_stats) = (&mut *stats, &mut other_stats);
+        let (a, b) = rayon::join(
+            move || draw_layer(here, &first, at, pass, here_stats),
+            move || draw_layer(there, &second, at, pass, there_stats),
+        );
+        canvas.merge_from(&other, 0, 0);
+        stats.add(&other_stats);
+        return a.and(b);
+    }
     for layer in &layers {
         draw_layer(canvas, layer, at, pass, stats)?;
     }
     Ok(())
 }
+
+/// The size from which each of two layers is drawn on a thread of its own: below it, the
+/// second canvas and the merge cost more than the thread saves.
+const SPLIT_BYTES: usize = 32 << 10;
 
 /// Draws map features (`point` or `traffic_sign` layer) of `bytes` as markers.
 pub(crate) fn draw_markers(

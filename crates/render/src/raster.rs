@@ -61,6 +61,12 @@ impl Canvas {
         }
     }
 
+    /// A canvas of the same size and classes, with nothing drawn.
+    pub fn empty_like(&self) -> Canvas {
+        let colours: Vec<[u8; 4]> = self.planes.iter().map(|p| p.colour).collect();
+        Canvas::new(self.width, self.height, &colours, self.density.is_some())
+    }
+
     fn len(&self) -> usize {
         self.width as usize * self.height as usize
     }
