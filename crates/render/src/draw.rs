@@ -1,7 +1,7 @@
 //! Drawing one vector tile's coverage layers into a canvas.
 
 use mlytiles_filter::{CompiledFilter, Filter, LayerKind, Predicate};
-use mlytiles_mvt::{GeometrySink, Layer, Tile, Value};
+use mlytiles_mvt::{GeometrySink, Layer, LayerHeader, Tile, Value};
 use mlytiles_tile::TileId;
 
 use crate::overzoom::Indexed;
@@ -99,6 +99,10 @@ pub(crate) struct Pass<'a> {
     pub brushes: &'a Brushes,
     /// Index of the first marker plane (after the style's classes).
     pub marker_base: usize,
+    /// The bytes are a neighbour's, read for the points whose dots reach into the tile: a
+    /// point feature is first decoded alone, and skipped (not classified, filtered or drawn)
+    /// when none of its points comes near enough.
+    pub neighbour: bool,
 }
 
 /// The filter with only the predicates that apply to `kind`: a filter on panoramas does not
@@ -163,27 +167,29 @@ pub(crate) fn draw_coverage(
             layers.push(layer);
         }
     }
-    let big = |l: &Layer<'_>| l.bytes().len() >= SPLIT_BYTES;
-    if split && layers.len() == 2 && layers.iter().all(big) {
-        let second = layers.pop();
-        let first = layers.pop();
-        let (Some(first), Some(second)) = (first, second) else {
-            unreachable!("two layers")
-        };
-        // Two large layers (a dense z14 tile's lines and dots): one on a canvas of its own on
-        // another thread, merged by `max` after, which is what drawing both on one canvas
-        // gives (coverage is combined by `max` whatever the order).
-        let mut other = canvas.empty_like();
-        let mut other_stats = RenderStats::default();
-        let (here, there) = (&mut *canvas, &mut other);
-        let (here_stats, there_stats) = (&mut *stats, &mut other_stats);
-        let (a, b) = rayon::join(
-            move || draw_layer(here, &first, at, pass, here_stats),
-            move || draw_layer(there, &second, at, pass, there_stats),
-        );
-        canvas.merge_from(&other, 0, 0);
-        stats.add(&other_stats);
-        return a.and(b);
+    let total: usize = layers.iter().map(|l| l.bytes().len()).sum();
+    if split && total >= SPLIT_BYTES && rayon::current_num_threads() > 1 {
+        let mut parts = Vec::new();
+        for layer in &layers {
+            let Some(header) = layer.header(&tile) else {
+                parts.clear();
+                break;
+            };
+            // Lines cost far more a byte than points (a capsule per segment against a stamp
+            // per point: on the densest tile 77 KB of lines take longer than 877 KB of
+            // points), so a large line layer goes in several parts and the points whole.
+            let n = if layer.name() == "sequence" && layer.bytes().len() >= SPLIT_BYTES {
+                LINE_PARTS
+            } else {
+                1
+            };
+            for (offset, index, end) in feature_parts(layer, n) {
+                parts.push((header.clone(), offset, index, end));
+            }
+        }
+        if !parts.is_empty() {
+            return draw_parts(canvas, &tile, &parts, at, pass, stats);
+        }
     }
     for layer in &layers {
         draw_layer(canvas, layer, at, pass, stats)?;
@@ -191,9 +197,87 @@ pub(crate) fn draw_coverage(
     Ok(())
 }
 
-/// The size from which each of two layers is drawn on a thread of its own: below it, the
-/// second canvas and the merge cost more than the thread saves.
+/// The size of a tile's drawn layers from which they are drawn in parts on the pool's
+/// threads: below it, the extra canvases and their merge cost more than the threads save.
 const SPLIT_BYTES: usize = 32 << 10;
+
+/// The parts a large line layer is drawn in (so that two threads share the work evenly with
+/// the points layer and the neighbours' points).
+const LINE_PARTS: usize = 4;
+
+/// `n` runs of a layer's features of about equal bytes, as (offset, index, end offset) for
+/// [`Layer::features_from`]. Walks the layer's features once (their fields, not their
+/// geometry) when `n > 1`.
+fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
+    let mut features = layer.features();
+    let mut starts = vec![(0, 0)];
+    if n > 1 {
+        let step = layer.bytes().len() / n;
+        while let Some(f) = features.next() {
+            if f.is_err_and(|e| e.is_fatal()) {
+                break;
+            }
+            if features.offset() >= step * starts.len() && starts.len() < n {
+                starts.push((features.offset(), features.next_index()));
+            }
+        }
+    }
+    let mut parts = Vec::with_capacity(starts.len());
+    for (i, &(offset, index)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(usize::MAX, |s| s.0);
+        parts.push((offset, index, end));
+    }
+    parts
+}
+
+/// Draws parts of a tile's layers on the pool's threads, each thread on a canvas of its own,
+/// merged into `canvas` by `max` (sum for density) after: what drawing them all on one canvas
+/// gives, since coverage is combined that way whatever the order. Counts and the first error
+/// come in the parts' order.
+fn draw_parts(
+    canvas: &mut Canvas,
+    tile: &Tile<'_>,
+    parts: &[(LayerHeader, usize, usize, usize)],
+    at: &Placement,
+    pass: &Pass<'_>,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let blank = canvas.empty_like();
+    let drawn: Vec<(Canvas, RenderStats, Result<()>)> = parts
+        .par_iter()
+        .fold(
+            || (blank.clone(), RenderStats::default(), Ok(())),
+            |(mut c, mut st, r), (header, offset, index, end)| {
+                if r.is_err() {
+                    return (c, st, r);
+                }
+                let Some(layer) = header.layer(tile) else {
+                    return (c, st, r);
+                };
+                let mut features = layer.features_from(*offset, *index);
+                let run = std::iter::from_fn(|| {
+                    if features.offset() < *end {
+                        features.next()
+                    } else {
+                        None
+                    }
+                });
+                let r = draw_features(&mut c, &layer, run, at, pass, &mut st);
+                (c, st, r)
+            },
+        )
+        .collect();
+    let mut result = Ok(());
+    for (c, st, r) in drawn {
+        canvas.merge_from(&c, 0, 0);
+        stats.add(&st);
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    result
+}
 
 /// Draws map features (`point` or `traffic_sign` layer) of `bytes` as markers.
 pub(crate) fn draw_markers(
@@ -401,6 +485,45 @@ impl LineSink<'_> {
     }
 }
 
+/// Whether any point of a feature lies where its dot can reach `clip`: a box in the layer's
+/// own integer coordinates, tested before any transform.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Near {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+    pub hit: bool,
+}
+
+impl Near {
+    /// The box of layer coordinates whose dots (drawn with `stamps`) can reach `clip`, for
+    /// the transform `canvas = o + k * layer`.
+    pub(crate) fn new(clip: Clip, stamps: &Stamps, k: f32, ox: f32, oy: f32) -> Near {
+        let r = stamps.reach() as f32;
+        let k = k.max(f32::MIN_POSITIVE);
+        // Float to int casts saturate: a box beyond the i32 range stays a box.
+        let lo = |c: i32, o: f32| ((c as f32 - r - o) / k).floor() as i32;
+        let hi = |c: i32, o: f32| ((c as f32 + r - o) / k).ceil() as i32;
+        Near {
+            x0: lo(clip.x0, ox),
+            y0: lo(clip.y0, oy),
+            x1: hi(clip.x1, ox),
+            y1: hi(clip.y1, oy),
+            hit: false,
+        }
+    }
+}
+
+impl GeometrySink for Near {
+    #[inline(always)]
+    fn move_to(&mut self, x: i32, y: i32) {
+        self.hit |= x >= self.x0 && x <= self.x1 && y >= self.y0 && y <= self.y1;
+    }
+    fn line_to(&mut self, _x: i32, _y: i32) {}
+    fn close_path(&mut self) {}
+}
+
 struct PointSink<'c> {
     canvas: &'c mut Canvas,
     class: usize,
@@ -516,6 +639,7 @@ fn draw_features<'l, 'a>(
         LayerKind::Image => &pass.brushes.dot,
         _ => &pass.brushes.marker,
     };
+    let near = (pass.neighbour && !is_line).then(|| Near::new(at.point_clip, stamps, k, ox, oy));
     // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
     // culling happens per segment inside the rasterizer.
     for feature in features {
@@ -527,6 +651,13 @@ fn draw_features<'l, 'a>(
                 continue;
             }
         };
+        if let Some(near) = near {
+            let mut probe = near;
+            // A geometry that cannot be decoded takes the usual way (and is counted there).
+            if feature.decode_geometry(&mut probe).is_ok() && !probe.hit {
+                continue;
+            }
+        }
         if let Some(c) = &compiled
             && !c.matches(&feature)
         {
@@ -581,4 +712,65 @@ fn draw_features<'l, 'a>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mlytiles_filter::ImageType;
+    use mlytiles_mvt::{TileBuilder, geo_types};
+
+    use super::*;
+
+    /// A neighbour's point features far from the tile are skipped after their geometry alone:
+    /// they never reach the filter (which counts what it leaves out).
+    #[test]
+    fn a_neighbours_far_points_are_skipped_before_the_filter() {
+        // Below the tile: one image 4 units (half a pixel) past the shared edge, 99 far.
+        let mut b = TileBuilder::new();
+        for i in 0..100 {
+            let y = if i == 0 { 4 } else { 1000 + 20 * i };
+            let g: geo_types::Geometry<i32> = geo_types::Point::new(2048, y).into();
+            b.layer("image")
+                .add_feature(None, &g, [("is_pano", Value::Bool(false))])
+                .unwrap();
+        }
+        let bytes = b.to_bytes();
+        let tile = TileId::new(14, 10, 10).unwrap();
+        let below = TileId::new(14, 10, 11).unwrap();
+        let brushes = Brushes::new(14, 1.0);
+        // Panoramas only: every image here is flat, so the filter leaves each one it sees out.
+        let filter = Filter {
+            image_type: ImageType::Pano,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        for neighbour in [true, false] {
+            let mut canvas = Canvas::new(512, 512, &[[5, 203, 99, 255]], false);
+            let clip = canvas.full_clip();
+            let at = Placement {
+                data_tile: below,
+                target: tile,
+                side: 512.0,
+                origin: (0.0, 0.0),
+                line_clip: clip,
+                point_clip: clip,
+            };
+            let pass = Pass {
+                style: Style::Mapillary,
+                filter: Some(&filter),
+                now: chrono::Utc::now(),
+                brushes: &brushes,
+                marker_base: 1,
+                neighbour,
+            };
+            let mut stats = RenderStats::default();
+            draw_coverage(&mut canvas, &bytes, &at, &pass, true, false, &mut stats).unwrap();
+            seen.push(stats.features_filtered);
+        }
+        assert_eq!(
+            seen,
+            vec![1, 100],
+            "filtered as a neighbour, and as the tile's own"
+        );
+    }
 }

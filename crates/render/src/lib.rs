@@ -803,6 +803,7 @@ fn draw_loaded(
         now,
         brushes: &brushes,
         marker_base: options.style.classes().len(),
+        neighbour: neighbour.is_some(),
     };
     let (x0, y0) = (origin.0 as i32, origin.1 as i32);
     let at = Placement {

@@ -498,6 +498,8 @@ pub(crate) struct Stamps {
     /// where its bytes start in `data`.
     subs: [(i32, i32, usize, usize, usize); 16],
     data: Vec<u8>,
+    /// How far (pixels) a stamp reaches from its point, at most.
+    reach: i32,
 }
 
 impl Stamps {
@@ -544,7 +546,18 @@ impl Stamps {
                 start,
             );
         }
-        Stamps { subs, data }
+        let reach = subs
+            .iter()
+            .map(|&(l, t, w, h, _)| l.abs().max(t.abs()).max(l + w as i32).max(t + h as i32))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        Stamps { subs, data, reach }
+    }
+
+    /// How far (pixels) a stamp reaches from its point, at most.
+    pub fn reach(&self) -> i32 {
+        self.reach
     }
 
     /// The stamp for a point at `(x, y)`: its bytes, top-left pixel, width and height.
