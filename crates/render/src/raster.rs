@@ -41,6 +41,21 @@ pub(crate) struct Canvas {
     pub planes: Vec<Plane>,
     /// Additive coverage for the density style.
     pub density: Option<Vec<f32>>,
+    /// A rectangle holding every pixel drawn so far (`None`: nothing drawn), so a merge reads
+    /// only that part of a canvas (the neighbours' dots touch a few pixels of the edges).
+    dirty: Option<Clip>,
+}
+
+impl Clip {
+    /// The smallest rectangle holding both.
+    fn union(self, o: Clip) -> Clip {
+        Clip {
+            x0: self.x0.min(o.x0),
+            y0: self.y0.min(o.y0),
+            x1: self.x1.max(o.x1),
+            y1: self.y1.max(o.y1),
+        }
+    }
 }
 
 impl Canvas {
@@ -58,7 +73,17 @@ impl Canvas {
                 })
                 .collect(),
             density: density.then(|| vec![0.0; n]),
+            dirty: None,
         }
+    }
+
+    /// Notes that pixels in `r` were drawn.
+    #[inline(always)]
+    fn mark(&mut self, r: Clip) {
+        self.dirty = Some(match self.dirty {
+            Some(d) => d.union(r),
+            None => r,
+        });
     }
 
     /// A canvas of the same size and classes, with nothing drawn.
@@ -104,7 +129,7 @@ impl Canvas {
         r: f32,
     ) -> bool {
         let w = self.width as usize;
-        if class == DENSITY_CLASS {
+        let visited = if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
                 return false;
             };
@@ -112,6 +137,13 @@ impl Canvas {
         } else {
             let cov = self.plane(class);
             capsule_spans(clip, a, b, r, &mut MaxU8(cov), w)
+        };
+        match visited {
+            Some(rect) => {
+                self.mark(rect);
+                true
+            }
+            None => false,
         }
     }
 
@@ -126,6 +158,12 @@ impl Canvas {
         }
         let span = (sx1 - sx0) as usize;
         let skip = (sx0 - ox) as usize;
+        self.mark(Clip {
+            x0: sx0,
+            y0: sy0,
+            x1: sx1,
+            y1: sy1,
+        });
         if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
                 return;
@@ -150,17 +188,22 @@ impl Canvas {
     }
 
     /// Merges another canvas (same classes) into this one by `max` (sum for density), placing its
-    /// top-left corner at `(dx, dy)`; parts falling outside are dropped.
+    /// top-left corner at `(dx, dy)`; parts falling outside are dropped. Reads only the part
+    /// of `other` drawn in.
     pub fn merge_from(&mut self, other: &Canvas, dx: i32, dy: i32) {
         let (w, h) = (self.width as i32, self.height as i32);
-        let (ow, oh) = (other.width as i32, other.height as i32);
-        let x0 = dx.max(0);
-        let x1 = (dx + ow).min(w);
-        let y0 = dy.max(0);
-        let y1 = (dy + oh).min(h);
+        let (ow, _) = (other.width as i32, other.height as i32);
+        let Some(drawn) = other.dirty else {
+            return;
+        };
+        let x0 = (dx + drawn.x0).max(0);
+        let x1 = (dx + drawn.x1).min(w);
+        let y0 = (dy + drawn.y0).max(0);
+        let y1 = (dy + drawn.y1).min(h);
         if x0 >= x1 || y0 >= y1 {
             return;
         }
+        self.mark(Clip { x0, y0, x1, y1 });
         let span = (x1 - x0) as usize;
         if let (Some(d), Some(od)) = (self.density.as_mut(), other.density.as_ref()) {
             for y in y0..y1 {
@@ -191,6 +234,15 @@ impl Canvas {
 
     /// Moves rows `[n, height)` to `[0, height - n)` and clears the rest.
     pub fn shift_up(&mut self, n: u32) {
+        let keep_rows = self.height.saturating_sub(n) as i32;
+        self.dirty = self
+            .dirty
+            .map(|d| Clip {
+                y0: (d.y0 - n as i32).max(0),
+                y1: (d.y1 - n as i32).min(keep_rows),
+                ..d
+            })
+            .filter(|d| d.y0 < d.y1);
         let w = self.width as usize;
         let keep = (self.height.saturating_sub(n)) as usize * w;
         let off = n as usize * w;
@@ -412,8 +464,8 @@ fn row_interval(y: f32, s: &Seg) -> Option<(f32, f32)> {
 }
 
 /// Visits the pixels whose centres are within `r + 0.5` of segment `a`-`b`, giving `target`
-/// their coverage `clamp(r + 0.5 - distance, 0, 1)`. Returns false when the segment's reach
-/// misses `clip` (nothing visited).
+/// their coverage `clamp(r + 0.5 - distance, 0, 1)`. Returns the rectangle of the pixels it
+/// may have visited, `None` when the segment's reach misses `clip`.
 ///
 /// Each row visits only the pixels whose centres lie inside the capsule (found from the two
 /// end discs and the band between them), four at a time without branches, so the
@@ -426,7 +478,7 @@ fn capsule_spans<T: Target>(
     r: f32,
     target: &mut T,
     stride: usize,
-) -> bool {
+) -> Option<Clip> {
     let reach = r + 0.5;
     let (minx, maxx) = (a.0.min(b.0) - reach, a.0.max(b.0) + reach);
     let (miny, maxy) = (a.1.min(b.1) - reach, a.1.max(b.1) + reach);
@@ -435,7 +487,7 @@ fn capsule_spans<T: Target>(
     let x_lo = floor_i(minx).max(clip.x0);
     let x_hi = ceil_i(maxx).min(clip.x1);
     if y0 >= y1 || x_lo >= x_hi || !(minx.is_finite() && maxy.is_finite()) {
-        return false;
+        return None;
     }
     let d = (b.0 - a.0, b.1 - a.1);
     let len2 = d.0 * d.0 + d.1 * d.1;
@@ -488,7 +540,12 @@ fn capsule_spans<T: Target>(
             }
         }
     }
-    true
+    Some(Clip {
+        x0: x_lo,
+        y0,
+        x1: x_hi,
+        y1,
+    })
 }
 
 /// A disc rendered at 4 x 4 sub-pixel offsets, each trimmed to its non-zero pixels.
