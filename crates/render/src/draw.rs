@@ -203,7 +203,7 @@ const SPLIT_BYTES: usize = 32 << 10;
 
 /// The parts a large line layer is drawn in (so that two threads share the work evenly with
 /// the points layer and the neighbours' points).
-const LINE_PARTS: usize = 4;
+const LINE_PARTS: usize = 2;
 
 /// `n` runs of a layer's features of about equal bytes, as (offset, index, end offset) for
 /// [`Layer::features_from`]. Walks the layer's features once (their fields, not their

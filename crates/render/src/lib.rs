@@ -940,18 +940,34 @@ fn render_one(
         origin: (0, 0),
         point_clip: clip,
     };
-    // Read everything first (the neighbours, then the tile, as a mosaic tile reads them),
-    // then draw: the neighbours' points on a canvas of their own while the tile draws, on two
-    // threads when the pool has them.
-    let mut beside = Vec::new();
-    if edges == EdgePoints::FromNeighbours {
-        for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
-            if let Some(loaded) = load_stored(sources, cache, at(n, true), options, &mut stats)? {
-                beside.push((n, loaded));
+    // Read everything first, the neighbours on one thread and the tile on the other when the
+    // pool has two, then draw: the neighbours' points on a canvas of their own while the tile
+    // draws. Counts and errors are taken in the order a sequential render meets them: the
+    // neighbours first, then the tile.
+    let read_beside = || -> (Result<Vec<(TileId, Loaded)>>, RenderStats) {
+        let mut st = RenderStats::default();
+        let mut beside = Vec::new();
+        if edges == EdgePoints::FromNeighbours {
+            for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
+                match load_stored(sources, cache, at(n, true), options, &mut st) {
+                    Ok(Some(loaded)) => beside.push((n, loaded)),
+                    Ok(None) => {}
+                    Err(e) => return (Err(e), st),
+                }
             }
         }
-    }
-    let own = load_stored(sources, cache, at(data, false), options, &mut stats)?;
+        (Ok(beside), st)
+    };
+    let read_own = || {
+        let mut st = RenderStats::default();
+        let own = load_stored(sources, cache, at(data, false), options, &mut st);
+        (own, st)
+    };
+    let ((beside, beside_stats), (own, own_stats)) = rayon::join(read_beside, read_own);
+    stats.add(&beside_stats);
+    let beside = beside?;
+    stats.add(&own_stats);
+    let own = own?;
     let read = start.elapsed();
     let mut edge_canvas = new_canvas(side, side, options);
     let ((edge_result, edge_stats), (own_result, own_stats)) = rayon::join(
