@@ -71,23 +71,45 @@ pub(crate) fn overview_radius(z: u8) -> f32 {
     if z <= 2 { 0.8 } else { 1.1 }
 }
 
-/// Pre-rendered stamps for one zoom and scale.
-#[derive(Debug, Clone)]
+/// Pre-rendered stamps for one zoom and scale, each made on first use (a pass drawing only
+/// lines and image dots never renders the overview and marker discs).
+#[derive(Debug)]
 pub(crate) struct Brushes {
     pub line_r: f32,
-    pub dot: Stamps,
-    pub overview: Stamps,
-    pub marker: Stamps,
+    radii: [f32; 3],
+    stamps: [std::sync::OnceLock<Stamps>; 3],
 }
 
 impl Brushes {
     pub fn new(z: u8, scale: f32) -> Brushes {
         Brushes {
             line_r: line_radius(z) * scale,
-            dot: Stamps::disc(dot_radius(z) * scale),
-            overview: Stamps::disc(overview_radius(z) * scale),
-            marker: Stamps::disc((if z >= 16 { 4.0 } else { 3.0 }) * scale),
+            radii: [
+                dot_radius(z) * scale,
+                overview_radius(z) * scale,
+                (if z >= 16 { 4.0 } else { 3.0 }) * scale,
+            ],
+            stamps: Default::default(),
         }
+    }
+
+    fn get(&self, i: usize) -> &Stamps {
+        self.stamps[i].get_or_init(|| Stamps::disc(self.radii[i]))
+    }
+
+    /// Image dots.
+    pub fn dot(&self) -> &Stamps {
+        self.get(0)
+    }
+
+    /// Overview points (z0-5).
+    pub fn overview(&self) -> &Stamps {
+        self.get(1)
+    }
+
+    /// Map-feature markers.
+    pub fn marker(&self) -> &Stamps {
+        self.get(2)
     }
 }
 
@@ -635,9 +657,9 @@ fn draw_features<'l, 'a>(
     let (k, ox, oy) = at.transform(layer.extent());
     let is_line = kind == LayerKind::Sequence;
     let stamps = match kind {
-        LayerKind::Overview => &pass.brushes.overview,
-        LayerKind::Image => &pass.brushes.dot,
-        _ => &pass.brushes.marker,
+        LayerKind::Overview => pass.brushes.overview(),
+        LayerKind::Image => pass.brushes.dot(),
+        _ => pass.brushes.marker(),
     };
     let near = (pass.neighbour && !is_line).then(|| Near::new(at.point_clip, stamps, k, ox, oy));
     // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
