@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Whole-process comparison: `mlytiles render` against `gdal_rasterize` on the densest real tile.
 
-    python3 benches/render_vs_gdal.py [MLYTILES_BINARY] [--runs N]
+    python3 benches/render_vs_gdal.py [MLYTILES_BINARY ...] [--runs N]
 
 Builds nothing: give the binary (default target/release/mlytiles; `cargo build --release`
-first). Makes a temporary z/x/y store with fixtures/mapillary's densest tile, 14/3251/6257
+first), or several (say, before and after a change) to compare them in the same session. Makes a temporary z/x/y store with fixtures/mapillary's densest tile, 14/3251/6257
 (31,261 images, 331 sequences), and the two stored tiles beside it, then runs, alternately and
 N times each (default 11, at least 7):
 
@@ -120,9 +120,10 @@ def main():
         del args[i : i + 2]
     if runs < 7:
         sys.exit("--runs: at least 7")
-    binary = args[0] if args else os.path.join(repo(), "target/release/mlytiles")
-    if not os.path.isfile(binary):
-        sys.exit(f"{binary}: no such binary (cargo build --release)")
+    binaries = args or [os.path.join(repo(), "target/release/mlytiles")]
+    for binary in binaries:
+        if not os.path.isfile(binary):
+            sys.exit(f"{binary}: no such binary (cargo build --release)")
     for tool in ["gdal_rasterize", "gdalinfo"]:
         if not shutil.which(tool):
             sys.exit(f"{tool} missing: apt-get install gdal-bin")
@@ -137,8 +138,11 @@ def main():
             )
         z, x, y = TILE
         png, tif = os.path.join(tmp, "mlytiles.png"), os.path.join(tmp, "gdal.tif")
-        mly = [binary, "render", "--store", store, "--tile", f"{z}/{x}/{y}"]
-        mly += ["--size", str(SIZE), "--out", png]
+
+        def mly(binary):
+            argv = [binary, "render", "--store", store, "--tile", f"{z}/{x}/{y}"]
+            return argv + ["--size", str(SIZE), "--out", png]
+
         w, s, e, n = bounds(z, x, y)
         gdal = ["gdal_rasterize", "-q", "-l", "sequence", "-l", "image", "-burn", "255"]
         gdal += ["-ts", str(SIZE), str(SIZE), "-te", f"{w:.6f}", f"{s:.6f}", f"{e:.6f}"]
@@ -146,48 +150,60 @@ def main():
         gdal += [os.path.join(store, str(z), str(x), f"{y}.mvt"), tif]
 
         # One untimed run each (page cache, the binaries' pages), then alternate.
-        timed(mly)
+        for binary in binaries:
+            timed(mly(binary))
         timed(gdal)
-        times = {"mlytiles": [], "gdal": [], "mly_start": [], "gdal_start": []}
-        summaries = []
-        for _ in range(runs):
-            wall, cpu, out = timed(mly)
-            times["mlytiles"].append((wall, cpu))
-            summaries.append(out.splitlines()[0])
+        times = {"gdal": [], "gdal_start": []}
+        summaries = {}
+        checked = {}
+        for i in range(runs):
+            for b, binary in enumerate(binaries):
+                if os.path.exists(png):
+                    os.remove(png)
+                wall, cpu, out = timed(mly(binary))
+                times.setdefault(b, []).append((wall, cpu))
+                summaries[b] = out.splitlines()[0]
+                if i == 0:
+                    checked[b] = check_png(png)
             wall, cpu, _ = timed(gdal)
             times["gdal"].append((wall, cpu))
         for _ in range(runs):
-            times["mly_start"].append(timed([binary, "--version"])[:2])
+            for b, binary in enumerate(binaries):
+                times.setdefault(("start", b), []).append(timed([binary, "--version"])[:2])
             times["gdal_start"].append(timed(["gdal_rasterize", "--version"])[:2])
 
-        pw, ph, kind = check_png(png)
         (gw, gh), burnt = burnt_pixels(tif)
         if burnt == 0 or (gw, gh) != (SIZE, SIZE):
             sys.exit(f"GDAL burnt no pixel in {gw} x {gh}: wrong bounds or layers?")
-        drawn = summaries[-1]
 
     def med(key, i):
         return median_ms([t[i] for t in times[key]])
 
     print(f"densest tile {z}/{x}/{y} at {SIZE} px, {runs} alternating runs each, medians")
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
-    print(f"{'':34} {'wall ms':>8} {'CPU ms':>8}")
-    rows = [
-        ("mlytiles render (whole process)", "mlytiles"),
-        ("gdal_rasterize (whole process)", "gdal"),
-        ("mlytiles --version (start alone)", "mly_start"),
-        ("gdal_rasterize --version", "gdal_start"),
-    ]
+    print(f"{'':40} {'wall ms':>8} {'CPU ms':>8}")
+    rows = []
+    for b, binary in enumerate(binaries):
+        name = f"[{b + 1}] " if len(binaries) > 1 else ""
+        rows.append((f"{name}mlytiles render (whole process)", b))
+        rows.append((f"{name}mlytiles --version (start alone)", ("start", b)))
+    rows.append(("gdal_rasterize (whole process)", "gdal"))
+    rows.append(("gdal_rasterize --version", "gdal_start"))
     for label, key in rows:
-        print(f"{label:34} {med(key, 0):8.2f} {med(key, 1):8.2f}")
-    print(
-        f"ratio gdal / mlytiles: wall {med('gdal', 0) / med('mlytiles', 0):.1f}x, "
-        f"CPU {med('gdal', 1) / med('mlytiles', 1):.1f}x"
-    )
-    spread = sorted(t[0] * 1000 for t in times["mlytiles"])
-    print(f"mlytiles wall min-max {spread[0]:.2f}-{spread[-1]:.2f} ms")
-    print(f"mlytiles' last summary: {drawn}")
-    print(f"checked: mlytiles wrote a valid {pw} x {ph} {kind} PNG; GDAL burnt {burnt} pixels")
+        print(f"{label:40} {med(key, 0):8.2f} {med(key, 1):8.2f}")
+    for b, binary in enumerate(binaries):
+        name = f"[{b + 1}] {binary}" if len(binaries) > 1 else binary
+        spread = sorted(t[0] * 1000 for t in times[b])
+        print(f"{name}:")
+        print(
+            f"  gdal / mlytiles: wall {med('gdal', 0) / med(b, 0):.1f}x, "
+            f"CPU {med('gdal', 1) / med(b, 1):.1f}x; "
+            f"wall min-max {spread[0]:.2f}-{spread[-1]:.2f} ms"
+        )
+        print(f"  its last summary: {summaries[b]}")
+        pw, ph, kind = checked[b]
+        print(f"  checked: a valid {pw} x {ph} {kind} PNG")
+    print(f"checked: GDAL burnt {burnt} pixels of {gw} x {gh}")
 
 
 if __name__ == "__main__":

@@ -198,10 +198,12 @@ pub(crate) fn draw_coverage(
                 break;
             };
             // Lines cost far more a byte than points (a capsule per segment against a stamp
-            // per point: on the densest tile 77 KB of lines take longer than 877 KB of
-            // points), so a large line layer goes in several parts and the points whole.
-            let n = if layer.name() == "sequence" && layer.bytes().len() >= SPLIT_BYTES {
-                LINE_PARTS
+            // per point: on the densest tile 77 KB of lines take about as long as 877 KB of
+            // points), so lines are split from a smaller size.
+            let bytes = layer.bytes().len();
+            let lines = layer.name() == "sequence";
+            let n = if bytes >= if lines { SPLIT_BYTES } else { 8 * SPLIT_BYTES } {
+                2
             } else {
                 1
             };
@@ -223,23 +225,21 @@ pub(crate) fn draw_coverage(
 /// threads: below it, the extra canvases and their merge cost more than the threads save.
 const SPLIT_BYTES: usize = 32 << 10;
 
-/// The parts a large line layer is drawn in (so that two threads share the work evenly with
-/// the points layer and the neighbours' points).
-const LINE_PARTS: usize = 2;
-
 /// `n` runs of a layer's features of about equal bytes, as (offset, index, end offset) for
-/// [`Layer::features_from`]. Walks the layer's features once (their fields, not their
-/// geometry) when `n > 1`.
+/// [`Layer::features_from`]. Walks the features (their fields, not their geometry) up to the
+/// last part's start when `n > 1`.
 fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
     let mut features = layer.features();
     let mut starts = vec![(0, 0)];
     if n > 1 {
         let step = layer.bytes().len() / n;
-        while let Some(f) = features.next() {
+        while starts.len() < n
+            && let Some(f) = features.next()
+        {
             if f.is_err_and(|e| e.is_fatal()) {
                 break;
             }
-            if features.offset() >= step * starts.len() && starts.len() < n {
+            if features.offset() >= step * starts.len() {
                 starts.push((features.offset(), features.next_index()));
             }
         }
