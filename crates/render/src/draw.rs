@@ -252,10 +252,11 @@ fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
     parts
 }
 
-/// Draws parts of a tile's layers on the pool's threads, each thread on a canvas of its own,
-/// merged into `canvas` by `max` (sum for density) after: what drawing them all on one canvas
-/// gives, since coverage is combined that way whatever the order. Counts and the first error
-/// come in the parts' order.
+/// Draws parts of a tile's layers on two of the pool's threads: each takes the next part not
+/// yet taken, one drawing on `canvas`, the other on a canvas of its own merged into `canvas` by
+/// `max` (sum for density) after, which is what drawing them all on one canvas gives, since
+/// coverage is combined that way whatever the order. One extra canvas at most, and none when
+/// the second thread finds no part left. The error returned is the first part's that failed.
 fn draw_parts(
     canvas: &mut Canvas,
     tile: &Tile<'_>,
@@ -264,41 +265,40 @@ fn draw_parts(
     pass: &Pass<'_>,
     stats: &mut RenderStats,
 ) -> Result<()> {
-    use rayon::prelude::*;
-    let blank = canvas.empty_like();
-    let drawn: Vec<(Canvas, RenderStats, Result<()>)> = parts
-        .par_iter()
-        .fold(
-            || (blank.clone(), RenderStats::default(), Ok(())),
-            |(mut c, mut st, r), (header, offset, index, end)| {
-                if r.is_err() {
-                    return (c, st, r);
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = |c: &mut Canvas, st: &mut RenderStats| -> Option<(usize, Error)> {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let (header, offset, index, end) = parts.get(i)?;
+            let Some(layer) = header.layer(tile) else {
+                continue;
+            };
+            let mut features = layer.features_from(*offset, *index);
+            let run = std::iter::from_fn(|| {
+                if features.offset() < *end {
+                    features.next()
+                } else {
+                    None
                 }
-                let Some(layer) = header.layer(tile) else {
-                    return (c, st, r);
-                };
-                let mut features = layer.features_from(*offset, *index);
-                let run = std::iter::from_fn(|| {
-                    if features.offset() < *end {
-                        features.next()
-                    } else {
-                        None
-                    }
-                });
-                let r = draw_features(&mut c, &layer, run, at, pass, &mut st);
-                (c, st, r)
-            },
-        )
-        .collect();
-    let mut result = Ok(());
-    for (c, st, r) in drawn {
-        canvas.merge_from(&c, 0, 0);
-        stats.add(&st);
-        if result.is_ok() {
-            result = r;
+            });
+            if let Err(e) = draw_features(c, &layer, run, at, pass, st) {
+                return Some((i, e));
+            }
         }
+    };
+    let mut other = canvas.empty_like();
+    let mut other_stats = RenderStats::default();
+    let (here, there) = (&mut *canvas, &mut other);
+    let (here_stats, there_stats) = (&mut *stats, &mut other_stats);
+    let (a, b) = rayon::join(|| work(here, here_stats), || work(there, there_stats));
+    canvas.merge_from(&other, 0, 0);
+    stats.add(&other_stats);
+    match (a, b) {
+        (Some((i, e)), Some((j, f))) => Err(if i < j { e } else { f }),
+        (Some((_, e)), None) | (None, Some((_, e))) => Err(e),
+        (None, None) => Ok(()),
     }
-    result
 }
 
 /// Draws map features (`point` or `traffic_sign` layer) of `bytes` as markers.
