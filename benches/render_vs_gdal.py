@@ -82,10 +82,14 @@ def check_png(path):
         elif kind == b"IDAT":
             idat += body
         pos += 12 + n
+    if ihdr is None:
+        sys.exit(f"{path}: no IHDR chunk")
     w, h, depth, colour = ihdr
     if (w, h) != (SIZE, SIZE):
         sys.exit(f"{path}: {w} x {h}, expected {SIZE} x {SIZE}")
-    channels = {3: 1, 6: 4}[colour]
+    channels = {3: 1, 6: 4}.get(colour)
+    if channels is None or depth != 8:
+        sys.exit(f"{path}: colour type {colour}, depth {depth}: expected 8-bit indexed or RGBA")
     rows = zlib.decompress(idat)
     if len(rows) != h * (1 + w * channels * depth // 8):
         sys.exit(f"{path}: image data of {len(rows)} bytes does not fill {w} x {h}")
