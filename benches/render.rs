@@ -2,8 +2,10 @@
 //!
 //! - `tile/densest`: the densest real Mapillary tile (`fixtures/mapillary/
 //!   josm_mly1_public_14_3251_6257.mvt`, 31,261 images, 331 sequences) to a 512 px PNG:
-//!   decode + draw + encode, single-threaded (`render_bytes` then `encode_png`), and the
-//!   parts (`draw` alone, `encode` alone), plus the pano and density styles.
+//!   decode + draw + encode in a rayon pool of one thread (`render_bytes` then `encode_png`),
+//!   and the parts (`draw` alone, `encode` alone), plus the pano and density styles; and
+//!   decode + draw + encode in a pool of two threads (`threads2`: the layers drawn in parts
+//!   on both).
 //! - `mosaic64/threads/{1,2}`: a mosaic of 64 z14 tiles (8 x 8, the three real josm tiles
 //!   repeated, in a z/x/y folder store) at 512 px a tile (4096 x 4096 px) written to a PNG,
 //!   in a rayon pool of 1 and of 2 threads.
@@ -42,16 +44,33 @@ fn tile(c: &mut Criterion) {
     let id = TileId::new(14, 3251, 6257).expect("tile id");
     let options = RenderOptions::default();
     let png = PngOptions::default();
+    let pool = |n: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("pool")
+    };
+    let (one, two) = (pool(1), pool(2));
     let mut g = c.benchmark_group("tile");
     g.measurement_time(Duration::from_secs(5));
     g.bench_function("densest/decode_draw_encode", |b| {
         b.iter(|| {
-            let r = render_bytes(black_box(&bytes), id, &options).expect("render");
-            encode_png(&r.pixmap, &png).expect("encode")
+            one.install(|| {
+                let r = render_bytes(black_box(&bytes), id, &options).expect("render");
+                encode_png(&r.pixmap, &png).expect("encode")
+            })
+        })
+    });
+    g.bench_function("densest/threads2/decode_draw_encode", |b| {
+        b.iter(|| {
+            two.install(|| {
+                let r = render_bytes(black_box(&bytes), id, &options).expect("render");
+                encode_png(&r.pixmap, &png).expect("encode")
+            })
         })
     });
     g.bench_function("densest/decode_draw", |b| {
-        b.iter(|| render_bytes(black_box(&bytes), id, &options).expect("render"))
+        b.iter(|| one.install(|| render_bytes(black_box(&bytes), id, &options).expect("render")))
     });
     let rendered = render_bytes(&bytes, id, &options).expect("render");
     g.bench_function("densest/encode", |b| {
@@ -64,8 +83,10 @@ fn tile(c: &mut Criterion) {
         };
         g.bench_function(format!("densest/{style}/decode_draw_encode"), |b| {
             b.iter(|| {
-                let r = render_bytes(black_box(&bytes), id, &options).expect("render");
-                encode_png(&r.pixmap, &png).expect("encode")
+                one.install(|| {
+                    let r = render_bytes(black_box(&bytes), id, &options).expect("render");
+                    encode_png(&r.pixmap, &png).expect("encode")
+                })
             })
         });
     }

@@ -161,15 +161,19 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    // Everything a render's summary line counts starts here: the thread pool, opening the
+    // store, reading, drawing, encoding and writing (not the process start and argument
+    // parsing before it, which `mlytiles --version` alone shows).
+    let start = Instant::now();
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
         pool = pool.num_threads(n.max(1));
     }
     let pool = pool.build().context("starting the thread pool")?;
-    pool.install(|| run_in_pool(args))
+    pool.install(|| run_in_pool(args, start))
 }
 
-fn run_in_pool(args: &Args) -> Result<()> {
+fn run_in_pool(args: &Args, start: Instant) -> Result<()> {
     let source = open_source(args)?;
     let sources = &source.sources;
     let mut filter = args.filter.to_filter()?;
@@ -196,7 +200,6 @@ fn run_in_pool(args: &Args) -> Result<()> {
         now: None,
         strict: args.strict,
     };
-    let start = Instant::now();
     if let Some(tile) = args.tile {
         return tile::one_tile(args, &source, tile, &options, start);
     }

@@ -1,8 +1,8 @@
 //! `render --tile`: one tile.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mlytiles_render::{
@@ -46,6 +46,7 @@ pub(super) fn one_tile(
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("coverage.png"));
+    let opened = start.elapsed();
     let mut rendered = render_tile(&source.sources, tile, options)?;
     if args.legend {
         draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
@@ -53,20 +54,33 @@ pub(super) fn one_tile(
     let pixmap = &rendered.pixmap;
     let tiff = MosaicFormat::for_path(&out) == MosaicFormat::GeoTiff;
     let georef = tile_georef(tile, pixmap.width());
-    let bytes = if tiff {
+    let encode_start = Instant::now();
+    let (bytes, encoded) = if tiff {
         let what = format!("Mapillary coverage, tile {tile}, style {}", options.style);
-        write_geotiff_image(pixmap, georef, &what, &out)?
+        let n = write_geotiff_image(pixmap, georef, &what, &out)?;
+        (n, encode_start.elapsed())
     } else {
         let png = encode_png(pixmap, &PngOptions::default())?;
-        mlytiles_store::write_atomic(&out, &png)
-            .with_context(|| format!("writing {}", out.display()))?;
-        png.len() as u64
+        let encoded = encode_start.elapsed();
+        write_replacing(&out, &png).with_context(|| format!("writing {}", out.display()))?;
+        (png.len() as u64, encoded)
     };
+    let written = encode_start.elapsed() - encoded;
+    let t = &rendered.timings;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     out!(
-        "Rendered tile {tile} (style {}) from {} in {:.1} ms:",
+        "Rendered tile {tile} (style {}) from {} in {:.1} ms (start and open {:.1}, read {:.1}, \
+         decode and draw {:.1}, composite {:.1}, {} {:.1}, write {:.1}):",
         options.style,
         source.name,
-        start.elapsed().as_secs_f64() * 1000.0
+        ms(start.elapsed()),
+        ms(opened),
+        ms(t.read),
+        ms(t.draw),
+        ms(t.composite),
+        if tiff { "encode and write" } else { "encode" },
+        ms(encoded),
+        ms(written)
     );
     print_stats(&rendered.stats)?;
     out!(
@@ -90,4 +104,22 @@ pub(super) fn one_tile(
         out!("Web Mercator bounds (EPSG:3857, metres): {w:.3},{s:.3},{e:.3},{n:.3}");
     }
     Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a reader never
+/// sees half an image. Not synced to disk (a lone image, like any program's output; a pyramid's
+/// tiles are, through `mlytiles_store::write_atomic`): the sync cost 2-3 ms, more than the
+/// render of the densest tile.
+fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

@@ -1,6 +1,7 @@
 //! Renders the densest real tile N times (decode + draw + encode at 512 px), for profiling:
 //! `perf stat -e task-clock cargo run --release -p mlytiles-render --example time_densest -- 200`
-//! gives the CPU time per render independent of other load on the machine.
+//! gives the CPU time per render independent of other load on the machine. The render uses
+//! rayon's global pool (all cores); `RAYON_NUM_THREADS=1` draws on one thread.
 
 use mlytiles_render::{PngOptions, RenderOptions, encode_png, render_bytes};
 use mlytiles_tile::TileId;

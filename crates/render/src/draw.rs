@@ -1,7 +1,7 @@
 //! Drawing one vector tile's coverage layers into a canvas.
 
 use mlytiles_filter::{CompiledFilter, Filter, LayerKind, Predicate};
-use mlytiles_mvt::{GeometrySink, Layer, Tile, Value};
+use mlytiles_mvt::{GeometrySink, Layer, LayerHeader, Tile, Value};
 use mlytiles_tile::TileId;
 
 use crate::overzoom::Indexed;
@@ -71,23 +71,45 @@ pub(crate) fn overview_radius(z: u8) -> f32 {
     if z <= 2 { 0.8 } else { 1.1 }
 }
 
-/// Pre-rendered stamps for one zoom and scale.
-#[derive(Debug, Clone)]
+/// Pre-rendered stamps for one zoom and scale, each made on first use (a pass drawing only
+/// lines and image dots never renders the overview and marker discs).
+#[derive(Debug)]
 pub(crate) struct Brushes {
     pub line_r: f32,
-    pub dot: Stamps,
-    pub overview: Stamps,
-    pub marker: Stamps,
+    radii: [f32; 3],
+    stamps: [std::sync::OnceLock<Stamps>; 3],
 }
 
 impl Brushes {
     pub fn new(z: u8, scale: f32) -> Brushes {
         Brushes {
             line_r: line_radius(z) * scale,
-            dot: Stamps::disc(dot_radius(z) * scale),
-            overview: Stamps::disc(overview_radius(z) * scale),
-            marker: Stamps::disc((if z >= 16 { 4.0 } else { 3.0 }) * scale),
+            radii: [
+                dot_radius(z) * scale,
+                overview_radius(z) * scale,
+                (if z >= 16 { 4.0 } else { 3.0 }) * scale,
+            ],
+            stamps: Default::default(),
         }
+    }
+
+    fn get(&self, i: usize) -> &Stamps {
+        self.stamps[i].get_or_init(|| Stamps::disc(self.radii[i]))
+    }
+
+    /// Image dots.
+    pub fn dot(&self) -> &Stamps {
+        self.get(0)
+    }
+
+    /// Overview points (z0-5).
+    pub fn overview(&self) -> &Stamps {
+        self.get(1)
+    }
+
+    /// Map-feature markers.
+    pub fn marker(&self) -> &Stamps {
+        self.get(2)
     }
 }
 
@@ -99,6 +121,10 @@ pub(crate) struct Pass<'a> {
     pub brushes: &'a Brushes,
     /// Index of the first marker plane (after the style's classes).
     pub marker_base: usize,
+    /// The bytes are a neighbour's, read for the points whose dots reach into the tile: a
+    /// point feature is first decoded alone, and skipped (not classified, filtered or drawn)
+    /// when none of its points comes near enough.
+    pub neighbour: bool,
 }
 
 /// The filter with only the predicates that apply to `kind`: a filter on panoramas does not
@@ -142,6 +168,7 @@ pub(crate) fn draw_coverage(
     at: &Placement,
     pass: &Pass<'_>,
     points_only: bool,
+    split: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
     let err = Error::in_tile(at.data_tile);
@@ -162,10 +189,116 @@ pub(crate) fn draw_coverage(
             layers.push(layer);
         }
     }
+    let total: usize = layers.iter().map(|l| l.bytes().len()).sum();
+    if split && total >= SPLIT_BYTES && rayon::current_num_threads() > 1 {
+        let mut parts = Vec::new();
+        for layer in &layers {
+            let Some(header) = layer.header(&tile) else {
+                parts.clear();
+                break;
+            };
+            // Lines cost far more a byte than points (a capsule per segment against a stamp
+            // per point: on the densest tile 77 KB of lines take about as long as 877 KB of
+            // points), so lines are split from a smaller size.
+            let bytes = layer.bytes().len();
+            let lines = layer.name() == "sequence";
+            let n = if bytes >= if lines { SPLIT_BYTES } else { 8 * SPLIT_BYTES } {
+                2
+            } else {
+                1
+            };
+            for (offset, index, end) in feature_parts(layer, n) {
+                parts.push((header.clone(), offset, index, end));
+            }
+        }
+        if !parts.is_empty() {
+            return draw_parts(canvas, &tile, &parts, at, pass, stats);
+        }
+    }
     for layer in &layers {
         draw_layer(canvas, layer, at, pass, stats)?;
     }
     Ok(())
+}
+
+/// The size of a tile's drawn layers from which they are drawn in parts on the pool's
+/// threads: below it, the extra canvases and their merge cost more than the threads save.
+const SPLIT_BYTES: usize = 32 << 10;
+
+/// `n` runs of a layer's features of about equal bytes, as (offset, index, end offset) for
+/// [`Layer::features_from`]. Walks the features (their fields, not their geometry) up to the
+/// last part's start when `n > 1`.
+fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
+    let mut features = layer.features();
+    let mut starts = vec![(0, 0)];
+    if n > 1 {
+        let step = layer.bytes().len() / n;
+        while starts.len() < n
+            && let Some(f) = features.next()
+        {
+            if f.is_err_and(|e| e.is_fatal()) {
+                break;
+            }
+            if features.offset() >= step * starts.len() {
+                starts.push((features.offset(), features.next_index()));
+            }
+        }
+    }
+    let mut parts = Vec::with_capacity(starts.len());
+    for (i, &(offset, index)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(usize::MAX, |s| s.0);
+        parts.push((offset, index, end));
+    }
+    parts
+}
+
+/// Draws parts of a tile's layers on two of the pool's threads: each takes the next part not
+/// yet taken, one drawing on `canvas`, the other on a canvas of its own merged into `canvas` by
+/// `max` (sum for density) after, which is what drawing them all on one canvas gives, since
+/// coverage is combined that way whatever the order. One extra canvas at most, and none when
+/// the second thread finds no part left. The error returned is the first part's that failed.
+fn draw_parts(
+    canvas: &mut Canvas,
+    tile: &Tile<'_>,
+    parts: &[(LayerHeader, usize, usize, usize)],
+    at: &Placement,
+    pass: &Pass<'_>,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = |c: &mut Canvas, st: &mut RenderStats| -> Option<(usize, Error)> {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let (header, offset, index, end) = parts.get(i)?;
+            let Some(layer) = header.layer(tile) else {
+                continue;
+            };
+            let mut features = layer.features_from(*offset, *index);
+            let run = std::iter::from_fn(|| {
+                if features.offset() < *end {
+                    features.next()
+                } else {
+                    None
+                }
+            });
+            if let Err(e) = draw_features(c, &layer, run, at, pass, st) {
+                return Some((i, e));
+            }
+        }
+    };
+    let mut other = canvas.empty_like();
+    let mut other_stats = RenderStats::default();
+    let (here, there) = (&mut *canvas, &mut other);
+    let (here_stats, there_stats) = (&mut *stats, &mut other_stats);
+    let (a, b) = rayon::join(|| work(here, here_stats), || work(there, there_stats));
+    canvas.merge_from(&other, 0, 0);
+    stats.add(&other_stats);
+    match (a, b) {
+        (Some((i, e)), Some((j, f))) => Err(if i < j { e } else { f }),
+        (Some((_, e)), None) | (None, Some((_, e))) => Err(e),
+        (None, None) => Ok(()),
+    }
 }
 
 /// Draws map features (`point` or `traffic_sign` layer) of `bytes` as markers.
@@ -374,6 +507,45 @@ impl LineSink<'_> {
     }
 }
 
+/// Whether any point of a feature lies where its dot can reach `clip`: a box in the layer's
+/// own integer coordinates, tested before any transform.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Near {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+    pub hit: bool,
+}
+
+impl Near {
+    /// The box of layer coordinates whose dots (drawn with `stamps`) can reach `clip`, for
+    /// the transform `canvas = o + k * layer`.
+    pub(crate) fn new(clip: Clip, stamps: &Stamps, k: f32, ox: f32, oy: f32) -> Near {
+        let r = stamps.reach() as f32;
+        let k = k.max(f32::MIN_POSITIVE);
+        // Float to int casts saturate: a box beyond the i32 range stays a box.
+        let lo = |c: i32, o: f32| ((c as f32 - r - o) / k).floor() as i32;
+        let hi = |c: i32, o: f32| ((c as f32 + r - o) / k).ceil() as i32;
+        Near {
+            x0: lo(clip.x0, ox),
+            y0: lo(clip.y0, oy),
+            x1: hi(clip.x1, ox),
+            y1: hi(clip.y1, oy),
+            hit: false,
+        }
+    }
+}
+
+impl GeometrySink for Near {
+    #[inline(always)]
+    fn move_to(&mut self, x: i32, y: i32) {
+        self.hit |= x >= self.x0 && x <= self.x1 && y >= self.y0 && y <= self.y1;
+    }
+    fn line_to(&mut self, _x: i32, _y: i32) {}
+    fn close_path(&mut self) {}
+}
+
 struct PointSink<'c> {
     canvas: &'c mut Canvas,
     class: usize,
@@ -485,10 +657,11 @@ fn draw_features<'l, 'a>(
     let (k, ox, oy) = at.transform(layer.extent());
     let is_line = kind == LayerKind::Sequence;
     let stamps = match kind {
-        LayerKind::Overview => &pass.brushes.overview,
-        LayerKind::Image => &pass.brushes.dot,
-        _ => &pass.brushes.marker,
+        LayerKind::Overview => pass.brushes.overview(),
+        LayerKind::Image => pass.brushes.dot(),
+        _ => pass.brushes.marker(),
     };
+    let near = (pass.neighbour && !is_line).then(|| Near::new(at.point_clip, stamps, k, ox, oy));
     // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
     // culling happens per segment inside the rasterizer.
     for feature in features {
@@ -500,6 +673,13 @@ fn draw_features<'l, 'a>(
                 continue;
             }
         };
+        if let Some(near) = near {
+            let mut probe = near;
+            // A geometry that cannot be decoded takes the usual way (and is counted there).
+            if feature.decode_geometry(&mut probe).is_ok() && !probe.hit {
+                continue;
+            }
+        }
         if let Some(c) = &compiled
             && !c.matches(&feature)
         {
@@ -554,4 +734,65 @@ fn draw_features<'l, 'a>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mlytiles_filter::ImageType;
+    use mlytiles_mvt::{TileBuilder, geo_types};
+
+    use super::*;
+
+    /// A neighbour's point features far from the tile are skipped after their geometry alone:
+    /// they never reach the filter (which counts what it leaves out).
+    #[test]
+    fn a_neighbours_far_points_are_skipped_before_the_filter() {
+        // Below the tile: one image 4 units (half a pixel) past the shared edge, 99 far.
+        let mut b = TileBuilder::new();
+        for i in 0..100 {
+            let y = if i == 0 { 4 } else { 1000 + 20 * i };
+            let g: geo_types::Geometry<i32> = geo_types::Point::new(2048, y).into();
+            b.layer("image")
+                .add_feature(None, &g, [("is_pano", Value::Bool(false))])
+                .unwrap();
+        }
+        let bytes = b.to_bytes();
+        let tile = TileId::new(14, 10, 10).unwrap();
+        let below = TileId::new(14, 10, 11).unwrap();
+        let brushes = Brushes::new(14, 1.0);
+        // Panoramas only: every image here is flat, so the filter leaves each one it sees out.
+        let filter = Filter {
+            image_type: ImageType::Pano,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        for neighbour in [true, false] {
+            let mut canvas = Canvas::new(512, 512, &[[5, 203, 99, 255]], false);
+            let clip = canvas.full_clip();
+            let at = Placement {
+                data_tile: below,
+                target: tile,
+                side: 512.0,
+                origin: (0.0, 0.0),
+                line_clip: clip,
+                point_clip: clip,
+            };
+            let pass = Pass {
+                style: Style::Mapillary,
+                filter: Some(&filter),
+                now: chrono::Utc::now(),
+                brushes: &brushes,
+                marker_base: 1,
+                neighbour,
+            };
+            let mut stats = RenderStats::default();
+            draw_coverage(&mut canvas, &bytes, &at, &pass, true, false, &mut stats).unwrap();
+            seen.push(stats.features_filtered);
+        }
+        assert_eq!(
+            seen,
+            vec![1, 100],
+            "filtered as a neighbour, and as the tile's own"
+        );
+    }
 }

@@ -59,6 +59,7 @@ mod style;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use mlytiles_filter::Filter;
@@ -402,6 +403,21 @@ pub struct Rendered {
     pub pixmap: Pixmap,
     /// What was drawn.
     pub stats: RenderStats,
+    /// How long its phases took.
+    pub timings: Timings,
+}
+
+/// How long the phases of one tile's render took (wall time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Reading the stored tiles (the tile and the neighbours whose dots reach into it) and
+    /// inflating gzip.
+    pub read: Duration,
+    /// Decoding and drawing: the geometry goes from the bytes to the rasterizer as it is
+    /// decoded, so the two are one phase (on two threads when the pool has them).
+    pub draw: Duration,
+    /// Compositing the coverage planes into the RGBA image.
+    pub composite: Duration,
 }
 
 /// The stored tile a render of `tile` reads: itself up to z14, its z14 ancestor deeper.
@@ -577,35 +593,51 @@ pub(crate) fn draw_tile(
         }
     }
     draw_stored(canvas, sources, cache, at(data, false), options, stats)?;
-    if options.markers && data.z() == MAX_DATA_ZOOM {
-        for store in [&sources.points, &sources.signs].into_iter().flatten() {
-            let store = store.as_ref();
-            let bytes = match read_tile(store, data, None)? {
-                Read::Bytes(b) => b,
-                Read::Missing => continue,
-                Read::Unreadable(e) => {
-                    unreadable(store, data, e, options, stats)?;
-                    continue;
-                }
-            };
-            let drawn = draw_loaded(
-                canvas,
-                None,
-                None,
-                std::slice::from_ref(&bytes),
-                tile,
-                None,
-                origin,
-                point_clip,
-                options,
-                stats,
-            );
-            if let Err(e) = drawn {
-                if !is_unreadable(&e) {
-                    return Err(e);
-                }
+    draw_marker_stores(canvas, sources, tile, origin, point_clip, options, stats)
+}
+
+/// Draws the map-feature stores' markers of `tile` (at z14 and deeper, when asked).
+fn draw_marker_stores(
+    canvas: &mut Canvas,
+    sources: &Sources,
+    tile: TileId,
+    origin: (u32, u32),
+    point_clip: Clip,
+    options: &RenderOptions,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let data = data_tile(tile);
+    if !(options.markers && data.z() == MAX_DATA_ZOOM) {
+        return Ok(());
+    }
+    for store in [&sources.points, &sources.signs].into_iter().flatten() {
+        let store = store.as_ref();
+        let bytes = match read_tile(store, data, None)? {
+            Read::Bytes(b) => b,
+            Read::Missing => continue,
+            Read::Unreadable(e) => {
                 unreadable(store, data, e, options, stats)?;
+                continue;
             }
+        };
+        let drawn = draw_loaded(
+            canvas,
+            None,
+            None,
+            std::slice::from_ref(&bytes),
+            tile,
+            None,
+            origin,
+            point_clip,
+            options,
+            false,
+            stats,
+        );
+        if let Err(e) = drawn {
+            if !is_unreadable(&e) {
+                return Err(e);
+            }
+            unreadable(store, data, e, options, stats)?;
         }
     }
     Ok(())
@@ -634,6 +666,32 @@ fn draw_stored(
     options: &RenderOptions,
     stats: &mut RenderStats,
 ) -> Result<()> {
+    match load_stored(sources, cache, s, options, stats)? {
+        Some(loaded) => draw_stored_loaded(canvas, sources, loaded, s, options, false, stats),
+        None => Ok(()),
+    }
+}
+
+/// A stored coverage tile read (and inflated, or indexed for its overzoomed children), not
+/// drawn yet.
+struct Loaded {
+    plain: Option<Vec<u8>>,
+    indexed: Option<Arc<overzoom::Indexed>>,
+    /// What reading it counted (read or missing), added to the render's counts once it is
+    /// drawn (for the tile's own data only).
+    counts: RenderStats,
+}
+
+/// Reads one stored coverage tile, through the cache for an overzoomed tile. `None` for a
+/// tile that cannot be read, after handling it ([`unreadable`]: named in `stats`, or the
+/// error with [`RenderOptions::strict`]).
+fn load_stored(
+    sources: &Sources,
+    cache: Option<&ParentCache>,
+    s: Stored,
+    options: &RenderOptions,
+    stats: &mut RenderStats,
+) -> Result<Option<Loaded>> {
     let coverage = sources.coverage.as_ref();
     let cache = cache.filter(|_| s.tile.z() > MAX_DATA_ZOOM && s.stored.z() == MAX_DATA_ZOOM);
     let mut counts = RenderStats::default();
@@ -649,7 +707,8 @@ fn draw_stored(
                 if !s.neighbour {
                     stats.add(&counts);
                 }
-                return unreadable(coverage, s.stored, e, options, stats);
+                unreadable(coverage, s.stored, e, options, stats)?;
+                return Ok(None);
             }
             Read::Bytes(b) => match cache {
                 Some(c) if !b.is_empty() => {
@@ -666,6 +725,29 @@ fn draw_stored(
             },
         },
     };
+    Ok(Some(Loaded {
+        plain,
+        indexed,
+        counts,
+    }))
+}
+
+/// Draws a stored coverage tile [`load_stored`] read. `split` lets a large tile's layers be
+/// drawn on two threads (a canvas that is the tile alone).
+fn draw_stored_loaded(
+    canvas: &mut Canvas,
+    sources: &Sources,
+    loaded: Loaded,
+    s: Stored,
+    options: &RenderOptions,
+    split: bool,
+    stats: &mut RenderStats,
+) -> Result<()> {
+    let Loaded {
+        plain,
+        indexed,
+        mut counts,
+    } = loaded;
     let drawn = draw_loaded(
         canvas,
         plain.as_deref(),
@@ -676,6 +758,7 @@ fn draw_stored(
         s.origin,
         s.point_clip,
         options,
+        split,
         &mut counts,
     );
     match drawn {
@@ -686,7 +769,7 @@ fn draw_stored(
             if !s.neighbour {
                 stats.add(&counts);
             }
-            return unreadable(coverage, s.stored, e, options, stats);
+            return unreadable(sources.coverage.as_ref(), s.stored, e, options, stats);
         }
         Err(e) => return Err(e),
     }
@@ -707,6 +790,7 @@ fn draw_loaded(
     origin: (u32, u32),
     point_clip: Clip,
     options: &RenderOptions,
+    split: bool,
     stats: &mut RenderStats,
 ) -> Result<()> {
     check_zoom(tile)?;
@@ -719,6 +803,7 @@ fn draw_loaded(
         now,
         brushes: &brushes,
         marker_base: options.style.classes().len(),
+        neighbour: neighbour.is_some(),
     };
     let (x0, y0) = (origin.0 as i32, origin.1 as i32);
     let at = Placement {
@@ -737,7 +822,15 @@ fn draw_loaded(
     if let Some(bytes) = coverage.filter(|b| !b.is_empty()) {
         let bytes = mlytiles_mvt::decompress(bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
             .map_err(Error::in_tile(at.data_tile))?;
-        draw::draw_coverage(canvas, &bytes, &at, &pass, neighbour.is_some(), stats)?;
+        draw::draw_coverage(
+            canvas,
+            &bytes,
+            &at,
+            &pass,
+            neighbour.is_some(),
+            split,
+            stats,
+        )?;
     }
     if let Some(indexed) = indexed {
         let pad = 2.0 * point_pad(options) as f32;
@@ -764,7 +857,14 @@ fn to_pixmap(canvas: &Canvas, background: Option<[u8; 4]>) -> Result<Pixmap> {
     let mut pixmap = Pixmap::new(canvas.width, canvas.height).ok_or_else(|| {
         Error::InvalidOption(format!("image size {} x {}", canvas.width, canvas.height))
     })?;
-    canvas.composite_rows(0, canvas.height, background, pixmap.data_mut());
+    // The top and bottom halves on the pool's threads (a 512 px tile's 1 MiB of pixels).
+    let (w, h) = (canvas.width as usize, canvas.height);
+    let half = h / 2;
+    let (top, bottom) = pixmap.data_mut().split_at_mut(half as usize * w * 4);
+    rayon::join(
+        || canvas.composite_rows(0, half, background, top),
+        || canvas.composite_rows(half, h, background, bottom),
+    );
     Ok(pixmap)
 }
 
@@ -833,28 +933,108 @@ fn render_one(
     options: &RenderOptions,
     edges: EdgePoints,
 ) -> Result<Rendered> {
+    let start = Instant::now();
     check_zoom(tile)?;
     let side = options.pixels()?;
     let mut canvas = new_canvas(side, side, options);
     let mut stats = RenderStats::default();
     let clip = canvas.full_clip();
-    draw_tile(
+    let data = data_tile(tile);
+    let at = |stored: TileId, neighbour: bool| Stored {
+        tile,
+        stored,
+        neighbour,
+        origin: (0, 0),
+        point_clip: clip,
+    };
+    // Read everything first, the neighbours on one thread and the tile on the other when the
+    // pool has two, then draw: the neighbours' points on a canvas of their own while the tile
+    // draws. Counts and errors are taken in the order a sequential render meets them: the
+    // neighbours first, then the tile.
+    let read_beside = || -> (Result<Vec<(TileId, Loaded)>>, RenderStats) {
+        let mut st = RenderStats::default();
+        let mut beside = Vec::new();
+        if edges == EdgePoints::FromNeighbours {
+            for n in point_neighbours(tile, data, side, f64::from(point_pad(options))) {
+                match load_stored(sources, cache, at(n, true), options, &mut st) {
+                    Ok(Some(loaded)) => beside.push((n, loaded)),
+                    Ok(None) => {}
+                    Err(e) => return (Err(e), st),
+                }
+            }
+        }
+        (Ok(beside), st)
+    };
+    let read_own = || {
+        let mut st = RenderStats::default();
+        let own = load_stored(sources, cache, at(data, false), options, &mut st);
+        (own, st)
+    };
+    let ((beside, beside_stats), (own, own_stats)) = rayon::join(read_beside, read_own);
+    stats.add(&beside_stats);
+    let beside = beside?;
+    stats.add(&own_stats);
+    let own = own?;
+    let read = start.elapsed();
+    let mut edge_canvas = new_canvas(side, side, options);
+    let ((edge_result, edge_stats), (own_result, own_stats)) = rayon::join(
+        || {
+            let mut st = RenderStats::default();
+            let r = beside.into_iter().try_for_each(|(n, loaded)| {
+                draw_stored_loaded(
+                    &mut edge_canvas,
+                    sources,
+                    loaded,
+                    at(n, true),
+                    options,
+                    false,
+                    &mut st,
+                )
+            });
+            (r, st)
+        },
+        || {
+            let mut st = RenderStats::default();
+            let r = match own {
+                Some(loaded) => draw_stored_loaded(
+                    &mut canvas,
+                    sources,
+                    loaded,
+                    at(data, false),
+                    options,
+                    true,
+                    &mut st,
+                ),
+                None => Ok(()),
+            };
+            (r, st)
+        },
+    );
+    // In the order a sequential draw meets them: the neighbours first.
+    edge_result?;
+    stats.add(&edge_stats);
+    own_result?;
+    stats.add(&own_stats);
+    canvas.merge_from(&edge_canvas, 0, 0);
+    draw_marker_stores(
         &mut canvas,
         sources,
-        cache,
         tile,
         (0, 0),
         clip,
         options,
-        match edges {
-            EdgePoints::FromNeighbours => Neighbours::All,
-            EdgePoints::Cut => Neighbours::None,
-        },
         &mut stats,
     )?;
+    let drawn = Instant::now();
+    let pixmap = to_pixmap(&canvas, options.background)?;
     Ok(Rendered {
-        pixmap: to_pixmap(&canvas, options.background)?,
+        pixmap,
         stats,
+        timings: Timings {
+            read,
+            draw: drawn - start - read,
+            composite: drawn.elapsed(),
+        },
     })
 }
 
@@ -867,6 +1047,7 @@ fn render_one(
 ///
 /// As [`render_tile`], without the store errors.
 pub fn render_bytes(bytes: &[u8], tile: TileId, options: &RenderOptions) -> Result<Rendered> {
+    let start = Instant::now();
     check_zoom(tile)?;
     let side = options.pixels()?;
     let mut canvas = new_canvas(side, side, options);
@@ -885,10 +1066,18 @@ pub fn render_bytes(bytes: &[u8], tile: TileId, options: &RenderOptions) -> Resu
         (0, 0),
         clip,
         options,
+        true,
         &mut stats,
     )?;
+    let drawn = Instant::now();
+    let pixmap = to_pixmap(&canvas, options.background)?;
     Ok(Rendered {
-        pixmap: to_pixmap(&canvas, options.background)?,
+        pixmap,
         stats,
+        timings: Timings {
+            read: Duration::ZERO,
+            draw: drawn - start,
+            composite: drawn.elapsed(),
+        },
     })
 }

@@ -12,8 +12,9 @@ pub struct PngOptions {
     /// Write an indexed (palette) PNG when the image has at most 256 colours (RGBA
     /// otherwise). Default `true`.
     pub palette: bool,
-    /// Spend more time for smaller files (`png::Compression::Balanced` instead of `Fast`).
-    /// Default `false`.
+    /// Spend more time for smaller files (`png::Compression::Balanced` instead of `Fast`, and
+    /// palette images filtered row by row adaptively rather than with `Sub` throughout: about
+    /// 10% smaller). Default `false`.
     pub small: bool,
     /// `tEXt` chunks as (keyword, text), such as the attribution. Default empty.
     pub text: Vec<(String, String)>,
@@ -44,8 +45,42 @@ pub(crate) fn demultiply(p: [u8; 4]) -> [u8; 4] {
 }
 
 /// The distinct colours of premultiplied RGBA pixels, if there are at most 256, with each
-/// pixel's index.
+/// pixel's index, in the order first met.
 fn palette_of(data: &[u8]) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
+    palette_by_alpha(data).or_else(|| palette_hashed(data))
+}
+
+/// [`palette_of`] for the common image where each alpha has one colour (one colour class,
+/// anti-aliased over transparency): a table by alpha, one compare a pixel. `None` when two
+/// colours share an alpha.
+fn palette_by_alpha(data: &[u8]) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
+    // Per alpha: the colour met (as u32), and its index + 1 (0 = none yet).
+    let mut colour = [0u32; 256];
+    let mut index = [0u16; 256];
+    let mut colours: Vec<[u8; 4]> = Vec::new();
+    let mut indices = vec![0u8; data.len() / 4];
+    for (px, out) in data.chunks_exact(4).zip(indices.iter_mut()) {
+        let c = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+        let a = usize::from(px[3]);
+        let i = index[a];
+        if i != 0 && colour[a] == c {
+            *out = (i - 1) as u8;
+            continue;
+        }
+        if i != 0 {
+            return None;
+        }
+        // At most 256 alphas, so the palette never overflows here.
+        colour[a] = c;
+        index[a] = colours.len() as u16 + 1;
+        *out = colours.len() as u8;
+        colours.push([px[0], px[1], px[2], px[3]]);
+    }
+    Some((colours, indices))
+}
+
+/// [`palette_of`] for any image, through a hash table of the colours.
+fn palette_hashed(data: &[u8]) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
     // Open addressing over 1024 slots: key + 1 (0 = empty), value = index.
     const SLOTS: usize = 1024;
     let mut keys = [0u64; SLOTS];
@@ -103,6 +138,12 @@ pub(crate) fn encoder<W: Write>(
             let straight: Vec<[u8; 4]> = colours.iter().map(|&c| demultiply(c)).collect();
             enc.set_color(png::ColorType::Indexed);
             enc.set_depth(png::BitDepth::Eight);
+            // The adaptive filter tries five filters on every row; on palette indices (not
+            // values a neighbour predicts well) it gains little: the densest tile's PNG takes
+            // 0.47 ms and 55 KB with Sub alone, 0.75 ms and 50 KB adaptive.
+            if !options.small {
+                enc.set_filter(png::Filter::Sub);
+            }
             enc.set_palette(
                 straight
                     .iter()
@@ -201,6 +242,28 @@ mod tests {
             ]));
             assert_eq!(px, want);
         }
+    }
+
+    #[test]
+    fn colours_sharing_an_alpha_take_the_hashed_palette_in_the_same_order() {
+        // Two opaque colours (one alpha) and translucent greens: the table by alpha gives up,
+        // the hashed palette names every colour once, in the order met.
+        let pixels: Vec<[u8; 4]> = vec![
+            [0, 0, 0, 0],
+            [5, 203, 99, 255],
+            crate::raster::premultiply([5, 203, 99, 128]),
+            [200, 10, 10, 255],
+            [5, 203, 99, 255],
+            [0, 0, 0, 0],
+        ];
+        let data: Vec<u8> = pixels.iter().flatten().copied().collect();
+        assert!(palette_by_alpha(&data).is_none());
+        let (colours, indices) = palette_of(&data).unwrap();
+        assert_eq!(colours, vec![pixels[0], pixels[1], pixels[2], pixels[3]]);
+        assert_eq!(indices, vec![0, 1, 2, 3, 1, 0]);
+        // Without the second opaque colour both ways agree.
+        let one: Vec<u8> = data[..12].to_vec();
+        assert_eq!(palette_by_alpha(&one), palette_hashed(&one));
     }
 
     #[test]

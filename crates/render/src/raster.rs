@@ -41,6 +41,21 @@ pub(crate) struct Canvas {
     pub planes: Vec<Plane>,
     /// Additive coverage for the density style.
     pub density: Option<Vec<f32>>,
+    /// A rectangle holding every pixel drawn so far (`None`: nothing drawn), so a merge reads
+    /// only that part of a canvas (the neighbours' dots touch a few pixels of the edges).
+    dirty: Option<Clip>,
+}
+
+impl Clip {
+    /// The smallest rectangle holding both.
+    fn union(self, o: Clip) -> Clip {
+        Clip {
+            x0: self.x0.min(o.x0),
+            y0: self.y0.min(o.y0),
+            x1: self.x1.max(o.x1),
+            y1: self.y1.max(o.y1),
+        }
+    }
 }
 
 impl Canvas {
@@ -58,7 +73,23 @@ impl Canvas {
                 })
                 .collect(),
             density: density.then(|| vec![0.0; n]),
+            dirty: None,
         }
+    }
+
+    /// Notes that pixels in `r` were drawn.
+    #[inline(always)]
+    fn mark(&mut self, r: Clip) {
+        self.dirty = Some(match self.dirty {
+            Some(d) => d.union(r),
+            None => r,
+        });
+    }
+
+    /// A canvas of the same size and classes, with nothing drawn.
+    pub fn empty_like(&self) -> Canvas {
+        let colours: Vec<[u8; 4]> = self.planes.iter().map(|p| p.colour).collect();
+        Canvas::new(self.width, self.height, &colours, self.density.is_some())
     }
 
     fn len(&self) -> usize {
@@ -98,7 +129,7 @@ impl Canvas {
         r: f32,
     ) -> bool {
         let w = self.width as usize;
-        if class == DENSITY_CLASS {
+        let visited = if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
                 return false;
             };
@@ -106,6 +137,13 @@ impl Canvas {
         } else {
             let cov = self.plane(class);
             capsule_spans(clip, a, b, r, &mut MaxU8(cov), w)
+        };
+        match visited {
+            Some(rect) => {
+                self.mark(rect);
+                true
+            }
+            None => false,
         }
     }
 
@@ -120,6 +158,12 @@ impl Canvas {
         }
         let span = (sx1 - sx0) as usize;
         let skip = (sx0 - ox) as usize;
+        self.mark(Clip {
+            x0: sx0,
+            y0: sy0,
+            x1: sx1,
+            y1: sy1,
+        });
         if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
                 return;
@@ -144,17 +188,22 @@ impl Canvas {
     }
 
     /// Merges another canvas (same classes) into this one by `max` (sum for density), placing its
-    /// top-left corner at `(dx, dy)`; parts falling outside are dropped.
+    /// top-left corner at `(dx, dy)`; parts falling outside are dropped. Reads only the part
+    /// of `other` drawn in.
     pub fn merge_from(&mut self, other: &Canvas, dx: i32, dy: i32) {
         let (w, h) = (self.width as i32, self.height as i32);
-        let (ow, oh) = (other.width as i32, other.height as i32);
-        let x0 = dx.max(0);
-        let x1 = (dx + ow).min(w);
-        let y0 = dy.max(0);
-        let y1 = (dy + oh).min(h);
+        let (ow, _) = (other.width as i32, other.height as i32);
+        let Some(drawn) = other.dirty else {
+            return;
+        };
+        let x0 = (dx + drawn.x0).max(0);
+        let x1 = (dx + drawn.x1).min(w);
+        let y0 = (dy + drawn.y0).max(0);
+        let y1 = (dy + drawn.y1).min(h);
         if x0 >= x1 || y0 >= y1 {
             return;
         }
+        self.mark(Clip { x0, y0, x1, y1 });
         let span = (x1 - x0) as usize;
         if let (Some(d), Some(od)) = (self.density.as_mut(), other.density.as_ref()) {
             for y in y0..y1 {
@@ -185,6 +234,15 @@ impl Canvas {
 
     /// Moves rows `[n, height)` to `[0, height - n)` and clears the rest.
     pub fn shift_up(&mut self, n: u32) {
+        let keep_rows = self.height.saturating_sub(n) as i32;
+        self.dirty = self
+            .dirty
+            .map(|d| Clip {
+                y0: (d.y0 - n as i32).max(0),
+                y1: (d.y1 - n as i32).min(keep_rows),
+                ..d
+            })
+            .filter(|d| d.y0 < d.y1);
         let w = self.width as usize;
         let keep = (self.height.saturating_sub(n)) as usize * w;
         let off = n as usize * w;
@@ -220,18 +278,28 @@ impl Canvas {
                 }
             }
         }
+        // Nothing under the first plane (a transparent background, no density): its pixels are
+        // its colours as they are, read from a table.
+        let mut bare = background.is_none_or(|c| c[3] == 0) && self.density.is_none();
         for p in self.planes.iter().filter(|p| p.used) {
             let col = p.colour;
+            let lut: [[u8; 4]; 256] = std::array::from_fn(|c| {
+                let a = mul255(c as u8, col[3]);
+                [mul255(col[0], a), mul255(col[1], a), mul255(col[2], a), a]
+            });
             let cov = &p.cov[start..start + n];
-            for (px, &c) in out[..n * 4].chunks_exact_mut(4).zip(cov) {
-                if c == 0 {
-                    continue;
+            let pixels = out[..n * 4].chunks_exact_mut(4).zip(cov);
+            if bare {
+                for (px, &c) in pixels {
+                    px.copy_from_slice(&lut[usize::from(c)]);
                 }
-                let a = mul255(c, col[3]);
-                over(
-                    px,
-                    [mul255(col[0], a), mul255(col[1], a), mul255(col[2], a), a],
-                );
+                bare = false;
+                continue;
+            }
+            for (px, &c) in pixels {
+                if c != 0 {
+                    over(px, lut[usize::from(c)]);
+                }
             }
         }
     }
@@ -287,28 +355,29 @@ fn density_colour(v: f32) -> [u8; 4] {
     premultiply([c(0) as u8, c(1) as u8, c(2) as u8, a as u8])
 }
 
-/// Where capsule coverage goes.
+/// Where capsule coverage goes: a row of cells, each taking coverages in `[0, 1]` (0 leaves it
+/// as it is).
 trait Target {
-    /// Whether the pixel cannot change any more (skip computing it).
-    fn full(&self, i: usize) -> bool;
-    /// Adds coverage `c` in `(0, 1]` at pixel `i`.
-    fn plot(&mut self, i: usize, c: f32);
+    type Cell;
+    /// The cells `[from, to)` of the buffer.
+    fn cells(&mut self, from: usize, to: usize) -> &mut [Self::Cell];
+    /// Adds coverage `c` to a cell.
+    fn add(cell: &mut Self::Cell, c: f32);
 }
 
 /// Coverage bytes combined by `max`.
 struct MaxU8<'a>(&'a mut [u8]);
 
 impl Target for MaxU8<'_> {
+    type Cell = u8;
     #[inline(always)]
-    fn full(&self, i: usize) -> bool {
-        self.0[i] == 255
+    fn cells(&mut self, from: usize, to: usize) -> &mut [u8] {
+        &mut self.0[from..to]
     }
     #[inline(always)]
-    fn plot(&mut self, i: usize, c: f32) {
-        let v = (c * 255.0 + 0.5) as u8;
-        if v > self.0[i] {
-            self.0[i] = v;
-        }
+    fn add(cell: &mut u8, c: f32) {
+        // Branch-free, so the row loop vectorizes: `c` is in [0, 1], 0 changes nothing.
+        *cell = (*cell).max((c * 255.0 + 0.5) as u8);
     }
 }
 
@@ -316,13 +385,14 @@ impl Target for MaxU8<'_> {
 struct AddF32<'a>(&'a mut [f32]);
 
 impl Target for AddF32<'_> {
+    type Cell = f32;
     #[inline(always)]
-    fn full(&self, _i: usize) -> bool {
-        false
+    fn cells(&mut self, from: usize, to: usize) -> &mut [f32] {
+        &mut self.0[from..to]
     }
     #[inline(always)]
-    fn plot(&mut self, i: usize, c: f32) {
-        self.0[i] += c;
+    fn add(cell: &mut f32, c: f32) {
+        *cell += c;
     }
 }
 
@@ -340,17 +410,75 @@ fn ceil_i(x: f32) -> i32 {
     if (i as f32) < x { i + 1 } else { i }
 }
 
-/// Visits the pixels within `r + 0.5` of segment `a`-`b`, giving `target` their coverage in
-/// `(0, 1]`. Returns false when the segment's reach misses `clip` (nothing visited).
+/// A segment `a`-`a + d` of unit direction `u` and length `len`, drawn with coverage reaching
+/// to `reach` from it; `inv_u` holds `1 / u` (0 for a component too small to divide by).
+struct Seg {
+    d: (f32, f32),
+    u: (f32, f32),
+    inv_u: (f32, f32),
+    len: f32,
+    reach: f32,
+}
+
+/// The `x` interval, relative to `a`, where the row at height `y` (relative to `a`) crosses
+/// the capsule: the union of the two end discs and the band between them (a convex shape, so
+/// one interval). `None` where the row misses it.
 #[inline(always)]
-fn capsule_spans(
+fn row_interval(y: f32, s: &Seg) -> Option<(f32, f32)> {
+    let reach = s.reach;
+    let mut lo = f32::INFINITY;
+    let mut hi = f32::NEG_INFINITY;
+    let mut disc = |cx: f32, cy: f32| {
+        let h2 = reach * reach - (y - cy) * (y - cy);
+        if h2 > 0.0 {
+            let h = h2.sqrt();
+            lo = lo.min(cx - h);
+            hi = hi.max(cx + h);
+        }
+    };
+    disc(0.0, 0.0);
+    if s.len > 0.0 {
+        disc(s.d.0, s.d.1);
+        // The band: along the segment 0 <= x*ux + y*uy <= len, across it
+        // |y*ux - x*uy| <= reach. Each is an interval of x (or all of them, or none).
+        let (mut blo, mut bhi) = (f32::NEG_INFINITY, f32::INFINITY);
+        let mut cut = |inv_k: f32, c0: f32, c1: f32| {
+            // c0 <= x * k <= c1
+            if inv_k != 0.0 {
+                let (p, q) = (c0 * inv_k, c1 * inv_k);
+                blo = blo.max(p.min(q));
+                bhi = bhi.min(p.max(q));
+            } else if c0 > 0.0 || c1 < 0.0 {
+                bhi = f32::NEG_INFINITY;
+            }
+        };
+        let (u, inv) = (s.u, s.inv_u);
+        cut(inv.0, -y * u.1, s.len - y * u.1);
+        cut(-inv.1, -reach - y * u.0, reach - y * u.0);
+        if blo < bhi {
+            lo = lo.min(blo);
+            hi = hi.max(bhi);
+        }
+    }
+    (lo < hi).then_some((lo, hi))
+}
+
+/// Visits the pixels whose centres are within `r + 0.5` of segment `a`-`b`, giving `target`
+/// their coverage `clamp(r + 0.5 - distance, 0, 1)`. Returns the rectangle of the pixels it
+/// may have visited, `None` when the segment's reach misses `clip`.
+///
+/// Each row visits only the pixels whose centres lie inside the capsule (found from the two
+/// end discs and the band between them), four at a time without branches, so the
+/// compiler's vector instructions compute them together.
+#[inline(always)]
+fn capsule_spans<T: Target>(
     clip: Clip,
     a: (f32, f32),
     b: (f32, f32),
     r: f32,
-    target: &mut impl Target,
+    target: &mut T,
     stride: usize,
-) -> bool {
+) -> Option<Clip> {
     let reach = r + 0.5;
     let (minx, maxx) = (a.0.min(b.0) - reach, a.0.max(b.0) + reach);
     let (miny, maxy) = (a.1.min(b.1) - reach, a.1.max(b.1) + reach);
@@ -359,53 +487,65 @@ fn capsule_spans(
     let x_lo = floor_i(minx).max(clip.x0);
     let x_hi = ceil_i(maxx).min(clip.x1);
     if y0 >= y1 || x_lo >= x_hi || !(minx.is_finite() && maxy.is_finite()) {
-        return false;
+        return None;
     }
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
+    let d = (b.0 - a.0, b.1 - a.1);
+    let len2 = d.0 * d.0 + d.1 * d.1;
     let inv = if len2 > 1e-12 { 1.0 / len2 } else { 0.0 };
-    let inner2 = if r > 0.5 { (r - 0.5) * (r - 0.5) } else { -1.0 };
-    let outer2 = reach * reach;
-    let inv_dy = if dy.abs() > 1e-6 { 1.0 / dy } else { 0.0 };
+    let len = len2.sqrt();
+    let recip = |v: f32| if v.abs() > 1e-6 { 1.0 / v } else { 0.0 };
+    let seg = if len > 1e-6 {
+        let u = (d.0 / len, d.1 / len);
+        Seg {
+            d,
+            u,
+            inv_u: (recip(u.0), recip(u.1)),
+            len,
+            reach,
+        }
+    } else {
+        Seg {
+            d,
+            u: (1.0, 0.0),
+            inv_u: (1.0, 0.0),
+            len: 0.0,
+            reach,
+        }
+    };
     for py in y0..y1 {
-        let cy = py as f32 + 0.5;
-        // The part of the segment within `reach` of this row bounds the pixels to visit.
-        let (t0, t1) = if dy.abs() > 1e-6 {
-            let ta = (cy - reach - a.1) * inv_dy;
-            let tb = (cy + reach - a.1) * inv_dy;
-            (ta.min(tb).clamp(0.0, 1.0), ta.max(tb).clamp(0.0, 1.0))
-        } else {
-            (0.0, 1.0)
+        let ry = py as f32 + 0.5 - a.1;
+        let Some((lo, hi)) = row_interval(ry, &seg) else {
+            continue;
         };
-        let xa = a.0 + dx * t0;
-        let xb = a.0 + dx * t1;
-        let sx0 = floor_i(xa.min(xb) - reach).max(x_lo);
-        let sx1 = ceil_i(xa.max(xb) + reach).min(x_hi);
+        // Pixels whose centres (px + 0.5) lie in [a.x + lo, a.x + hi].
+        let sx0 = ceil_i(a.0 + lo - 0.5).max(x_lo);
+        let sx1 = (floor_i(a.0 + hi - 0.5) + 1).min(x_hi);
+        if sx0 >= sx1 {
+            continue;
+        }
         let row = py as usize * stride;
-        let ry = cy - a.1;
-        for px in sx0..sx1 {
-            if target.full(row + px as usize) {
-                continue;
+        let cells = target.cells(row + sx0 as usize, row + sx1 as usize);
+        let rx0 = sx0 as f32 + 0.5 - a.0;
+        for (k, chunk) in cells.chunks_mut(4).enumerate() {
+            let base = rx0 + (4 * k) as f32;
+            let mut c = [0.0f32; 4];
+            for (j, cj) in c.iter_mut().enumerate() {
+                let rx = base + j as f32;
+                let t = ((rx * d.0 + ry * d.1) * inv).clamp(0.0, 1.0);
+                let (ex, ey) = (rx - d.0 * t, ry - d.1 * t);
+                *cj = (reach - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0);
             }
-            let rx = px as f32 + 0.5 - a.0;
-            let t = ((rx * dx + ry * dy) * inv).clamp(0.0, 1.0);
-            let ex = rx - dx * t;
-            let ey = ry - dy * t;
-            let d2 = ex * ex + ey * ey;
-            if d2 >= outer2 {
-                continue;
-            }
-            let c = if d2 <= inner2 {
-                1.0
-            } else {
-                (reach - d2.sqrt()).min(1.0)
-            };
-            if c > 0.0 {
-                target.plot(row + px as usize, c);
+            for (cell, &cj) in chunk.iter_mut().zip(&c) {
+                T::add(cell, cj);
             }
         }
     }
-    true
+    Some(Clip {
+        x0: x_lo,
+        y0,
+        x1: x_hi,
+        y1,
+    })
 }
 
 /// A disc rendered at 4 x 4 sub-pixel offsets, each trimmed to its non-zero pixels.
@@ -415,6 +555,8 @@ pub(crate) struct Stamps {
     /// where its bytes start in `data`.
     subs: [(i32, i32, usize, usize, usize); 16],
     data: Vec<u8>,
+    /// How far (pixels) a stamp reaches from its point, at most.
+    reach: i32,
 }
 
 impl Stamps {
@@ -461,7 +603,18 @@ impl Stamps {
                 start,
             );
         }
-        Stamps { subs, data }
+        let reach = subs
+            .iter()
+            .map(|&(l, t, w, h, _)| l.abs().max(t.abs()).max(l + w as i32).max(t + h as i32))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        Stamps { subs, data, reach }
+    }
+
+    /// How far (pixels) a stamp reaches from its point, at most.
+    pub fn reach(&self) -> i32 {
+        self.reach
     }
 
     /// The stamp for a point at `(x, y)`: its bytes, top-left pixel, width and height.

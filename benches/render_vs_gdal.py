@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Whole-process comparison: `mlytiles render` against `gdal_rasterize` on the densest real tile.
+
+    python3 benches/render_vs_gdal.py [MLYTILES_BINARY ...] [--runs N]
+
+Builds nothing: give the binary (default target/release/mlytiles; `cargo build --release`
+first), or several (say, before and after a change) to compare them in the same session. Makes a temporary z/x/y store with fixtures/mapillary's densest tile, 14/3251/6257
+(31,261 images, 331 sequences), and the two stored tiles beside it, then runs, alternately and
+N times each (default 11, at least 7):
+
+    mlytiles render --store STORE --tile 14/3251/6257 --size 512 --out OUT.png
+    gdal_rasterize -q -l sequence -l image -burn 255 -ts 512 512 -te W S E N -ot Byte \
+        -of GTiff STORE/14/3251/6257.mvt OUT.tif
+
+with -te the tile's bounds in EPSG:3857. Each run is timed as a whole process (fork, exec,
+dynamic loading, the work, exit): wall time, and CPU time (user + system) from the kernel's
+accounting of the child. Prints the medians and their ratios, the programs' start alone
+(`--version`), and mlytiles' own phase times (its summary line). Checks that GDAL burnt
+pixels (gdalinfo -stats) and that the PNG is a valid 512 x 512 image.
+
+Python's standard library only; gdal-bin provides gdal_rasterize and gdalinfo.
+"""
+
+import os
+import re
+import resource
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+TILE = (14, 3251, 6257)
+# The stored tiles beside it in fixtures/mapillary (the other six are not stored).
+BESIDE = [(14, 3251, 6258), (14, 3252, 6258)]
+SIZE = 512
+HALF = 20037508.342789244  # half the Web Mercator world, metres
+
+
+def repo():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def bounds(z, x, y):
+    """The tile's bounds in EPSG:3857: W, S, E, N."""
+    side = 2 * HALF / (1 << z)
+    return (-HALF + x * side, HALF - (y + 1) * side, -HALF + (x + 1) * side, HALF - y * side)
+
+
+def timed(argv):
+    """Runs argv as a whole process: (wall seconds, CPU seconds, stdout). The CPU time is the
+    kernel's account of the reaped child (getrusage of the children, microseconds; os.times
+    would round to clock ticks)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, out.decode(errors="replace")
+
+
+def check_png(path):
+    """A valid PNG of SIZE x SIZE: signature, IHDR, and IDAT inflating to every row."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        sys.exit(f"{path}: not a PNG")
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        if zlib.crc32(kind + body) != struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])[0]:
+            sys.exit(f"{path}: bad CRC in {kind!r}")
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    if ihdr is None:
+        sys.exit(f"{path}: no IHDR chunk")
+    w, h, depth, colour = ihdr
+    if (w, h) != (SIZE, SIZE):
+        sys.exit(f"{path}: {w} x {h}, expected {SIZE} x {SIZE}")
+    channels = {3: 1, 6: 4}.get(colour)
+    if channels is None or depth != 8:
+        sys.exit(f"{path}: colour type {colour}, depth {depth}: expected 8-bit indexed or RGBA")
+    rows = zlib.decompress(idat)
+    if len(rows) != h * (1 + w * channels * depth // 8):
+        sys.exit(f"{path}: image data of {len(rows)} bytes does not fill {w} x {h}")
+    return w, h, "indexed" if colour == 3 else "RGBA"
+
+
+def burnt_pixels(tif):
+    """Pixels GDAL burnt (255) in its Byte GeoTIFF, from gdalinfo's statistics."""
+    info = subprocess.run(
+        ["gdalinfo", "-stats", tif], capture_output=True, text=True, check=True
+    ).stdout
+    if os.path.exists(tif + ".aux.xml"):
+        os.remove(tif + ".aux.xml")
+    size = re.search(r"Size is (\d+), (\d+)", info)
+    mean = re.search(r"Mean=([0-9.]+)", info)
+    if not (size and mean):
+        sys.exit(f"gdalinfo could not read {tif}:\n{info}")
+    w, h = int(size.group(1)), int(size.group(2))
+    return (w, h), round(float(mean.group(1)) / 255 * w * h)
+
+
+def median_ms(values):
+    return statistics.median(values) * 1000
+
+
+def main():
+    args = sys.argv[1:]
+    runs = 11
+    if "--runs" in args:
+        i = args.index("--runs")
+        runs = int(args[i + 1])
+        del args[i : i + 2]
+    if runs < 7:
+        sys.exit("--runs: at least 7")
+    binaries = args or [os.path.join(repo(), "target/release/mlytiles")]
+    for binary in binaries:
+        if not os.path.isfile(binary):
+            sys.exit(f"{binary}: no such binary (cargo build --release)")
+    for tool in ["gdal_rasterize", "gdalinfo"]:
+        if not shutil.which(tool):
+            sys.exit(f"{tool} missing: apt-get install gdal-bin")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "store")
+        for z, x, y in [TILE] + BESIDE:
+            os.makedirs(os.path.join(store, str(z), str(x)), exist_ok=True)
+            shutil.copy(
+                os.path.join(repo(), f"fixtures/mapillary/josm_mly1_public_{z}_{x}_{y}.mvt"),
+                os.path.join(store, str(z), str(x), f"{y}.mvt"),
+            )
+        z, x, y = TILE
+        png, tif = os.path.join(tmp, "mlytiles.png"), os.path.join(tmp, "gdal.tif")
+
+        def mly(binary):
+            argv = [binary, "render", "--store", store, "--tile", f"{z}/{x}/{y}"]
+            return argv + ["--size", str(SIZE), "--out", png]
+
+        w, s, e, n = bounds(z, x, y)
+        gdal = ["gdal_rasterize", "-q", "-l", "sequence", "-l", "image", "-burn", "255"]
+        gdal += ["-ts", str(SIZE), str(SIZE), "-te", f"{w:.6f}", f"{s:.6f}", f"{e:.6f}"]
+        gdal += [f"{n:.6f}", "-ot", "Byte", "-of", "GTiff"]
+        gdal += [os.path.join(store, str(z), str(x), f"{y}.mvt"), tif]
+
+        # One untimed run each (page cache, the binaries' pages), then alternate.
+        for binary in binaries:
+            timed(mly(binary))
+        timed(gdal)
+        times = {"gdal": [], "gdal_start": []}
+        summaries = {}
+        checked = {}
+        for i in range(runs):
+            for b, binary in enumerate(binaries):
+                if os.path.exists(png):
+                    os.remove(png)
+                wall, cpu, out = timed(mly(binary))
+                times.setdefault(b, []).append((wall, cpu))
+                summaries[b] = out.splitlines()[0]
+                if i == 0:
+                    checked[b] = check_png(png)
+            wall, cpu, _ = timed(gdal)
+            times["gdal"].append((wall, cpu))
+        for _ in range(runs):
+            for b, binary in enumerate(binaries):
+                times.setdefault(("start", b), []).append(timed([binary, "--version"])[:2])
+            times["gdal_start"].append(timed(["gdal_rasterize", "--version"])[:2])
+
+        (gw, gh), burnt = burnt_pixels(tif)
+        if burnt == 0 or (gw, gh) != (SIZE, SIZE):
+            sys.exit(f"GDAL burnt no pixel in {gw} x {gh}: wrong bounds or layers?")
+
+    def med(key, i):
+        return median_ms([t[i] for t in times[key]])
+
+    print(f"densest tile {z}/{x}/{y} at {SIZE} px, {runs} alternating runs each, medians")
+    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
+    print(f"{'':40} {'wall ms':>8} {'CPU ms':>8}")
+    rows = []
+    for b, binary in enumerate(binaries):
+        name = f"[{b + 1}] " if len(binaries) > 1 else ""
+        rows.append((f"{name}mlytiles render (whole process)", b))
+        rows.append((f"{name}mlytiles --version (start alone)", ("start", b)))
+    rows.append(("gdal_rasterize (whole process)", "gdal"))
+    rows.append(("gdal_rasterize --version", "gdal_start"))
+    for label, key in rows:
+        print(f"{label:40} {med(key, 0):8.2f} {med(key, 1):8.2f}")
+    for b, binary in enumerate(binaries):
+        name = f"[{b + 1}] {binary}" if len(binaries) > 1 else binary
+        spread = sorted(t[0] * 1000 for t in times[b])
+        print(f"{name}:")
+        print(
+            f"  gdal / mlytiles: wall {med('gdal', 0) / med(b, 0):.1f}x, "
+            f"CPU {med('gdal', 1) / med(b, 1):.1f}x; "
+            f"wall min-max {spread[0]:.2f}-{spread[-1]:.2f} ms"
+        )
+        print(f"  its last summary: {summaries[b]}")
+        pw, ph, kind = checked[b]
+        print(f"  checked: a valid {pw} x {ph} {kind} PNG")
+    print(f"checked: GDAL burnt {burnt} pixels of {gw} x {gh}")
+
+
+if __name__ == "__main__":
+    main()
