@@ -459,7 +459,7 @@ impl<'a> Layer<'a> {
 /// longer length, a field that runs past the end, the last bytes), which the caller reads
 /// field by field.
 #[inline(never)]
-fn skip_run(buf: &[u8], mut pos: usize, key: u8) -> (usize, usize) {
+pub(crate) fn skip_run(buf: &[u8], mut pos: usize, key: u8) -> (usize, usize) {
     let mut count = 0;
     while let Some(&[k, b0, b1]) = buf.get(pos..).and_then(|r| r.first_chunk::<3>()) {
         // The one-byte length first (one add from the loaded byte to the next position, the

@@ -195,7 +195,16 @@ fn next_layer_bytes<'a>(cursor: &mut Cursor<'a>) -> Result<Option<&'a [u8]>> {
 fn layer_name(body: &[u8]) -> Option<&[u8]> {
     let mut cursor = Cursor::new(body);
     let mut name = None;
-    while let Some(key) = cursor.field() {
+    while let Some(key) = cursor.peek() {
+        // Runs of features, keys and values (nearly all of a layer) in one step each.
+        if matches!(key, 0x12 | 0x1a | 0x22) {
+            let (end, count) = crate::layer::skip_run(body, cursor.pos(), key);
+            if count > 0 {
+                cursor.advance(end - cursor.pos());
+                continue;
+            }
+        }
+        let Some(key) = cursor.field() else { break };
         let (field, wire_type) = key.ok()?;
         if field == 1 && wire_type == WireType::Len {
             name = Some(cursor.bytes().ok()?);
@@ -292,6 +301,32 @@ mod tests {
                 .unwrap();
         }
         builder.to_bytes()
+    }
+
+    /// A layer message with its name after many features (protobuf allows any order; the
+    /// last name counts): by-name lookup finds it and steps over the other layer's features.
+    #[test]
+    fn a_name_after_the_features_is_found_by_name() {
+        let layer = |name: &str, features: usize| {
+            let mut body = Vec::new();
+            for _ in 0..features {
+                // One point feature: type POINT, geometry MoveTo(1) (1, 1).
+                body.extend_from_slice(&[0x12, 0x07, 0x18, 0x01, 0x22, 0x03, 0x09, 0x02, 0x02]);
+            }
+            body.extend_from_slice(&[0x0a, name.len() as u8]);
+            body.extend_from_slice(name.as_bytes());
+            body.extend_from_slice(&[0x28, 0x80, 0x20, 0x78, 0x02]);
+            let mut message = vec![0x1a];
+            crate::writer::wire::put_varint(&mut message, body.len() as u64);
+            message.extend(body);
+            message
+        };
+        let bytes = [layer("first", 300), layer("second", 20)].concat();
+        let tile = Tile::new(&bytes).unwrap();
+        let second = tile.layer("second").unwrap().expect("found");
+        assert_eq!((second.name(), second.feature_count()), ("second", 20));
+        assert_eq!(tile.layer("first").unwrap().unwrap().feature_count(), 300);
+        assert!(tile.layer("third").unwrap().is_none());
     }
 
     /// A repeated name is refused wherever it comes, before and after the first sixteen
