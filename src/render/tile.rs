@@ -1,7 +1,7 @@
 //! `render --tile`: one tile.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -62,7 +62,8 @@ pub(super) fn one_tile(
     } else {
         let png = encode_png(pixmap, &PngOptions::default())?;
         let encoded = encode_start.elapsed();
-        write_replacing(&out, &png).with_context(|| format!("writing {}", out.display()))?;
+        mlytiles_store::write_replacing(&out, &png)
+            .with_context(|| format!("writing {}", out.display()))?;
         (png.len() as u64, encoded)
     };
     let written = encode_start.elapsed() - encoded;
@@ -104,22 +105,4 @@ pub(super) fn one_tile(
         out!("Web Mercator bounds (EPSG:3857, metres): {w:.3},{s:.3},{e:.3},{n:.3}");
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a reader never
-/// sees half an image. Not synced to disk (a lone image, like any program's output; a pyramid's
-/// tiles are, through `mlytiles_store::write_atomic`): the sync cost 2-3 ms, more than the
-/// render of the densest tile.
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

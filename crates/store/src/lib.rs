@@ -15,7 +15,7 @@ mod stats;
 
 use std::path::Path;
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_replacing};
 pub use cache::{Backend, Cache, validate_tileset_name};
 pub use error::{Error, Location, Result};
 pub use folder::FolderStore;
