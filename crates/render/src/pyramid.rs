@@ -14,6 +14,22 @@ use crate::{
     encode_png, pyramid_tiles, pyramid_tiles_with_data, render_tile_cached, shard,
 };
 
+/// One tile of a pyramid, folder or archive: drawn with the points of its neighbours, its
+/// parent read once for all its children; a failure names the tile.
+fn pyramid_tile(
+    sources: &Sources,
+    tile: TileId,
+    options: &RenderOptions,
+    parents: &ParentCache,
+) -> Result<crate::Rendered> {
+    render_tile_cached(sources, tile, options, EdgePoints::FromNeighbours, parents).map_err(|e| {
+        Error::TileFailed {
+            tile,
+            source: Box::new(e),
+        }
+    })
+}
+
 /// The file in a pyramid folder that records its settings.
 pub const PYRAMID_SETTINGS: &str = "mlytiles-pyramid.json";
 
@@ -235,17 +251,7 @@ pub fn write_pyramid(
             // Cut short by a crash or a full disk: drawn again below.
             redone.fetch_add(1, Ordering::Relaxed);
         }
-        let rendered = render_tile_cached(
-            sources,
-            tile,
-            &options.render,
-            EdgePoints::FromNeighbours,
-            &parents,
-        )
-        .map_err(|e| Error::TileFailed {
-            tile,
-            source: Box::new(e),
-        })?;
+        let rendered = pyramid_tile(sources, tile, &options.render, &parents)?;
         let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
@@ -350,17 +356,7 @@ fn write_archive(
         let drawn = batch
             .par_iter()
             .map(|&tile| -> Result<(TileId, Option<Vec<u8>>, RenderStats)> {
-                let rendered = render_tile_cached(
-                    sources,
-                    tile,
-                    &options.render,
-                    EdgePoints::FromNeighbours,
-                    &parents,
-                )
-                .map_err(|e| Error::TileFailed {
-                    tile,
-                    source: Box::new(e),
-                })?;
+                let rendered = pyramid_tile(sources, tile, &options.render, &parents)?;
                 let clear = rendered.pixmap.pixels().iter().all(|p| p.alpha() == 0);
                 let png = if clear {
                     None
