@@ -90,13 +90,25 @@ void report(const std::exception& e, char* err, std::size_t err_len) noexcept {
     err[err_len - 1] = '\0';
 }
 
+// Runs `walk`, turning an exception into its message in `err` and 1; 0 when it returned.
+template <class Walk>
+int guarded(char* err, std::size_t err_len, Walk&& walk) noexcept {
+    try {
+        walk();
+        return 0;
+    } catch (const std::exception& e) {
+        report(e, err, err_len);
+        return 1;
+    }
+}
+
 } // namespace
 
 extern "C" {
 
 int mlytiles_vtzero_full(const std::uint8_t* data, std::size_t len, std::int64_t* out, char* err,
                          std::size_t err_len) noexcept {
-    try {
+    return guarded(err, err_len, [&] {
         vtzero::vector_tile tile{reinterpret_cast<const char*>(data), len};
         vertex_sum sum;
         while (auto layer = tile.next_layer()) {
@@ -108,16 +120,12 @@ int mlytiles_vtzero_full(const std::uint8_t* data, std::size_t len, std::int64_t
             }
         }
         *out = sum.sum;
-        return 0;
-    } catch (const std::exception& e) {
-        report(e, err, err_len);
-        return 1;
-    }
+    });
 }
 
 int mlytiles_vtzero_geometry(const std::uint8_t* data, std::size_t len, std::int64_t* out, char* err,
                              std::size_t err_len) noexcept {
-    try {
+    return guarded(err, err_len, [&] {
         vtzero::vector_tile tile{reinterpret_cast<const char*>(data), len};
         vertex_sum sum;
         while (auto layer = tile.next_layer()) {
@@ -126,18 +134,14 @@ int mlytiles_vtzero_geometry(const std::uint8_t* data, std::size_t len, std::int
             }
         }
         *out = sum.sum;
-        return 0;
-    } catch (const std::exception& e) {
-        report(e, err, err_len);
-        return 1;
-    }
+    });
 }
 
 // Writes the number of features to out[0] and the layer names' total length to out[1] (so
 // reading the names is not optimised away).
 int mlytiles_vtzero_scan(const std::uint8_t* data, std::size_t len, std::int64_t* out, char* err,
                          std::size_t err_len) noexcept {
-    try {
+    return guarded(err, err_len, [&] {
         vtzero::vector_tile tile{reinterpret_cast<const char*>(data), len};
         std::int64_t features = 0;
         std::int64_t names = 0;
@@ -147,11 +151,7 @@ int mlytiles_vtzero_scan(const std::uint8_t* data, std::size_t len, std::int64_t
         }
         out[0] = features;
         out[1] = names;
-        return 0;
-    } catch (const std::exception& e) {
-        report(e, err, err_len);
-        return 1;
-    }
+    });
 }
 
 } // extern "C"
