@@ -150,7 +150,7 @@ impl Canvas {
     /// Stamps a disc centred at `(x, y)`.
     pub fn stamp(&mut self, class: usize, clip: Clip, x: f32, y: f32, stamps: &Stamps) {
         let w = self.width as usize;
-        let (s, ox, oy, sw, sh) = stamps.pick(x, y);
+        let (sub, ox, oy, sw, sh) = stamps.pick(x, y);
         let (sx0, sy0) = (ox.max(clip.x0), oy.max(clip.y0));
         let (sx1, sy1) = ((ox + sw as i32).min(clip.x1), (oy + sh as i32).min(clip.y1));
         if sx0 >= sx1 || sy0 >= sy1 {
@@ -164,6 +164,32 @@ impl Canvas {
             x1: sx1,
             y1: sy1,
         });
+        // Wholly inside the clip (most dots): each row is one `max` of LANES bytes, the
+        // padding's zeros leaving the pixels past the stamp as they are.
+        let inside = sx0 == ox && sy0 == oy && span == sw && (sy1 - sy0) as usize == sh;
+        if class != DENSITY_CLASS
+            && inside
+            && let Some(rows) = stamps.padded(sub)
+        {
+            let cov = self.plane(class);
+            let mut at = oy as usize * w + ox as usize;
+            for src in rows {
+                match cov
+                    .get_mut(at..at + LANES)
+                    .and_then(|d| <&mut [u8; LANES]>::try_from(d).ok())
+                {
+                    Some(dst) => *dst = std::array::from_fn(|j| dst[j].max(src[j])),
+                    None => {
+                        for (a, &c) in cov[at..at + sw].iter_mut().zip(src) {
+                            *a = (*a).max(c);
+                        }
+                    }
+                }
+                at += w;
+            }
+            return;
+        }
+        let s = stamps.bytes(sub);
         if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
                 return;
@@ -363,7 +389,17 @@ trait Target {
     fn cells(&mut self, from: usize, to: usize) -> &mut [Self::Cell];
     /// Adds coverage `c` to a cell.
     fn add(cell: &mut Self::Cell, c: f32);
+    /// Adds `c[j]` to cell `from + j` for `j < n` (`n <= LANES`); the other lanes hold 0.
+    #[inline(always)]
+    fn add_lanes(&mut self, from: usize, c: &[f32; LANES], n: usize) {
+        for (cell, &cj) in self.cells(from, from + n).iter_mut().zip(c) {
+            Self::add(cell, cj);
+        }
+    }
 }
+
+/// How many pixels of a row a capsule computes together.
+const LANES: usize = 8;
 
 /// Coverage bytes combined by `max`.
 struct MaxU8<'a>(&'a mut [u8]);
@@ -377,8 +413,32 @@ impl Target for MaxU8<'_> {
     #[inline(always)]
     fn add(cell: &mut u8, c: f32) {
         // Branch-free, so the row loop vectorizes: `c` is in [0, 1], 0 changes nothing.
-        *cell = (*cell).max((c * 255.0 + 0.5) as u8);
+        *cell = (*cell).max(to_byte(c));
     }
+    #[inline(always)]
+    fn add_lanes(&mut self, from: usize, c: &[f32; LANES], n: usize) {
+        // All eight cells when the buffer has them: lanes past `n` hold 0, and `max` with 0
+        // leaves a cell as it is, so the whole row is one vector `max`.
+        if let Some(cells) = self.0.get_mut(from..from + LANES) {
+            let v: [u8; LANES] = std::array::from_fn(|j| to_byte(c[j]));
+            for (cell, &vj) in cells.iter_mut().zip(&v) {
+                *cell = (*cell).max(vj);
+            }
+        } else {
+            for (cell, &cj) in self.cells(from, from + n).iter_mut().zip(c) {
+                Self::add(cell, cj);
+            }
+        }
+    }
+}
+
+/// Coverage in `[0, 1]` as a byte, `c * 255` rounded to nearest (ties to even).
+///
+/// Adding 2^23 leaves the rounded integer in the float's low mantissa bits, which converts
+/// as a vector; a float-to-int cast goes lane by lane (it saturates and checks for NaN).
+#[inline(always)]
+fn to_byte(c: f32) -> u8 {
+    (c * 255.0 + 8_388_608.0).to_bits() as u8
 }
 
 /// Coverage summed (density).
@@ -492,6 +552,29 @@ fn capsule_spans<T: Target>(
     let d = (b.0 - a.0, b.1 - a.1);
     let len2 = d.0 * d.0 + d.1 * d.1;
     let inv = if len2 > 1e-12 { 1.0 / len2 } else { 0.0 };
+    let visited = Some(Clip {
+        x0: x_lo,
+        y0,
+        x1: x_hi,
+        y1,
+    });
+    // A capsule at most LANES pixels wide (most of them: dense lines are short segments):
+    // every row computes the same LANES pixels from the box's left edge, with no search for
+    // where the row enters and leaves the capsule; pixels outside it get coverage 0.
+    let n = (x_hi - x_lo) as usize;
+    if n <= LANES {
+        let rx0 = x_lo as f32 + 0.5 - a.0;
+        let live: [f32; LANES] = std::array::from_fn(|j| if j < n { 1.0 } else { 0.0 });
+        for py in y0..y1 {
+            let ry = py as f32 + 0.5 - a.1;
+            let mut c = [0.0f32; LANES];
+            for (j, cj) in c.iter_mut().enumerate() {
+                *cj = coverage(rx0 + j as f32, ry, d, inv, reach) * live[j];
+            }
+            target.add_lanes(py as usize * stride + x_lo as usize, &c, n);
+        }
+        return visited;
+    }
     let len = len2.sqrt();
     let recip = |v: f32| if v.abs() > 1e-6 { 1.0 / v } else { 0.0 };
     let seg = if len > 1e-6 {
@@ -524,28 +607,27 @@ fn capsule_spans<T: Target>(
             continue;
         }
         let row = py as usize * stride;
-        let cells = target.cells(row + sx0 as usize, row + sx1 as usize);
         let rx0 = sx0 as f32 + 0.5 - a.0;
-        for (k, chunk) in cells.chunks_mut(4).enumerate() {
-            let base = rx0 + (4 * k) as f32;
-            let mut c = [0.0f32; 4];
-            for (j, cj) in c.iter_mut().enumerate() {
-                let rx = base + j as f32;
-                let t = ((rx * d.0 + ry * d.1) * inv).clamp(0.0, 1.0);
-                let (ex, ey) = (rx - d.0 * t, ry - d.1 * t);
-                *cj = (reach - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0);
-            }
-            for (cell, &cj) in chunk.iter_mut().zip(&c) {
-                T::add(cell, cj);
-            }
+        for x in (sx0..sx1).step_by(LANES) {
+            // Lanes past the row's end are masked to 0: they may lie outside `clip`.
+            let n = ((sx1 - x) as usize).min(LANES);
+            let base = rx0 + (x - sx0) as f32;
+            let c: [f32; LANES] = std::array::from_fn(|j| {
+                coverage(base + j as f32, ry, d, inv, reach) * if j < n { 1.0 } else { 0.0 }
+            });
+            target.add_lanes(row + x as usize, &c, n);
         }
     }
-    Some(Clip {
-        x0: x_lo,
-        y0,
-        x1: x_hi,
-        y1,
-    })
+    visited
+}
+
+/// The coverage of the pixel whose centre is at `(rx, ry)` from the segment's start, for a
+/// segment `d` (`inv` = `1 / |d|²`, 0 for a point) with coverage reaching `reach` from it.
+#[inline(always)]
+fn coverage(rx: f32, ry: f32, d: (f32, f32), inv: f32, reach: f32) -> f32 {
+    let t = ((rx * d.0 + ry * d.1) * inv).clamp(0.0, 1.0);
+    let (ex, ey) = (rx - d.0 * t, ry - d.1 * t);
+    (reach - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0)
 }
 
 /// A disc rendered at 4 x 4 sub-pixel offsets, each trimmed to its non-zero pixels.
@@ -557,6 +639,11 @@ pub(crate) struct Stamps {
     data: Vec<u8>,
     /// How far (pixels) a stamp reaches from its point, at most.
     reach: i32,
+    /// When every stamp is at most [`LANES`] pixels wide: per sub-pixel offset, its rows
+    /// padded with zeros to [`LANES`] bytes (from `rows[sub * height]`, `height` the tallest
+    /// stamp's rows), so a row is stamped as one vector `max`.
+    rows: Vec<[u8; LANES]>,
+    height: usize,
 }
 
 impl Stamps {
@@ -609,7 +696,23 @@ impl Stamps {
             .max()
             .unwrap_or(0)
             + 1;
-        Stamps { subs, data, reach }
+        let height = subs.iter().map(|s| s.3).max().unwrap_or(0);
+        let mut rows = Vec::new();
+        if subs.iter().all(|s| s.2 <= LANES) {
+            rows = vec![[0; LANES]; 16 * height];
+            for (sub, &(_, _, w, h, start)) in subs.iter().enumerate() {
+                for j in 0..h {
+                    rows[sub * height + j][..w].copy_from_slice(&data[start + j * w..][..w]);
+                }
+            }
+        }
+        Stamps {
+            subs,
+            data,
+            reach,
+            rows,
+            height,
+        }
     }
 
     /// How far (pixels) a stamp reaches from its point, at most.
@@ -619,17 +722,25 @@ impl Stamps {
 
     /// The stamp for a point at `(x, y)`: its bytes, top-left pixel, width and height.
     #[inline(always)]
-    fn pick(&self, x: f32, y: f32) -> (&[u8], i32, i32, usize, usize) {
+    fn pick(&self, x: f32, y: f32) -> (usize, i32, i32, usize, usize) {
         let qx = floor_i(x * 4.0);
         let qy = floor_i(y * 4.0);
-        let (l, t, w, h, start) = self.subs[((qy & 3) * 4 + (qx & 3)) as usize];
-        (
-            &self.data[start..start + w * h],
-            (qx >> 2) + l,
-            (qy >> 2) + t,
-            w,
-            h,
-        )
+        let sub = ((qy & 3) * 4 + (qx & 3)) as usize;
+        let (l, t, w, h, _) = self.subs[sub];
+        (sub, (qx >> 2) + l, (qy >> 2) + t, w, h)
+    }
+
+    /// The bytes of stamp `sub`, row after row.
+    fn bytes(&self, sub: usize) -> &[u8] {
+        let (_, _, w, h, start) = self.subs[sub];
+        &self.data[start..start + w * h]
+    }
+
+    /// The rows of stamp `sub` padded to [`LANES`] bytes, if the stamps are that narrow.
+    #[inline(always)]
+    fn padded(&self, sub: usize) -> Option<&[[u8; LANES]]> {
+        let h = self.subs[sub].3;
+        self.rows.get(sub * self.height..sub * self.height + h)
     }
 }
 
@@ -666,6 +777,107 @@ mod tests {
         // The total coverage is the disc's area, pi r^2.
         let area: f32 = cov.iter().map(|&c| f32::from(c) / 255.0).sum();
         assert!((area - std::f32::consts::PI * 4.0).abs() < 0.6, "{area}");
+    }
+
+    /// A small deterministic generator (xorshift), enough to spread test cases.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    /// Every capsule, narrow (eight lanes from the box's edge) or wide (row intervals), gives
+    /// each pixel the coverage of its own distance to the segment, within a rounding step, and
+    /// nothing outside the clip, at the canvas' edges and the buffer's end included.
+    #[test]
+    fn capsules_match_the_distance_of_every_pixel() {
+        let (w, h) = (37u32, 29u32);
+        let clip = Clip {
+            x0: 3,
+            y0: 2,
+            x1: 33,
+            y1: 29,
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..3000 {
+            let mut c = Canvas::new(w, h, &[[0, 0, 0, 255]], false);
+            let p = |rng: &mut Rng| (rng.next() * 44.0 - 4.0, rng.next() * 36.0 - 4.0);
+            let a = p(&mut rng);
+            // Short segments (the narrow path) most of the time, long ones too.
+            let b = if case % 3 == 0 {
+                p(&mut rng)
+            } else {
+                (a.0 + rng.next() * 6.0 - 3.0, a.1 + rng.next() * 6.0 - 3.0)
+            };
+            let r = 0.4 + rng.next() * 2.0;
+            c.capsule(0, clip, a, b, r);
+            let cov = if c.planes[0].used {
+                c.planes[0].cov.clone()
+            } else {
+                vec![0; (w * h) as usize]
+            };
+            let d = (b.0 - a.0, b.1 - a.1);
+            let len2 = d.0 * d.0 + d.1 * d.1;
+            let inv = if len2 > 1e-12 { 1.0 / len2 } else { 0.0 };
+            for y in 0..h as i32 {
+                for x in 0..w as i32 {
+                    let inside = x >= clip.x0 && x < clip.x1 && y >= clip.y0 && y < clip.y1;
+                    let (rx, ry) = (x as f32 + 0.5 - a.0, y as f32 + 0.5 - a.1);
+                    let want = if inside {
+                        to_byte(coverage(rx, ry, d, inv, r + 0.5))
+                    } else {
+                        0
+                    };
+                    let got = cov[(y as u32 * w + x as u32) as usize];
+                    assert!(
+                        got.abs_diff(want) <= 1,
+                        "case {case}: {a:?}-{b:?} r {r}: pixel ({x}, {y}) has {got}, not {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Stamps wholly inside the clip (one padded row at a time) and those it cuts (span by
+    /// span) put each stamp byte at its pixel, and nothing else, up to the buffer's last byte.
+    #[test]
+    fn stamps_land_byte_for_byte() {
+        let (w, h) = (23u32, 19u32);
+        let clip = Clip {
+            x0: 2,
+            y0: 1,
+            x1: 23,
+            y1: 19,
+        };
+        let s = Stamps::disc(1.3);
+        assert!(s.padded(0).is_some(), "small discs have padded rows");
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for case in 0..2000 {
+            let (x, y) = (rng.next() * 27.0 - 2.0, rng.next() * 23.0 - 2.0);
+            let mut c = Canvas::new(w, h, &[[0, 0, 0, 255]], false);
+            // Something under the stamp, which `max` must keep where it is higher.
+            let under: Vec<u8> = (0..w * h).map(|i| (i * 37 % 256) as u8).collect();
+            c.plane(0).copy_from_slice(&under);
+            c.stamp(0, clip, x, y, &s);
+            let mut want = under.clone();
+            let (sub, ox, oy, sw, sh) = s.pick(x, y);
+            let bytes = s.bytes(sub);
+            for j in 0..sh {
+                for i in 0..sw {
+                    let (px, py) = (ox + i as i32, oy + j as i32);
+                    if px >= clip.x0 && px < clip.x1 && py >= clip.y0 && py < clip.y1 {
+                        let k = (py as u32 * w + px as u32) as usize;
+                        want[k] = want[k].max(bytes[j * sw + i]);
+                    }
+                }
+            }
+            assert_eq!(c.planes[0].cov, want, "case {case}: a dot at ({x}, {y})");
+        }
     }
 
     #[test]
