@@ -131,12 +131,24 @@ fn first_entry(dir: &Path) -> String {
 }
 
 /// The PNGs of [`every_kind`] with what the `png` crate reads of them, after checking that
-/// it agrees with the sizes the command printed. Rendered once for the three readers' tests,
-/// under the target folder's test scratch space.
+/// it agrees with the sizes the command printed. Rendered once for the three readers' tests
+/// in one process, under the target folder's test scratch space, in a folder of the
+/// process's own (cargo-nextest runs each test in a process of its own, at the same time).
 fn outputs() -> &'static [(PathBuf, Expected)] {
     static OUTPUTS: OnceLock<Vec<(PathBuf, Expected)>> = OnceLock::new();
     OUTPUTS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readers_png");
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readers_png");
+        // Earlier runs' folders go once an hour old; those of tests running now stay.
+        for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(|t| t.elapsed());
+            if matches!(age, Ok(Ok(a)) if a.as_secs() > 3600) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = base.join(std::process::id().to_string());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch folder");
         render_outputs(&dir)
