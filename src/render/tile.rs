@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mlytiles_render::{
-    MosaicFormat, PngOptions, RenderOptions, draw_legend, encode_png, render_tile, tile_georef,
-    write_geotiff_image,
+    EdgePoints, MosaicFormat, PngOptions, RenderOptions, draw_legend, encode_png, render_tile,
+    render_tile_png, tile_georef, write_geotiff_image,
 };
 use mlytiles_tile::TileId;
 
@@ -47,27 +47,55 @@ pub(super) fn one_tile(
         .clone()
         .unwrap_or_else(|| PathBuf::from("coverage.png"));
     let opened = start.elapsed();
-    let mut rendered = render_tile(&source.sources, tile, options)?;
-    if args.legend {
-        draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
-    }
-    let pixmap = &rendered.pixmap;
     let tiff = MosaicFormat::for_path(&out) == MosaicFormat::GeoTiff;
-    let georef = tile_georef(tile, pixmap.width());
-    let encode_start = Instant::now();
-    let (bytes, encoded) = if tiff {
-        let what = format!("Mapillary coverage, tile {tile}, style {}", options.style);
-        let n = write_geotiff_image(pixmap, georef, &what, &out)?;
-        (n, encode_start.elapsed())
+    let (side, stats, timings, bytes, written) = if tiff || args.legend {
+        let mut rendered = render_tile(&source.sources, tile, options)?;
+        if args.legend {
+            draw_legend(&mut rendered.pixmap, options.style, options.markers)?;
+        }
+        let pixmap = &rendered.pixmap;
+        let encode_start = Instant::now();
+        let (bytes, written) = if tiff {
+            let georef = tile_georef(tile, pixmap.width());
+            let what = format!("Mapillary coverage, tile {tile}, style {}", options.style);
+            let n = write_geotiff_image(pixmap, georef, &what, &out)?;
+            rendered.timings.encode = encode_start.elapsed();
+            (n, Duration::ZERO)
+        } else {
+            let png = encode_png(pixmap, &PngOptions::default())?;
+            rendered.timings.encode = encode_start.elapsed();
+            let write_start = Instant::now();
+            write_png(&out, &png)?;
+            (png.len() as u64, write_start.elapsed())
+        };
+        (
+            pixmap.width(),
+            rendered.stats,
+            rendered.timings,
+            bytes,
+            written,
+        )
     } else {
-        let png = encode_png(pixmap, &PngOptions::default())?;
-        let encoded = encode_start.elapsed();
-        mlytiles_store::write_replacing(&out, &png)
-            .with_context(|| format!("writing {}", out.display()))?;
-        (png.len() as u64, encoded)
+        // No RGBA image in between: the palette indices come from the coverage.
+        let r = render_tile_png(
+            &source.sources,
+            tile,
+            options,
+            EdgePoints::FromNeighbours,
+            None,
+            &PngOptions::default(),
+        )?;
+        let write_start = Instant::now();
+        write_png(&out, &r.png)?;
+        (
+            r.side,
+            r.stats,
+            r.timings,
+            r.png.len() as u64,
+            write_start.elapsed(),
+        )
     };
-    let written = encode_start.elapsed() - encoded;
-    let t = &rendered.timings;
+    let t = &timings;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     out!(
         "Rendered tile {tile} (style {}) from {} in {:.1} ms (start and open {:.1}, read {:.1}, \
@@ -80,15 +108,13 @@ pub(super) fn one_tile(
         ms(t.draw),
         ms(t.composite),
         if tiff { "encode and write" } else { "encode" },
-        ms(encoded),
+        ms(t.encode),
         ms(written)
     );
-    print_stats(&rendered.stats)?;
+    print_stats(&stats)?;
     out!(
-        "Wrote {} ({} x {} px, {}{}).",
+        "Wrote {} ({side} x {side} px, {}{}).",
         out.display(),
-        pixmap.width(),
-        pixmap.height(),
         human_bytes(bytes),
         if tiff {
             ", GeoTIFF, RGBA, EPSG:3857"
@@ -97,12 +123,19 @@ pub(super) fn one_tile(
         }
     );
     if tiff {
+        let georef = tile_georef(tile, side);
         let (w, n) = (georef.left, georef.top);
         let (e, s) = (
-            w + f64::from(pixmap.width()) * georef.pixel,
-            n - f64::from(pixmap.height()) * georef.pixel,
+            w + f64::from(side) * georef.pixel,
+            n - f64::from(side) * georef.pixel,
         );
         out!("Web Mercator bounds (EPSG:3857, metres): {w:.3},{s:.3},{e:.3},{n:.3}");
     }
     Ok(())
+}
+
+/// Writes a single image in place of `out` (by rename, unsynced: one image is quick to make
+/// again).
+fn write_png(out: &std::path::Path, png: &[u8]) -> Result<()> {
+    mlytiles_store::write_replacing(out, png).with_context(|| format!("writing {}", out.display()))
 }

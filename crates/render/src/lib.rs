@@ -416,8 +416,26 @@ pub struct Timings {
     /// Decoding and drawing: the geometry goes from the bytes to the rasterizer as it is
     /// decoded, so the two are one phase (on two threads when the pool has them).
     pub draw: Duration,
-    /// Compositing the coverage planes into the RGBA image.
+    /// Compositing the coverage planes into the RGBA image (for [`render_tile_png`], into
+    /// palette indices).
     pub composite: Duration,
+    /// Encoding the PNG ([`render_tile_png`] only; zero otherwise).
+    pub encode: Duration,
+}
+
+/// A tile rendered straight to PNG bytes by [`render_tile_png`].
+#[derive(Debug, Clone)]
+pub struct RenderedPng {
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+    /// The image's side in pixels.
+    pub side: u32,
+    /// Whether every pixel is fully transparent.
+    pub transparent: bool,
+    /// What was drawn.
+    pub stats: RenderStats,
+    /// How long its phases took.
+    pub timings: Timings,
 }
 
 /// The stored tile a render of `tile` reads: itself up to z14, its z14 ancestor deeper.
@@ -926,6 +944,59 @@ pub fn render_tile_with(
     render_one(sources, None, tile, options, edges)
 }
 
+/// Renders one tile as [`render_tile_cached`] does (without a cache when `cache` is `None`),
+/// and encodes it as [`encode_png`] would encode the image, but with no RGBA image in
+/// between when it can: an indexed PNG's palette indices are composited from the coverage
+/// straight away, each combination of coverages once. The same pixels as
+/// `encode_png(&render_tile_cached(..)?.pixmap, png)`, in about a fifth of the time after
+/// drawing.
+///
+/// # Errors
+///
+/// As [`render_tile`], and [`Error::Png`] if encoding fails.
+pub fn render_tile_png(
+    sources: &Sources,
+    tile: TileId,
+    options: &RenderOptions,
+    edges: EdgePoints,
+    cache: Option<&ParentCache>,
+    png: &PngOptions,
+) -> Result<RenderedPng> {
+    let (canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
+    let composited = Instant::now();
+    let indexed = if png.palette {
+        canvas.palette_indices(options.background)
+    } else {
+        None
+    };
+    let (bytes, transparent) = match indexed {
+        Some((colours, indices)) => {
+            timings.composite = composited.elapsed();
+            let encoding = Instant::now();
+            let bytes =
+                png_out::encode_indexed(canvas.width, canvas.height, &colours, &indices, png)?;
+            timings.encode = encoding.elapsed();
+            // Every colour is some pixel's.
+            (bytes, colours.iter().all(|c| c[3] == 0))
+        }
+        None => {
+            let pixmap = to_pixmap(&canvas, options.background)?;
+            timings.composite = composited.elapsed();
+            let encoding = Instant::now();
+            let bytes = encode_png(&pixmap, png)?;
+            timings.encode = encoding.elapsed();
+            (bytes, pixmap.pixels().iter().all(|p| p.alpha() == 0))
+        }
+    };
+    Ok(RenderedPng {
+        png: bytes,
+        side: canvas.width,
+        transparent,
+        stats,
+        timings,
+    })
+}
+
 fn render_one(
     sources: &Sources,
     cache: Option<&ParentCache>,
@@ -933,6 +1004,25 @@ fn render_one(
     options: &RenderOptions,
     edges: EdgePoints,
 ) -> Result<Rendered> {
+    let (canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
+    let composited = Instant::now();
+    let pixmap = to_pixmap(&canvas, options.background)?;
+    timings.composite = composited.elapsed();
+    Ok(Rendered {
+        pixmap,
+        stats,
+        timings,
+    })
+}
+
+/// Reads and draws one tile: its coverage, what was drawn, and the read and draw times.
+fn draw_one(
+    sources: &Sources,
+    cache: Option<&ParentCache>,
+    tile: TileId,
+    options: &RenderOptions,
+    edges: EdgePoints,
+) -> Result<(Canvas, RenderStats, Timings)> {
     let start = Instant::now();
     check_zoom(tile)?;
     let side = options.pixels()?;
@@ -1025,17 +1115,12 @@ fn render_one(
         options,
         &mut stats,
     )?;
-    let drawn = Instant::now();
-    let pixmap = to_pixmap(&canvas, options.background)?;
-    Ok(Rendered {
-        pixmap,
-        stats,
-        timings: Timings {
-            read,
-            draw: drawn - start - read,
-            composite: drawn.elapsed(),
-        },
-    })
+    let timings = Timings {
+        read,
+        draw: start.elapsed() - read,
+        ..Timings::default()
+    };
+    Ok((canvas, stats, timings))
 }
 
 /// Renders one tile from bytes already in memory (gzip-compressed or not): the stored tile of
@@ -1078,6 +1163,7 @@ pub fn render_bytes(bytes: &[u8], tile: TileId, options: &RenderOptions) -> Resu
             read: Duration::ZERO,
             draw: drawn - start,
             composite: drawn.elapsed(),
+            encode: Duration::ZERO,
         },
     })
 }

@@ -46,7 +46,7 @@ pub(crate) fn demultiply(p: [u8; 4]) -> [u8; 4] {
 
 /// The distinct colours of premultiplied RGBA pixels, if there are at most 256, with each
 /// pixel's index, in the order first met.
-fn palette_of(data: &[u8]) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
+pub(crate) fn palette_of(data: &[u8]) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
     palette_by_alpha(data).or_else(|| palette_hashed(data))
 }
 
@@ -190,11 +190,7 @@ pub fn encode_png(pixmap: &Pixmap, options: &PngOptions) -> Result<Vec<u8>> {
         None
     };
     match palette {
-        Some((colours, indices)) => {
-            let mut writer = encoder(&mut out, w, h, Some(&colours), options)?;
-            writer.write_image_data(&indices).map_err(png_err)?;
-            writer.finish().map_err(png_err)?;
-        }
+        Some((colours, indices)) => return encode_indexed(w, h, &colours, &indices, options),
         None => {
             let straight: Vec<u8> = data
                 .chunks_exact(4)
@@ -205,6 +201,21 @@ pub fn encode_png(pixmap: &Pixmap, options: &PngOptions) -> Result<Vec<u8>> {
             writer.finish().map_err(png_err)?;
         }
     }
+    Ok(out)
+}
+
+/// Encodes palette indices (`colours` premultiplied) as an indexed PNG.
+pub(crate) fn encode_indexed(
+    width: u32,
+    height: u32,
+    colours: &[[u8; 4]],
+    indices: &[u8],
+    options: &PngOptions,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(indices.len() / 2 + 1024);
+    let mut writer = encoder(&mut out, width, height, Some(colours), options)?;
+    writer.write_image_data(indices).map_err(png_err)?;
+    writer.finish().map_err(png_err)?;
     Ok(out)
 }
 

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::{
     EdgePoints, Error, ParentCache, PngOptions, RenderOptions, RenderStats, Result, Sources,
-    encode_png, pyramid_tiles, pyramid_tiles_with_data, render_tile_cached, shard,
+    pyramid_tiles, pyramid_tiles_with_data, render_tile_png, shard,
 };
 
 /// One tile of a pyramid, folder or archive: drawn with the points of its neighbours, its
@@ -21,12 +21,18 @@ fn pyramid_tile(
     tile: TileId,
     options: &RenderOptions,
     parents: &ParentCache,
-) -> Result<crate::Rendered> {
-    render_tile_cached(sources, tile, options, EdgePoints::FromNeighbours, parents).map_err(|e| {
-        Error::TileFailed {
-            tile,
-            source: Box::new(e),
-        }
+) -> Result<crate::RenderedPng> {
+    render_tile_png(
+        sources,
+        tile,
+        options,
+        EdgePoints::FromNeighbours,
+        Some(parents),
+        &PngOptions::default(),
+    )
+    .map_err(|e| Error::TileFailed {
+        tile,
+        source: Box::new(e),
     })
 }
 
@@ -252,7 +258,7 @@ pub fn write_pyramid(
             redone.fetch_add(1, Ordering::Relaxed);
         }
         let rendered = pyramid_tile(sources, tile, &options.render, &parents)?;
-        let png = encode_png(&rendered.pixmap, &PngOptions::default())?;
+        let png = rendered.png;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
         }
@@ -357,12 +363,7 @@ fn write_archive(
             .par_iter()
             .map(|&tile| -> Result<(TileId, Option<Vec<u8>>, RenderStats)> {
                 let rendered = pyramid_tile(sources, tile, &options.render, &parents)?;
-                let clear = rendered.pixmap.pixels().iter().all(|p| p.alpha() == 0);
-                let png = if clear {
-                    None
-                } else {
-                    Some(encode_png(&rendered.pixmap, &PngOptions::default())?)
-                };
+                let png = (!rendered.transparent).then_some(rendered.png);
                 let done = done.fetch_add(1, Ordering::Relaxed) + 1;
                 progress(PyramidProgress { done, total });
                 Ok((tile, png, rendered.stats))

@@ -111,7 +111,7 @@ impl Canvas {
         let p = &mut self.planes[class];
         if !p.used {
             p.used = true;
-            p.cov = vec![0; n];
+            p.cov = zeroed(n);
         }
         &mut p.cov
     }
@@ -329,6 +329,110 @@ impl Canvas {
             }
         }
     }
+}
+
+impl Canvas {
+    /// The composited image as palette indices, without the RGBA pixels: the distinct colours
+    /// (premultiplied, in the order first met, as a palette of the composited pixels would
+    /// list them) and each pixel's index. A pixel's colour depends only on its coverages, so
+    /// each combination is composited once. `None` when the image cannot be indexed this way:
+    /// the density style, more than two classes drawn, or more than 256 colours.
+    pub fn palette_indices(&self, background: Option<[u8; 4]>) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
+        if self.density.is_some() {
+            return None;
+        }
+        let used: Vec<&Plane> = self.planes.iter().filter(|p| p.used).collect();
+        let n = self.len();
+        if used.len() > 2 {
+            return None;
+        }
+        let Some(first) = used.first().map(|p| &p.cov[..n]) else {
+            return Some((vec![self.pixel_colour(&[], &[], background)], vec![0; n]));
+        };
+        let second = used.get(1).map(|p| &p.cov[..n]);
+        let colour = |key: usize| {
+            let covs = [(key & 0xff) as u8, (key >> 8) as u8];
+            self.pixel_colour(&used, &covs, background)
+        };
+        // Per key (coverage of the first class, plus 256 times the second's): index + 1.
+        let mut slot = vec![0u16; if second.is_some() { 1 << 16 } else { 256 }];
+        let mut colours: Vec<[u8; 4]> = Vec::new();
+        let mut indices = vec![0u8; n];
+        let mut assign = |key: usize, slot: &mut [u16]| -> Option<u8> {
+            let c = colour(key);
+            let i = match colours.iter().position(|&k| k == c) {
+                Some(i) => i,
+                None if colours.len() < 256 => {
+                    colours.push(c);
+                    colours.len() - 1
+                }
+                None => return None,
+            };
+            slot[key] = i as u16 + 1;
+            Some(i as u8)
+        };
+        match second {
+            None => {
+                // Sixteen pixels at a time where nothing was drawn (most of a tile) once
+                // the empty pixel has its index.
+                for (outs, cs) in indices.chunks_mut(16).zip(first.chunks(16)) {
+                    if slot[0] != 0 && cs.iter().all(|&c| c == 0) {
+                        outs.fill((slot[0] - 1) as u8);
+                        continue;
+                    }
+                    for (out, &c) in outs.iter_mut().zip(cs) {
+                        let key = usize::from(c);
+                        *out = match slot[key] {
+                            0 => assign(key, &mut slot)?,
+                            i => (i - 1) as u8,
+                        };
+                    }
+                }
+            }
+            Some(second) => {
+                for ((out, &c), &d) in indices.iter_mut().zip(first).zip(second) {
+                    let key = usize::from(c) | usize::from(d) << 8;
+                    *out = match slot[key] {
+                        0 => assign(key, &mut slot)?,
+                        i => (i - 1) as u8,
+                    };
+                }
+            }
+        }
+        Some((colours, indices))
+    }
+
+    /// One pixel composited as [`Canvas::composite_rows`] does, from the coverages of the
+    /// classes drawn (`used`, in order; no density).
+    fn pixel_colour(&self, used: &[&Plane], covs: &[u8], background: Option<[u8; 4]>) -> [u8; 4] {
+        let mut px = background.map(premultiply).unwrap_or([0; 4]);
+        let mut bare = background.is_none_or(|c| c[3] == 0);
+        for (p, &c) in used.iter().zip(covs) {
+            let col = p.colour;
+            let a = mul255(c, col[3]);
+            let src = [mul255(col[0], a), mul255(col[1], a), mul255(col[2], a), a];
+            if bare {
+                px = src;
+                bare = false;
+            } else if c != 0 {
+                over(&mut px, src);
+            }
+        }
+        px
+    }
+}
+
+/// `n` zero bytes whose pages are written once, so drawing's first touch of a page does
+/// not map the shared zero page only to copy it at the first write: that copy changes the
+/// page table of a process with running threads, which stops the other cores to flush
+/// their TLBs, on every page of the plane.
+fn zeroed(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    for page in v.chunks_mut(4096) {
+        // An opaque zero: the store cannot be left out as writing what is already there.
+        page[0] = std::hint::black_box(0);
+    }
+    v
 }
 
 /// `a * b / 255`, rounded.
@@ -877,6 +981,43 @@ mod tests {
                 }
             }
             assert_eq!(c.planes[0].cov, want, "case {case}: a dot at ({x}, {y})");
+        }
+    }
+
+    /// The palette straight from the coverage is the palette of the composited pixels, the
+    /// same colours in the same order and the same index for every pixel, for any number of
+    /// classes drawn and any background; more than two classes are left to the pixels.
+    #[test]
+    fn palette_indices_are_the_composited_pixels_palette() {
+        let colours = [[5, 203, 99, 255], [255, 62, 181, 255], [191, 191, 191, 192]];
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for case in 0..60 {
+            let used = case % 4;
+            let background = match case % 3 {
+                0 => None,
+                1 => Some([0, 0, 0, 0]),
+                _ => Some([250, 250, 250, 255]),
+            };
+            let (w, h) = (19u32, 7u32);
+            let mut c = Canvas::new(w, h, &colours, false);
+            let clip = c.full_clip();
+            for class in 0..used {
+                for _ in 0..3 {
+                    let p = |rng: &mut Rng| (rng.next() * 19.0, rng.next() * 7.0);
+                    let (a, b) = (p(&mut rng), p(&mut rng));
+                    c.capsule(class, clip, a, b, 0.3 + rng.next() * 2.0);
+                }
+            }
+            let mut rgba = vec![0u8; (w * h * 4) as usize];
+            c.composite_rows(0, h, background, &mut rgba);
+            let want = crate::png_out::palette_of(&rgba);
+            let got = c.palette_indices(background);
+            if used > 2 {
+                assert_eq!(got, None, "case {case}: {used} classes");
+            } else {
+                assert!(want.is_some(), "case {case}: few colours");
+                assert_eq!(got, want, "case {case}: {used} classes, {background:?}");
+            }
         }
     }
 

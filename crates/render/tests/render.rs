@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use mlytiles_filter::{Filter, ImageType};
 use mlytiles_render::{
-    Error, MosaicOptions, MosaicReport, PngOptions, RenderOptions, Sources, Style, encode_png,
-    render_bytes, render_mosaic, render_tile,
+    EdgePoints, Error, MosaicOptions, MosaicReport, PngOptions, RenderOptions, Sources, Style,
+    encode_png, render_bytes, render_mosaic, render_tile, render_tile_png,
 };
 use mlytiles_tile::{BBox, TileId};
 
@@ -36,6 +36,56 @@ fn colours(p: &mlytiles_render::tiny_skia::Pixmap) -> Vec<[u8; 4]> {
 
 fn near(a: [u8; 4], rgb: [u8; 3]) -> bool {
     (0..3).all(|i| a[i].abs_diff(rgb[i]) <= 6)
+}
+
+/// `render_tile_png` (palette indices from the coverage, no RGBA image) writes the PNG that
+/// encoding `render_tile`'s image writes, byte for byte, for every style (density takes the
+/// RGBA way), a background, and with the palette off; with the same counts.
+#[test]
+fn a_png_straight_from_the_coverage_is_the_png_of_the_image() {
+    let sources = common::sample();
+    let styles = [
+        "mapillary",
+        "age",
+        "pano",
+        "density",
+        "organization:114839757315870",
+    ];
+    for style in styles {
+        for (background, palette) in [(None, true), (Some([20, 30, 40, 255]), true), (None, false)]
+        {
+            for t in ["14/3251/6257", "10/203/391", "16/13007/25031"] {
+                let options = RenderOptions {
+                    style: style.parse().expect("style"),
+                    background,
+                    ..RenderOptions::default()
+                };
+                let png = PngOptions {
+                    palette,
+                    ..PngOptions::default()
+                };
+                let r = render_tile(&sources, tile(t), &options).expect("render");
+                let want = encode_png(&r.pixmap, &png).expect("encode");
+                let got = render_tile_png(
+                    &sources,
+                    tile(t),
+                    &options,
+                    EdgePoints::FromNeighbours,
+                    None,
+                    &png,
+                )
+                .expect("render to PNG");
+                let case = format!("{style} {t} {background:?} palette {palette}");
+                assert!(got.png == want, "{case}: the PNGs differ");
+                assert_eq!(got.side, r.pixmap.width(), "{case}");
+                assert_eq!(
+                    got.stats.features_drawn(),
+                    r.stats.features_drawn(),
+                    "{case}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use mlytiles_filter::Filter;
 use mlytiles_render::{
     EdgePoints, ParentCache, PngOptions, RenderOptions, Sources, Style, UnreadableTiles,
-    encode_png, render_tile_cached,
+    encode_png, render_tile_png,
 };
 use mlytiles_tile::TileId;
 
@@ -115,23 +115,30 @@ fn draw(
             one_line(&e.to_string())
         ))
     };
-    let (pixmap, unreadable) = match sources {
+    let png_options = PngOptions {
+        text: vec![("Copyright".into(), crate::ATTRIBUTION.into())],
+        ..PngOptions::default()
+    };
+    let (png, unreadable) = match sources {
         Some(s) => {
-            let r = render_tile_cached(s, tile, options, EdgePoints::FromNeighbours, parents)
-                .map_err(failed)?;
-            (r.pixmap, r.stats.unreadable)
+            let r = render_tile_png(
+                s,
+                tile,
+                options,
+                EdgePoints::FromNeighbours,
+                Some(parents),
+                &png_options,
+            )
+            .map_err(failed)?;
+            (r.png, r.stats.unreadable)
         }
         None => {
             let side = options.pixels().map_err(failed)?;
             let empty = mlytiles_render::tiny_skia::Pixmap::new(side, side)
                 .ok_or_else(|| Reject::internal("empty tile size"))?;
-            (empty, UnreadableTiles::default())
+            let png = encode_png(&empty, &png_options).map_err(failed)?;
+            (png, UnreadableTiles::default())
         }
     };
-    let png_options = PngOptions {
-        text: vec![("Copyright".into(), crate::ATTRIBUTION.into())],
-        ..PngOptions::default()
-    };
-    let png = encode_png(&pixmap, &png_options).map_err(failed)?;
     Ok((png, unreadable))
 }
