@@ -36,10 +36,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(path, bytes, true)
 }
 
-/// As [`write_atomic`], without flushing anything to disk: a reader still never sees `path`
-/// partly written, but a crash soon after may leave the old file (or, on some file systems, an
-/// empty one). For a lone output a user is waiting on, where the two flushes would cost more
-/// than making it (a rendered tile: 2-3 ms).
+/// As [`write_atomic`], without flushing anything to disk: a reader never sees `path` partly
+/// written, though for a moment it may find no file, and a crash soon after may leave the old
+/// file, none, or (on some file systems) an empty one. For a lone output a user is waiting
+/// on, where the two flushes would cost more than making it (a rendered tile: 2-3 ms).
+///
+/// An existing file (or symbolic link: the link goes, not what it points to) is removed just
+/// before the rename: ext4 flushes a file renamed over another to disk as it renames
+/// (`auto_da_alloc`), 0.15-0.9 ms for a 55 KB tile, against 10 us for a rename to a free name.
 ///
 /// # Errors
 ///
@@ -59,6 +63,10 @@ fn replace(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
             f.sync_all()?;
         }
         drop(f);
+        if !sync {
+            // Any error shows at the rename (a folder in the way, no permission).
+            let _ = fs::remove_file(path);
+        }
         fs::rename(&tmp, path)?;
         // Make the rename itself durable; not possible on every platform, so best effort.
         if sync && let Ok(d) = File::open(folder_of(path)) {
@@ -116,6 +124,23 @@ mod tests {
                 .map(|e| e.unwrap().file_name())
                 .collect();
             assert_eq!(names, ["taken"], "{name}: only the folder is left");
+        }
+    }
+
+    /// A symbolic link in the way is replaced by the file; what it points to is untouched.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_replaced_and_its_target_left_alone() {
+        for (name, write) in BOTH {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("target.txt");
+            fs::write(&target, b"keep me").unwrap();
+            let path = dir.path().join("out.png");
+            std::os::unix::fs::symlink(&target, &path).unwrap();
+            write(&path, b"png").unwrap();
+            assert_eq!(fs::read(&target).unwrap(), b"keep me", "{name}");
+            assert!(!fs::symlink_metadata(&path).unwrap().is_symlink(), "{name}");
+            assert_eq!(fs::read(&path).unwrap(), b"png", "{name}");
         }
     }
 
