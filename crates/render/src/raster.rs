@@ -669,13 +669,20 @@ fn capsule_spans<T: Target>(
     if n <= LANES {
         let rx0 = x_lo as f32 + 0.5 - a.0;
         let live: [f32; LANES] = std::array::from_fn(|j| if j < n { 1.0 } else { 0.0 });
+        // What the rows share, computed once (the same operations as `coverage`).
+        let rx: [f32; LANES] = std::array::from_fn(|j| rx0 + j as f32);
+        let along: [f32; LANES] = std::array::from_fn(|j| rx[j] * d.0);
+        let mut from = y0 as usize * stride + x_lo as usize;
         for py in y0..y1 {
             let ry = py as f32 + 0.5 - a.1;
-            let mut c = [0.0f32; LANES];
-            for (j, cj) in c.iter_mut().enumerate() {
-                *cj = coverage(rx0 + j as f32, ry, d, inv, reach) * live[j];
-            }
-            target.add_lanes(py as usize * stride + x_lo as usize, &c, n);
+            let ry_along = ry * d.1;
+            let c: [f32; LANES] = std::array::from_fn(|j| {
+                let t = ((along[j] + ry_along) * inv).clamp(0.0, 1.0);
+                let (ex, ey) = (rx[j] - d.0 * t, ry - d.1 * t);
+                (reach - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0) * live[j]
+            });
+            target.add_lanes(from, &c, n);
+            from += stride;
         }
         return visited;
     }
