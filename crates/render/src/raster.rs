@@ -662,27 +662,31 @@ fn capsule_spans<T: Target>(
         x1: x_hi,
         y1,
     });
-    // A capsule at most LANES pixels wide (most of them: dense lines are short segments):
-    // every row computes the same LANES pixels from the box's left edge, with no search for
-    // where the row enters and leaves the capsule; pixels outside it get coverage 0.
-    let n = (x_hi - x_lo) as usize;
-    if n <= LANES {
-        let rx0 = x_lo as f32 + 0.5 - a.0;
-        let live: [f32; LANES] = std::array::from_fn(|j| if j < n { 1.0 } else { 0.0 });
-        // What the rows share, computed once (the same operations as `coverage`).
-        let rx: [f32; LANES] = std::array::from_fn(|j| rx0 + j as f32);
-        let along: [f32; LANES] = std::array::from_fn(|j| rx[j] * d.0);
-        let mut from = y0 as usize * stride + x_lo as usize;
-        for py in y0..y1 {
-            let ry = py as f32 + 0.5 - a.1;
-            let ry_along = ry * d.1;
-            let c: [f32; LANES] = std::array::from_fn(|j| {
-                let t = ((along[j] + ry_along) * inv).clamp(0.0, 1.0);
-                let (ex, ey) = (rx[j] - d.0 * t, ry - d.1 * t);
-                (reach - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0) * live[j]
-            });
-            target.add_lanes(from, &c, n);
-            from += stride;
+    // A capsule at most two LANES wide (most of them: dense lines are short segments): every
+    // row computes the same LANES pixels (once or twice) from the box's left edge, with no
+    // search for where the row enters and leaves the capsule; pixels outside it get
+    // coverage 0.
+    let width = (x_hi - x_lo) as usize;
+    if width <= 2 * LANES {
+        for left in (0..width).step_by(LANES) {
+            let n = (width - left).min(LANES);
+            let rx0 = (x_lo as usize + left) as f32 + 0.5 - a.0;
+            let live: [f32; LANES] = std::array::from_fn(|j| if j < n { 1.0 } else { 0.0 });
+            // What the rows share, computed once (the same operations as `coverage`).
+            let rx: [f32; LANES] = std::array::from_fn(|j| rx0 + j as f32);
+            let along: [f32; LANES] = std::array::from_fn(|j| rx[j] * d.0);
+            let mut from = y0 as usize * stride + x_lo as usize + left;
+            for py in y0..y1 {
+                let ry = py as f32 + 0.5 - a.1;
+                let ry_along = ry * d.1;
+                let c: [f32; LANES] = std::array::from_fn(|j| {
+                    let t = ((along[j] + ry_along) * inv).clamp(0.0, 1.0);
+                    let (ex, ey) = (rx[j] - d.0 * t, ry - d.1 * t);
+                    (reach - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0) * live[j]
+                });
+                target.add_lanes(from, &c, n);
+                from += stride;
+            }
         }
         return visited;
     }
