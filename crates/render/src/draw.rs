@@ -546,9 +546,35 @@ impl GeometrySink for Near {
     fn close_path(&mut self) {}
 }
 
+/// Dots of one class waiting to be stamped, so the canvas takes them a run at a time.
+struct Dots {
+    class: usize,
+    points: Vec<(f32, f32)>,
+}
+
+impl Dots {
+    /// How many dots wait at most.
+    const RUN: usize = 256;
+
+    fn new() -> Dots {
+        Dots {
+            class: 0,
+            points: Vec::with_capacity(Dots::RUN),
+        }
+    }
+
+    /// Stamps the waiting dots.
+    fn flush(&mut self, canvas: &mut Canvas, clip: Clip, stamps: &Stamps) {
+        if !self.points.is_empty() {
+            canvas.stamp_all(self.class, clip, &self.points, stamps);
+            self.points.clear();
+        }
+    }
+}
+
 struct PointSink<'c> {
     canvas: &'c mut Canvas,
-    class: usize,
+    dots: &'c mut Dots,
     k: f32,
     ox: f32,
     oy: f32,
@@ -560,14 +586,17 @@ struct PointSink<'c> {
 }
 
 impl GeometrySink for PointSink<'_> {
+    #[inline]
     fn move_to(&mut self, x: i32, y: i32) {
         let (px, py) = (self.ox + x as f32 * self.k, self.oy + y as f32 * self.k);
         let o = self.own;
         if px >= o.x0 as f32 && px < o.x1 as f32 && py >= o.y0 as f32 && py < o.y1 as f32 {
             self.inside += 1;
         }
-        self.canvas
-            .stamp(self.class, self.clip, px, py, self.stamps);
+        if self.dots.points.len() == Dots::RUN {
+            self.dots.flush(self.canvas, self.clip, self.stamps);
+        }
+        self.dots.points.push((px, py));
     }
     fn line_to(&mut self, _x: i32, _y: i32) {}
     fn close_path(&mut self) {}
@@ -662,78 +691,89 @@ fn draw_features<'l, 'a>(
         _ => pass.brushes.marker(),
     };
     let near = (pass.neighbour && !is_line).then(|| Near::new(at.point_clip, stamps, k, ox, oy));
+    let mut dots = Dots::new();
     // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
     // culling happens per segment inside the rasterizer.
-    for feature in features {
-        let feature = match feature {
-            Ok(f) => f,
-            Err(e) if e.is_fatal() => return Err(Error::in_tile(tile)(e)),
-            Err(_) => {
-                stats.features_skipped += 1;
+    let each = || -> Result<()> {
+        for feature in features {
+            let feature = match feature {
+                Ok(f) => f,
+                Err(e) if e.is_fatal() => return Err(Error::in_tile(tile)(e)),
+                Err(_) => {
+                    stats.features_skipped += 1;
+                    continue;
+                }
+            };
+            if let Some(near) = near {
+                let mut probe = near;
+                // A geometry that cannot be decoded takes the usual way (and is counted there).
+                if feature.decode_geometry(&mut probe).is_ok() && !probe.hit {
+                    continue;
+                }
+            }
+            if let Some(c) = &compiled
+                && !c.matches(&feature)
+            {
+                stats.features_filtered += 1;
                 continue;
             }
-        };
-        if let Some(near) = near {
-            let mut probe = near;
-            // A geometry that cannot be decoded takes the usual way (and is counted there).
-            if feature.decode_geometry(&mut probe).is_ok() && !probe.hit {
-                continue;
+            let class = classes.class_of(&feature);
+            // What decoding returned, and how many of the feature's parts are drawn in the
+            // target tile (a line once if it reaches the tile; points one by one).
+            let (result, drawn) = if is_line {
+                let mut sink = LineSink {
+                    canvas: &mut *canvas,
+                    class,
+                    k,
+                    ox,
+                    oy,
+                    r: pass.brushes.line_r,
+                    clip: at.line_clip,
+                    start: (0.0, 0.0),
+                    last: (0.0, 0.0),
+                    pending: None,
+                    dir: (1.0, 0.0),
+                    reach: 0.0,
+                    touched: false,
+                };
+                let r = feature.decode_geometry(&mut sink);
+                sink.flush();
+                (r, u64::from(sink.touched))
+            } else {
+                if dots.class != class {
+                    dots.flush(canvas, at.point_clip, stamps);
+                    dots.class = class;
+                }
+                let mut sink = PointSink {
+                    canvas: &mut *canvas,
+                    dots: &mut dots,
+                    k,
+                    ox,
+                    oy,
+                    clip: at.point_clip,
+                    stamps,
+                    own: at.line_clip,
+                    inside: 0,
+                };
+                let r = feature.decode_geometry(&mut sink);
+                (r, sink.inside)
+            };
+            match result {
+                Ok(()) => match kind {
+                    LayerKind::Sequence => stats.lines += drawn,
+                    LayerKind::Point | LayerKind::TrafficSign => stats.markers += drawn,
+                    _ => stats.points += drawn,
+                },
+                // What was drawn before the error stays; the feature counts as skipped.
+                Err(_) => stats.features_skipped += 1,
             }
         }
-        if let Some(c) = &compiled
-            && !c.matches(&feature)
-        {
-            stats.features_filtered += 1;
-            continue;
-        }
-        let class = classes.class_of(&feature);
-        // What decoding returned, and how many of the feature's parts are drawn in the
-        // target tile (a line once if it reaches the tile; points one by one).
-        let (result, drawn) = if is_line {
-            let mut sink = LineSink {
-                canvas: &mut *canvas,
-                class,
-                k,
-                ox,
-                oy,
-                r: pass.brushes.line_r,
-                clip: at.line_clip,
-                start: (0.0, 0.0),
-                last: (0.0, 0.0),
-                pending: None,
-                dir: (1.0, 0.0),
-                reach: 0.0,
-                touched: false,
-            };
-            let r = feature.decode_geometry(&mut sink);
-            sink.flush();
-            (r, u64::from(sink.touched))
-        } else {
-            let mut sink = PointSink {
-                canvas: &mut *canvas,
-                class,
-                k,
-                ox,
-                oy,
-                clip: at.point_clip,
-                stamps,
-                own: at.line_clip,
-                inside: 0,
-            };
-            let r = feature.decode_geometry(&mut sink);
-            (r, sink.inside)
-        };
-        match result {
-            Ok(()) => match kind {
-                LayerKind::Sequence => stats.lines += drawn,
-                LayerKind::Point | LayerKind::TrafficSign => stats.markers += drawn,
-                _ => stats.points += drawn,
-            },
-            // What was drawn before the error stays; the feature counts as skipped.
-            Err(_) => stats.features_skipped += 1,
-        }
-    }
-    Ok(())
+        Ok(())
+    };
+    let result = each();
+    // The dots still waiting, also when an error ended the loop (as drawing each at once).
+    dots.flush(canvas, at.point_clip, stamps);
+    result
 }
 
 #[cfg(test)]

@@ -147,6 +147,50 @@ impl Canvas {
         }
     }
 
+    /// Stamps a disc centred at each of `points`, as [`Canvas::stamp`] one by one does, with
+    /// the plane found and the drawn rectangle noted once for them all.
+    pub fn stamp_all(&mut self, class: usize, clip: Clip, points: &[(f32, f32)], stamps: &Stamps) {
+        if class == DENSITY_CLASS || stamps.rows.is_empty() {
+            for &(x, y) in points {
+                self.stamp(class, clip, x, y, stamps);
+            }
+            return;
+        }
+        let w = self.width as usize;
+        let mut drawn: Option<Clip> = None;
+        let mut cut = Vec::new();
+        let cov = self.plane(class);
+        for &(x, y) in points {
+            let (sub, ox, oy, sw, sh) = stamps.pick(x, y);
+            let (x1, y1) = (ox + sw as i32, oy + sh as i32);
+            if ox < clip.x0 || oy < clip.y0 || x1 > clip.x1 || y1 > clip.y1 {
+                // Cut by the clip (or wholly outside it): the general way, after these.
+                cut.push((x, y));
+                continue;
+            }
+            let r = Clip {
+                x0: ox,
+                y0: oy,
+                x1,
+                y1,
+            };
+            drawn = Some(drawn.map_or(r, |d| d.union(r)));
+            stamp_rows(
+                cov,
+                oy as usize * w + ox as usize,
+                w,
+                stamps.padded_rows(sub),
+                sw,
+            );
+        }
+        if let Some(r) = drawn {
+            self.mark(r);
+        }
+        for (x, y) in cut {
+            self.stamp(class, clip, x, y, stamps);
+        }
+    }
+
     /// Stamps a disc centred at `(x, y)`.
     pub fn stamp(&mut self, class: usize, clip: Clip, x: f32, y: f32, stamps: &Stamps) {
         let w = self.width as usize;
@@ -172,21 +216,7 @@ impl Canvas {
             && let Some(rows) = stamps.padded(sub)
         {
             let cov = self.plane(class);
-            let mut at = oy as usize * w + ox as usize;
-            for src in rows {
-                match cov
-                    .get_mut(at..at + LANES)
-                    .and_then(|d| <&mut [u8; LANES]>::try_from(d).ok())
-                {
-                    Some(dst) => *dst = std::array::from_fn(|j| dst[j].max(src[j])),
-                    None => {
-                        for (a, &c) in cov[at..at + sw].iter_mut().zip(src) {
-                            *a = (*a).max(c);
-                        }
-                    }
-                }
-                at += w;
-            }
+            stamp_rows(cov, oy as usize * w + ox as usize, w, rows, sw);
             return;
         }
         let s = stamps.bytes(sub);
@@ -419,6 +449,34 @@ impl Canvas {
             }
         }
         px
+    }
+}
+
+/// Takes the `max` of a stamp's padded rows (`sw` bytes of each are the stamp's) and the
+/// plane's pixels from `at`, a row every `stride` bytes: eight bytes a row where the plane
+/// has them (the padding's zeros leave the pixels past the stamp as they are).
+#[inline(always)]
+fn stamp_rows(cov: &mut [u8], mut at: usize, stride: usize, rows: &[[u8; LANES]], sw: usize) {
+    for src in rows {
+        match cov
+            .get_mut(at..at + LANES)
+            .and_then(|d| <&mut [u8; LANES]>::try_from(d).ok())
+        {
+            // Indexed over the fixed eight, this is one vector `max` (zipped iterators are
+            // compiled byte by byte).
+            #[allow(clippy::needless_range_loop)]
+            Some(dst) => {
+                for j in 0..LANES {
+                    dst[j] = dst[j].max(src[j]);
+                }
+            }
+            None => {
+                for (a, &c) in cov[at..at + sw].iter_mut().zip(src) {
+                    *a = (*a).max(c);
+                }
+            }
+        }
+        at += stride;
     }
 }
 
@@ -849,6 +907,12 @@ impl Stamps {
     fn bytes(&self, sub: usize) -> &[u8] {
         let (_, _, w, h, start) = self.subs[sub];
         &self.data[start..start + w * h]
+    }
+
+    /// The rows of stamp `sub` padded to [`LANES`] bytes (none if the stamps are wider).
+    #[inline(always)]
+    fn padded_rows(&self, sub: usize) -> &[[u8; LANES]] {
+        self.padded(sub).unwrap_or(&[])
     }
 
     /// The rows of stamp `sub` padded to [`LANES`] bytes, if the stamps are that narrow.
