@@ -159,7 +159,6 @@ impl Canvas {
         let w = self.width as usize;
         let mut drawn: Option<Clip> = None;
         let mut cut = Vec::new();
-        let cov = self.plane(class);
         for &(x, y) in points {
             let (sub, ox, oy, sw, sh) = stamps.pick(x, y);
             let (x1, y1) = (ox + sw as i32, oy + sh as i32);
@@ -175,6 +174,8 @@ impl Canvas {
                 y1,
             };
             drawn = Some(drawn.map_or(r, |d| d.union(r)));
+            // The plane is made at the first dot drawn in it, as one by one.
+            let cov = self.plane(class);
             stamp_rows(
                 cov,
                 oy as usize * w + ox as usize,
@@ -1056,6 +1057,35 @@ mod tests {
                 }
             }
             assert_eq!(c.planes[0].cov, want, "case {case}: a dot at ({x}, {y})");
+        }
+    }
+
+    /// Stamping a run of dots (some cut by the clip or outside it) gives the pixels and the
+    /// drawn rectangle of stamping them one by one.
+    #[test]
+    fn a_run_of_dots_is_the_dots_one_by_one() {
+        let (w, h) = (41u32, 23u32);
+        let clip = Clip {
+            x0: 3,
+            y0: 2,
+            x1: 37,
+            y1: 23,
+        };
+        let s = Stamps::disc(1.3);
+        let mut rng = Rng(0x0bad_cafe_1234_5678);
+        for case in 0..300 {
+            let n = 1 + case % 40;
+            let points: Vec<(f32, f32)> = (0..n)
+                .map(|_| (rng.next() * 47.0 - 3.0, rng.next() * 29.0 - 3.0))
+                .collect();
+            let mut run = Canvas::new(w, h, &[[0, 0, 0, 255]], false);
+            let mut each = run.clone();
+            run.stamp_all(0, clip, &points, &s);
+            for &(x, y) in &points {
+                each.stamp(0, clip, x, y, &s);
+            }
+            assert_eq!(run.planes[0].cov, each.planes[0].cov, "case {case}");
+            assert_eq!(run.dirty, each.dirty, "case {case}");
         }
     }
 
