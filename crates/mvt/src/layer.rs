@@ -588,6 +588,46 @@ impl Features<'_, '_> {
     pub fn next_index(&self) -> usize {
         self.index
     }
+
+    /// Steps over whole features (and any other fields among them) without reading them,
+    /// until the next field starts at or after `offset` (bytes into the layer's features, as
+    /// [`Features::offset`] counts) or the layer ends; [`Features::next_index`] counts the
+    /// features stepped over. Splitting a layer into runs of about equal bytes this way reads
+    /// only each feature's length.
+    ///
+    /// # Errors
+    ///
+    /// A wire error in the layer's fields, located as [`Features::next`] would locate it;
+    /// the iterator then ends.
+    pub fn skip_to(&mut self, offset: usize) -> Result<()> {
+        while self.cursor.pos() < offset {
+            let Some(key) = self.cursor.peek() else {
+                break;
+            };
+            let step = if key == 0x12 {
+                self.cursor.advance(1);
+                self.cursor.bytes().map(|_| true)
+            } else {
+                self.cursor.field().map_or(Ok(false), |f| {
+                    f.and_then(|(field, wire_type)| {
+                        if field == 2 && wire_type == WireType::Len {
+                            self.cursor.bytes().map(|_| true)
+                        } else {
+                            self.cursor.skip(wire_type).map(|()| false)
+                        }
+                    })
+                })
+            };
+            match step {
+                Ok(feature) => self.index += usize::from(feature),
+                Err(e) => {
+                    self.cursor.finish();
+                    return Err(self.layer.locate(wire("Layer", e)));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<'l, 'a> Iterator for Features<'l, 'a> {
@@ -734,9 +774,37 @@ mod tests {
                 if let Some(layer) = scanned {
                     let read: Vec<_> = layer.features().collect();
                     assert_eq!(read.len(), layer.feature_count(), "cut at {cut}");
+                    // Where each feature's field starts (its key), field by field.
+                    let mut starts = Vec::new();
+                    let mut plain = Cursor::new(&layer.bytes[layer.features.clone()]);
+                    loop {
+                        let at = plain.pos();
+                        let Some(Ok((field, wire_type))) = plain.field() else {
+                            break;
+                        };
+                        if field == 2 {
+                            starts.push((at, starts.len()));
+                        }
+                        plain.skip(wire_type).expect("scanned");
+                    }
                     for feature in read {
                         let feature = feature.expect("a whole point feature");
                         assert_eq!(feature.geom_type(), crate::GeomType::Point);
+                    }
+                    // Stepping over features to an offset stops before the first feature
+                    // whose field starts there or later, counting those stepped over.
+                    let total = layer.bytes().len();
+                    for to in [0, 1, next(total as u64 + 1) as usize, total / 2, total] {
+                        let mut skip = layer.features();
+                        skip.skip_to(to).expect("whole features");
+                        match starts.iter().find(|&&(o, _)| o >= to) {
+                            Some(&(_, index)) => {
+                                assert_eq!(skip.next_index(), index, "skip to {to}");
+                                let f = skip.next().expect("a feature").expect("readable");
+                                assert_eq!(f.index(), index, "skip to {to}");
+                            }
+                            None => assert!(skip.next().is_none(), "skip to {to}: past the end"),
+                        }
                     }
                 }
             }

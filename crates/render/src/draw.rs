@@ -226,22 +226,19 @@ pub(crate) fn draw_coverage(
 const SPLIT_BYTES: usize = 32 << 10;
 
 /// `n` runs of a layer's features of about equal bytes, as (offset, index, end offset) for
-/// [`Layer::features_from`]. Walks the features (their fields, not their geometry) up to the
-/// last part's start when `n > 1`.
+/// [`Layer::features_from`]. Steps over the features (their lengths only) up to the last
+/// part's start when `n > 1`; a layer that cannot be stepped through stays whole.
 fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
     let mut features = layer.features();
     let mut starts = vec![(0, 0)];
     if n > 1 {
         let step = layer.bytes().len() / n;
-        while starts.len() < n
-            && let Some(f) = features.next()
-        {
-            if f.is_err_and(|e| e.is_fatal()) {
+        while starts.len() < n {
+            let to = step * starts.len();
+            if features.skip_to(to).is_err() || features.offset() < to {
                 break;
             }
-            if features.offset() >= step * starts.len() {
-                starts.push((features.offset(), features.next_index()));
-            }
+            starts.push((features.offset(), features.next_index()));
         }
     }
     let mut parts = Vec::with_capacity(starts.len());
