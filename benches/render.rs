@@ -5,7 +5,9 @@
 //!   decode + draw + encode in a rayon pool of one thread (`render_bytes` then `encode_png`),
 //!   and the parts (`draw` alone, `encode` alone), plus the pano and density styles; and
 //!   decode + draw + encode in a pool of two threads (`threads2`: the layers drawn in parts
-//!   on both).
+//!   on both); and what `render --tile` does in process (`store/threads2/render_tile_png`:
+//!   the tile and its two stored neighbours read from a z/x/y folder, drawn on two threads,
+//!   encoded straight from the coverage).
 //! - `mosaic64/threads/{1,2}`: a mosaic of 64 z14 tiles (8 x 8, the three real josm tiles
 //!   repeated, in a z/x/y folder store) at 512 px a tile (4096 x 4096 px) written to a PNG,
 //!   in a rayon pool of 1 and of 2 threads.
@@ -19,8 +21,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mlytiles_render::{
-    MosaicOptions, PngOptions, RenderOptions, Sources, Style, encode_png, render_bytes,
-    render_mosaic,
+    EdgePoints, MosaicOptions, PngOptions, RenderOptions, Sources, Style, encode_png, render_bytes,
+    render_mosaic, render_tile_png,
 };
 use mlytiles_store::{FolderStore, TileRecord, TileStore, chrono::Utc};
 use mlytiles_tile::{BBox, TileId};
@@ -75,6 +77,35 @@ fn tile(c: &mut Criterion) {
     let rendered = render_bytes(&bytes, id, &options).expect("render");
     g.bench_function("densest/encode", |b| {
         b.iter(|| encode_png(black_box(&rendered.pixmap), &png).expect("encode"))
+    });
+    // What `render --tile` does: the tile and the two stored beside it read from a z/x/y
+    // folder, drawn on two threads, and encoded with no RGBA image in between.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FolderStore::open(dir.path().join("store")).expect("store");
+    for (name, (x, y)) in [
+        ("josm_mly1_public_14_3251_6257.mvt", (3251, 6257)),
+        ("josm_mly1_public_14_3251_6258.mvt", (3251, 6258)),
+        ("josm_mly1_public_14_3252_6258.mvt", (3252, 6258)),
+    ] {
+        let bytes = std::fs::read(mapillary_dir().join(name)).expect("read tile");
+        let t = TileId::new(14, x, y).expect("tile id");
+        store
+            .put(t, &TileRecord::data(bytes, Utc::now()))
+            .expect("put");
+    }
+    let sources = Sources {
+        coverage: Arc::new(store),
+        points: None,
+        signs: None,
+    };
+    g.bench_function("densest/store/threads2/render_tile_png", |b| {
+        b.iter(|| {
+            two.install(|| {
+                let edges = EdgePoints::FromNeighbours;
+                render_tile_png(&sources, black_box(id), &options, edges, None, &png)
+                    .expect("render")
+            })
+        })
     });
     for style in [Style::Pano, Style::Density] {
         let options = RenderOptions {
