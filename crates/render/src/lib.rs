@@ -946,12 +946,10 @@ pub fn render_tile_with(
 
 /// Renders one tile as [`render_tile_cached`] does (without a cache when `cache` is `None`),
 /// and encodes it as [`encode_png`] would encode the image, but with no RGBA image in
-/// between when it can: an indexed PNG's palette indices come from the coverage straight
-/// away (one class over nothing: the coverage bytes themselves, into a palette of all 256
-/// coverages, unless `png.small`; else each combination of coverages composited once). The
-/// same pixels as
-/// `encode_png(&render_tile_cached(..)?.pixmap, png)`, in a fraction of the time after
-/// drawing; the palette may hold colours no pixel has.
+/// between when it can: an indexed PNG's palette indices are composited from the coverage
+/// straight away, each combination of coverages once. The same pixels as
+/// `encode_png(&render_tile_cached(..)?.pixmap, png)`, in about a fifth of the time after
+/// drawing.
 ///
 /// # Errors
 ///
@@ -967,7 +965,7 @@ pub fn render_tile_png(
     let (canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
     let composited = Instant::now();
     let indexed = if png.palette {
-        canvas.palette_indices(options.background, png.small)
+        canvas.palette_indices(options.background)
     } else {
         None
     };
@@ -978,8 +976,8 @@ pub fn render_tile_png(
             let bytes =
                 png_out::encode_indexed(canvas.width, canvas.height, &colours, &indices, png)?;
             timings.encode = encoding.elapsed();
-            let clear: Vec<bool> = colours.iter().map(|c| c[3] == 0).collect();
-            (bytes, indices.iter().all(|&i| clear[usize::from(i)]))
+            // Every colour is some pixel's.
+            (bytes, colours.iter().all(|c| c[3] == 0))
         }
         None => {
             let pixmap = to_pixmap(&canvas, options.background)?;

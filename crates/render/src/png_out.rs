@@ -14,8 +14,7 @@ pub struct PngOptions {
     pub palette: bool,
     /// Spend more time for smaller files (`png::Compression::Balanced` instead of `Fast`, and
     /// palette images filtered row by row adaptively rather than with `Sub` throughout: about
-    /// 10% smaller; and for [`render_tile_png`](crate::render_tile_png), a palette of the
-    /// colours met rather than of all 256 coverages: 5-10% smaller). Default `false`.
+    /// 10% smaller). Default `false`.
     pub small: bool,
     /// `tEXt` chunks as (keyword, text), such as the attribution. Default empty.
     pub text: Vec<(String, String)>,

@@ -13,8 +13,6 @@
 //! Points are stamped: an anti-aliased disc is rendered once per radius at 4 x 4 sub-pixel
 //! offsets, and each point takes the coverage of the nearest one, by `max` too.
 
-use std::borrow::Cow;
-
 /// The class index that draws into the density buffer instead of a plane.
 pub(crate) const DENSITY_CLASS: usize = 255;
 
@@ -364,23 +362,13 @@ impl Canvas {
     }
 }
 
-/// An image as a palette (premultiplied colours) and each pixel's index into it.
-pub(crate) type PaletteImage<'a> = (Vec<[u8; 4]>, Cow<'a, [u8]>);
-
 impl Canvas {
-    /// The composited image as palette indices, without the RGBA pixels: a palette
-    /// (premultiplied colours) and each pixel's index. A pixel's colour depends only on its
-    /// coverages, so each combination is composited once. With one class drawn over nothing,
-    /// the coverage bytes are the indices as they are, into a palette of all 256 coverages;
-    /// otherwise the palette lists the distinct colours in the order first met, as a palette
-    /// of the composited pixels would (also with one class when `compact`: a PNG 5-10%
-    /// smaller, for a pass over the pixels). `None` when the image cannot be indexed this way:
+    /// The composited image as palette indices, without the RGBA pixels: the distinct colours
+    /// (premultiplied, in the order first met, as a palette of the composited pixels would
+    /// list them) and each pixel's index. A pixel's colour depends only on its coverages, so
+    /// each combination is composited once. `None` when the image cannot be indexed this way:
     /// the density style, more than two classes drawn, or more than 256 colours.
-    pub fn palette_indices(
-        &self,
-        background: Option<[u8; 4]>,
-        compact: bool,
-    ) -> Option<PaletteImage<'_>> {
+    pub fn palette_indices(&self, background: Option<[u8; 4]>) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
         if self.density.is_some() {
             return None;
         }
@@ -389,18 +377,8 @@ impl Canvas {
         if used.len() > 2 {
             return None;
         }
-        if let [only] = used[..]
-            && background.is_none_or(|c| c[3] == 0)
-            && !compact
-        {
-            let colours = (0..=255u8)
-                .map(|c| self.pixel_colour(&used, &[c], background))
-                .collect();
-            return Some((colours, Cow::Borrowed(&only.cov[..n])));
-        }
         let Some(first) = used.first().map(|p| &p.cov[..n]) else {
-            let colour = self.pixel_colour(&[], &[], background);
-            return Some((vec![colour], Cow::Owned(vec![0; n])));
+            return Some((vec![self.pixel_colour(&[], &[], background)], vec![0; n]));
         };
         let second = used.get(1).map(|p| &p.cov[..n]);
         let colour = |key: usize| {
@@ -452,7 +430,7 @@ impl Canvas {
                 }
             }
         }
-        Some((colours, Cow::Owned(indices)))
+        Some((colours, indices))
     }
 
     /// One pixel composited as [`Canvas::composite_rows`] does, from the coverages of the
@@ -1111,10 +1089,9 @@ mod tests {
         }
     }
 
-    /// The palette straight from the coverage gives every pixel its composited colour, for
-    /// any number of classes drawn and any background: one class over nothing indexes by
-    /// coverage, others take the palette of the composited pixels (the same colours in the
-    /// same order); more than two classes are left to the pixels.
+    /// The palette straight from the coverage is the palette of the composited pixels, the
+    /// same colours in the same order and the same index for every pixel, for any number of
+    /// classes drawn and any background; more than two classes are left to the pixels.
     #[test]
     fn palette_indices_are_the_composited_pixels_palette() {
         let colours = [[5, 203, 99, 255], [255, 62, 181, 255], [191, 191, 191, 192]];
@@ -1139,27 +1116,12 @@ mod tests {
             let mut rgba = vec![0u8; (w * h * 4) as usize];
             c.composite_rows(0, h, background, &mut rgba);
             let want = crate::png_out::palette_of(&rgba);
-            let compact = case % 5 == 0;
-            let got = c.palette_indices(background, compact);
-            let Some((colours, indices)) = got else {
-                assert!(used > 2, "case {case}: {used} classes, {background:?}");
-                continue;
-            };
-            assert!(used <= 2, "case {case}: {used} classes");
-            // Every pixel's palette colour is its composited colour.
-            for (i, px) in rgba.chunks_exact(4).enumerate() {
-                let colour = colours[usize::from(indices[i])];
-                assert_eq!(&colour[..], px, "case {case}: pixel {i}");
-            }
-            let bare = background.is_none_or(|b| b[3] == 0);
-            if used == 1 && bare && !compact {
-                // The coverage itself, into all 256 coverages' colours.
-                assert_eq!(colours.len(), 256, "case {case}");
-                assert_eq!(&indices[..], &c.planes[0].cov[..], "case {case}");
+            let got = c.palette_indices(background);
+            if used > 2 {
+                assert_eq!(got, None, "case {case}: {used} classes");
             } else {
-                // Else the palette of the composited pixels, colour for colour.
-                let want = want.expect("few colours");
-                assert_eq!((colours, indices.into_owned()), want, "case {case}");
+                assert!(want.is_some(), "case {case}: few colours");
+                assert_eq!(got, want, "case {case}: {used} classes, {background:?}");
             }
         }
     }
