@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlytiles_render::{
-    EdgePoints, ParentCache, PngOptions, PyramidOptions, PyramidSettings, RenderOptions, Sources,
-    encode_png, pyramid_tiles_with_data, render_tile, render_tile_cached, write_pyramid,
+    EdgePoints, ParentCache, PngOptions, PyramidOptions, PyramidSettings, RenderOptions,
+    RenderedPng, Sources, pyramid_tiles_with_data, render_tile_png, write_pyramid,
 };
 use mlytiles_store::{
     ArchiveFormat, ArchiveWriter, BBox, Cache, TileId, pmtiles_tile_id, tile_of_pmtiles_id,
@@ -73,13 +73,24 @@ fn z16_under(parent: TileId) -> Vec<TileId> {
 /// Draws and encodes `tile` as `render --pyramid` does; `None` when fully transparent (an
 /// archive leaves those out).
 fn draw(sources: &Sources, tile: TileId, parents: &ParentCache) -> Option<Vec<u8>> {
+    let r = png_tile(sources, tile, Some(parents));
+    (!r.transparent).then_some(r.png)
+}
+
+/// `tile` drawn and encoded as a pyramid does it (`render_tile_png`: neighbours read,
+/// overzoomed tiles through `parents`, PNG straight from the coverage).
+fn png_tile(sources: &Sources, tile: TileId, parents: Option<&ParentCache>) -> RenderedPng {
     let options = RenderOptions::default();
-    let rendered = render_tile_cached(sources, tile, &options, EdgePoints::FromNeighbours, parents)
-        .expect("render");
-    if rendered.pixmap.pixels().iter().all(|p| p.alpha() == 0) {
-        return None;
-    }
-    Some(encode_png(&rendered.pixmap, &PngOptions::default()).expect("encode"))
+    let edges = EdgePoints::FromNeighbours;
+    render_tile_png(
+        sources,
+        tile,
+        &options,
+        edges,
+        parents,
+        &PngOptions::default(),
+    )
+    .expect("render")
 }
 
 fn average(pngs: &[Vec<u8>]) -> u64 {
@@ -88,8 +99,10 @@ fn average(pngs: &[Vec<u8>]) -> u64 {
 
 fn pyramid_tile(c: &mut Criterion) {
     let sources = sample();
-    let options = RenderOptions::default();
-    let png = PngOptions::default();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
     let z10 = TileId::new(10, 203, 391).expect("tile id");
     let z14 = z14_tiles();
     let z16 = z16_under(TileId::new(14, 3251, 6257).expect("tile id"));
@@ -116,34 +129,26 @@ fn pyramid_tile(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(1));
     g.bench_function("z10", |b| {
-        b.iter(|| {
-            let r = render_tile(&sources, black_box(z10), &options).expect("render");
-            encode_png(&r.pixmap, &png).expect("encode")
-        })
+        b.iter(|| one.install(|| png_tile(&sources, black_box(z10), None)))
     });
     g.throughput(Throughput::Elements(z14.len() as u64));
     g.bench_function("z14", |b| {
         b.iter(|| {
-            for &t in &z14 {
-                let r = render_tile(&sources, black_box(t), &options).expect("render");
-                black_box(encode_png(&r.pixmap, &png).expect("encode"));
-            }
+            one.install(|| {
+                for &t in &z14 {
+                    black_box(png_tile(&sources, black_box(t), None));
+                }
+            })
         })
     });
     g.throughput(Throughput::Elements(z16.len() as u64));
     g.bench_function("z16", |b| {
         b.iter(|| {
-            for &t in &z16 {
-                let r = render_tile_cached(
-                    &sources,
-                    black_box(t),
-                    &options,
-                    EdgePoints::FromNeighbours,
-                    &parents,
-                )
-                .expect("render");
-                black_box(encode_png(&r.pixmap, &png).expect("encode"));
-            }
+            one.install(|| {
+                for &t in &z16 {
+                    black_box(png_tile(&sources, black_box(t), Some(&parents)));
+                }
+            })
         })
     });
     g.finish();
