@@ -623,14 +623,24 @@ impl Target for AddF32<'_> {
 /// exact for the pixel range used here.
 #[inline(always)]
 fn floor_i(x: f32) -> i32 {
+    // The cast saturates far outside the i32 range, and so does the step down (a point
+    // that far off is outside every clip either way).
     let i = x as i32;
-    if (i as f32) > x { i - 1 } else { i }
+    if (i as f32) > x {
+        i.saturating_sub(1)
+    } else {
+        i
+    }
 }
 
 #[inline(always)]
 fn ceil_i(x: f32) -> i32 {
     let i = x as i32;
-    if (i as f32) < x { i + 1 } else { i }
+    if (i as f32) < x {
+        i.saturating_add(1)
+    } else {
+        i
+    }
 }
 
 /// A segment `a`-`a + d` of unit direction `u` and length `len`, drawn with coverage reaching

@@ -358,6 +358,46 @@ fn a_too_large_mosaic_fails_before_writing() {
 
 /// Every tile of the mvt-fixtures suite (valid and invalid) and every real Mapillary tile renders
 /// or fails with an error, never a panic, at a zoom that draws lines and one that draws points.
+/// Coordinates far outside the tile, scaled up by a tiny extent (a layer's extent is the
+/// tile's to choose), reach the rasterizer's float-to-pixel conversions at their limits:
+/// dots and lines there are left out, with no overflow (this runs in debug builds too).
+#[test]
+fn coordinates_at_the_limits_never_panic() {
+    use mlytiles_mvt::{TileBuilder, Value, geo_types};
+    // As far as a feature's first point can go and its deltas still fit in 32 bits.
+    let far = [-(1 << 30), -(1 << 29), -1, 0, 1, 1 << 29, (1 << 30) - 1];
+    for extent in [1, 2, 4096] {
+        let mut b = TileBuilder::new();
+        b.layer("image").set_extent(extent);
+        b.layer("sequence").set_extent(extent);
+        for &x in &far {
+            for &y in &far {
+                let p: geo_types::Geometry<i32> = geo_types::Point::new(x, y).into();
+                b.layer("image")
+                    .add_feature(None, &p, [("is_pano", Value::Bool(false))])
+                    .expect("point");
+                let line: geo_types::Geometry<i32> =
+                    geo_types::LineString::from(vec![(x / 2, y / 2), (7, 5), (x / 3, y / -3)])
+                        .into();
+                b.layer("sequence")
+                    .add_feature(None, &line, [("is_pano", Value::Bool(false))])
+                    .expect("line");
+            }
+        }
+        let bytes = b.to_bytes();
+        for style in [Style::Mapillary, Style::Density, Style::Age] {
+            for id in ["14/3251/6257", "16/13007/25031"] {
+                let options = RenderOptions {
+                    style,
+                    ..Default::default()
+                };
+                let r = render_bytes(&bytes, tile(id), &options);
+                assert!(r.is_ok(), "extent {extent}, {style}, {id}: {:?}", r.err());
+            }
+        }
+    }
+}
+
 #[test]
 fn untrusted_tiles_never_panic() {
     let root = common::repo().join("fixtures");
