@@ -41,6 +41,24 @@ fn densest() -> Vec<u8> {
     std::fs::read(mapillary_dir().join("josm_mly1_public_14_3251_6257.mvt")).expect("read tile")
 }
 
+/// A z/x/y folder store under `dir` holding `tiles`, as render sources.
+fn folder_sources(
+    dir: &std::path::Path,
+    tiles: impl IntoIterator<Item = (TileId, Vec<u8>)>,
+) -> Sources {
+    let store = FolderStore::open(dir.join("store")).expect("store");
+    for (t, bytes) in tiles {
+        store
+            .put(t, &TileRecord::data(bytes, Utc::now()))
+            .expect("put");
+    }
+    Sources {
+        coverage: Arc::new(store),
+        points: None,
+        signs: None,
+    }
+}
+
 fn tile(c: &mut Criterion) {
     let bytes = densest();
     let id = TileId::new(14, 3251, 6257).expect("tile id");
@@ -81,23 +99,16 @@ fn tile(c: &mut Criterion) {
     // What `render --tile` does: the tile and the two stored beside it read from a z/x/y
     // folder, drawn on two threads, and encoded with no RGBA image in between.
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = FolderStore::open(dir.path().join("store")).expect("store");
-    for (name, (x, y)) in [
+    let stored = [
         ("josm_mly1_public_14_3251_6257.mvt", (3251, 6257)),
         ("josm_mly1_public_14_3251_6258.mvt", (3251, 6258)),
         ("josm_mly1_public_14_3252_6258.mvt", (3252, 6258)),
-    ] {
+    ]
+    .map(|(name, (x, y))| {
         let bytes = std::fs::read(mapillary_dir().join(name)).expect("read tile");
-        let t = TileId::new(14, x, y).expect("tile id");
-        store
-            .put(t, &TileRecord::data(bytes, Utc::now()))
-            .expect("put");
-    }
-    let sources = Sources {
-        coverage: Arc::new(store),
-        points: None,
-        signs: None,
-    };
+        (TileId::new(14, x, y).expect("tile id"), bytes)
+    });
+    let sources = folder_sources(dir.path(), stored);
     g.bench_function("densest/store/threads2/render_tile_png", |b| {
         b.iter(|| {
             two.install(|| {
@@ -126,7 +137,6 @@ fn tile(c: &mut Criterion) {
 
 fn mosaic(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = FolderStore::open(dir.path().join("store")).expect("store");
     let real: Vec<Vec<u8>> = [
         "josm_mly1_public_14_3251_6257.mvt",
         "josm_mly1_public_14_3251_6258.mvt",
@@ -136,20 +146,14 @@ fn mosaic(c: &mut Criterion) {
     .map(|n| std::fs::read(mapillary_dir().join(n)).expect("read tile"))
     .collect();
     let (x0, y0) = (3248u32, 6254u32);
-    for dy in 0..8 {
-        for dx in 0..8 {
+    let tiles = (0..8).flat_map(|dy| {
+        let real = &real;
+        (0..8).map(move |dx| {
             let t = TileId::new(14, x0 + dx, y0 + dy).expect("tile id");
-            let bytes = real[((dx + dy) % 3) as usize].clone();
-            store
-                .put(t, &TileRecord::data(bytes, Utc::now()))
-                .expect("put");
-        }
-    }
-    let sources = Sources {
-        coverage: Arc::new(store),
-        points: None,
-        signs: None,
-    };
+            (t, real[((dx + dy) % 3) as usize].clone())
+        })
+    });
+    let sources = folder_sources(dir.path(), tiles);
     // The box of the 8 x 8 tiles, shrunk by a hair so no neighbour is drawn.
     let nw = TileId::new(14, x0, y0).expect("tile").bounds();
     let se = TileId::new(14, x0 + 7, y0 + 7).expect("tile").bounds();

@@ -969,6 +969,10 @@ mod tests {
         assert!((area - std::f32::consts::PI * 4.0).abs() < 0.6, "{area}");
     }
 
+    fn clip(x0: i32, y0: i32, x1: i32, y1: i32) -> Clip {
+        Clip { x0, y0, x1, y1 }
+    }
+
     /// A small deterministic generator (xorshift), enough to spread test cases.
     struct Rng(u64);
 
@@ -987,12 +991,7 @@ mod tests {
     #[test]
     fn capsules_match_the_distance_of_every_pixel() {
         let (w, h) = (37u32, 29u32);
-        let clip = Clip {
-            x0: 3,
-            y0: 2,
-            x1: 33,
-            y1: 29,
-        };
+        let clip = clip(3, 2, 33, 29);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for case in 0..3000 {
             let mut c = Canvas::new(w, h, &[[0, 0, 0, 255]], false);
@@ -1038,12 +1037,7 @@ mod tests {
     #[test]
     fn stamps_land_byte_for_byte() {
         let (w, h) = (23u32, 19u32);
-        let clip = Clip {
-            x0: 2,
-            y0: 1,
-            x1: 23,
-            y1: 19,
-        };
+        let clip = clip(2, 1, 23, 19);
         let s = Stamps::disc(1.3);
         assert!(s.padded(0).is_some(), "small discs have padded rows");
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
@@ -1075,12 +1069,7 @@ mod tests {
     #[test]
     fn a_run_of_dots_is_the_dots_one_by_one() {
         let (w, h) = (41u32, 23u32);
-        let clip = Clip {
-            x0: 3,
-            y0: 2,
-            x1: 37,
-            y1: 23,
-        };
+        let clip = clip(3, 2, 37, 23);
         let s = Stamps::disc(1.3);
         let mut rng = Rng(0x0bad_cafe_1234_5678);
         for case in 0..300 {
