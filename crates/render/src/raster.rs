@@ -407,8 +407,21 @@ impl Canvas {
                 // Sixteen pixels at a time where nothing was drawn (most of a tile) once
                 // the empty pixel has its index.
                 for (outs, cs) in indices.chunks_mut(16).zip(first.chunks(16)) {
-                    if slot[0] != 0 && cs.iter().all(|&c| c == 0) {
+                    // One 16-byte compare (an `all` over the bytes goes byte by byte).
+                    let empty = <[u8; 16]>::try_from(cs).is_ok_and(|a| u128::from_ne_bytes(a) == 0);
+                    if slot[0] != 0 && empty {
                         outs.fill((slot[0] - 1) as u8);
+                        continue;
+                    }
+                    // Without a branch a pixel while every coverage met has its index;
+                    // a chunk with a new one is done again in order, assigning.
+                    let mut new = false;
+                    for (out, &c) in outs.iter_mut().zip(cs) {
+                        let i = slot[usize::from(c)];
+                        new |= i == 0;
+                        *out = i.wrapping_sub(1) as u8;
+                    }
+                    if !new {
                         continue;
                     }
                     for (out, &c) in outs.iter_mut().zip(cs) {
