@@ -252,8 +252,9 @@ fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
 /// Draws parts of a tile's layers on two of the pool's threads: each takes the next part not
 /// yet taken, one drawing on `canvas`, the other on a canvas of its own merged into `canvas` by
 /// `max` (sum for density) after, which is what drawing them all on one canvas gives, since
-/// coverage is combined that way whatever the order. One extra canvas at most, and none when
-/// the second thread finds no part left. The error returned is the first part's that failed.
+/// coverage is combined that way whatever the order. One extra canvas at most, whose planes
+/// are made only when drawn in (its density buffer, for that style, at once). The error
+/// returned is the first part's that failed.
 fn draw_parts(
     canvas: &mut Canvas,
     tile: &Tile<'_>,

@@ -1066,20 +1066,16 @@ fn draw_one(
     stats.add(&own_stats);
     let own = own?;
     let read = start.elapsed();
-    let mut edge_canvas = new_canvas(side, side, options);
+    // A canvas for the neighbours' dots only when there are neighbours.
+    let mut edge_canvas = (!beside.is_empty()).then(|| new_canvas(side, side, options));
     let ((edge_result, edge_stats), (own_result, own_stats)) = rayon::join(
         || {
             let mut st = RenderStats::default();
+            let Some(edges) = edge_canvas.as_mut() else {
+                return (Ok(()), st);
+            };
             let r = beside.into_iter().try_for_each(|(n, loaded)| {
-                draw_stored_loaded(
-                    &mut edge_canvas,
-                    sources,
-                    loaded,
-                    at(n, true),
-                    options,
-                    false,
-                    &mut st,
-                )
+                draw_stored_loaded(edges, sources, loaded, at(n, true), options, false, &mut st)
             });
             (r, st)
         },
@@ -1105,7 +1101,9 @@ fn draw_one(
     stats.add(&edge_stats);
     own_result?;
     stats.add(&own_stats);
-    canvas.merge_from(&edge_canvas, 0, 0);
+    if let Some(edges) = &edge_canvas {
+        canvas.merge_from(edges, 0, 0);
+    }
     draw_marker_stores(
         &mut canvas,
         sources,

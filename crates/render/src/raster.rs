@@ -158,13 +158,12 @@ impl Canvas {
         }
         let w = self.width as usize;
         let mut drawn: Option<Clip> = None;
-        let mut cut = Vec::new();
         for &(x, y) in points {
             let (sub, ox, oy, sw, sh) = stamps.pick(x, y);
             let (x1, y1) = (ox + sw as i32, oy + sh as i32);
             if ox < clip.x0 || oy < clip.y0 || x1 > clip.x1 || y1 > clip.y1 {
-                // Cut by the clip (or wholly outside it): the general way, after these.
-                cut.push((x, y));
+                // Cut by the clip (or wholly outside it): the general way.
+                self.stamp(class, clip, x, y, stamps);
                 continue;
             }
             let r = Clip {
@@ -180,19 +179,17 @@ impl Canvas {
                 cov,
                 oy as usize * w + ox as usize,
                 w,
-                stamps.padded_rows(sub),
+                stamps.padded(sub),
                 sw,
             );
         }
         if let Some(r) = drawn {
             self.mark(r);
         }
-        for (x, y) in cut {
-            self.stamp(class, clip, x, y, stamps);
-        }
     }
 
-    /// Stamps a disc centred at `(x, y)`.
+    /// Stamps a disc centred at `(x, y)`, byte by byte over the part inside `clip` (the
+    /// general way; [`Canvas::stamp_all`] takes the dots wholly inside a row at a time).
     pub fn stamp(&mut self, class: usize, clip: Clip, x: f32, y: f32, stamps: &Stamps) {
         let w = self.width as usize;
         let (sub, ox, oy, sw, sh) = stamps.pick(x, y);
@@ -209,17 +206,6 @@ impl Canvas {
             x1: sx1,
             y1: sy1,
         });
-        // Wholly inside the clip (most dots): each row is one `max` of LANES bytes, the
-        // padding's zeros leaving the pixels past the stamp as they are.
-        let inside = sx0 == ox && sy0 == oy && span == sw && (sy1 - sy0) as usize == sh;
-        if class != DENSITY_CLASS
-            && inside
-            && let Some(rows) = stamps.padded(sub)
-        {
-            let cov = self.plane(class);
-            stamp_rows(cov, oy as usize * w + ox as usize, w, rows, sw);
-            return;
-        }
         let s = stamps.bytes(sub);
         if class == DENSITY_CLASS {
             let Some(d) = self.density.as_mut() else {
@@ -935,15 +921,11 @@ impl Stamps {
 
     /// The rows of stamp `sub` padded to [`LANES`] bytes (none if the stamps are wider).
     #[inline(always)]
-    fn padded_rows(&self, sub: usize) -> &[[u8; LANES]] {
-        self.padded(sub).unwrap_or(&[])
-    }
-
-    /// The rows of stamp `sub` padded to [`LANES`] bytes, if the stamps are that narrow.
-    #[inline(always)]
-    fn padded(&self, sub: usize) -> Option<&[[u8; LANES]]> {
+    fn padded(&self, sub: usize) -> &[[u8; LANES]] {
         let h = self.subs[sub].3;
-        self.rows.get(sub * self.height..sub * self.height + h)
+        self.rows
+            .get(sub * self.height..sub * self.height + h)
+            .unwrap_or(&[])
     }
 }
 
@@ -1023,15 +1005,22 @@ mod tests {
             } else {
                 vec![0; (w * h) as usize]
             };
-            let d = (b.0 - a.0, b.1 - a.1);
-            let len2 = d.0 * d.0 + d.1 * d.1;
-            let inv = if len2 > 1e-12 { 1.0 / len2 } else { 0.0 };
+            // The distance from each pixel's centre to the segment, in f64, on its own.
+            let (ax, ay) = (f64::from(a.0), f64::from(a.1));
+            let (dx, dy) = (f64::from(b.0) - ax, f64::from(b.1) - ay);
+            let len2 = dx * dx + dy * dy;
             for y in 0..h as i32 {
                 for x in 0..w as i32 {
                     let inside = x >= clip.x0 && x < clip.x1 && y >= clip.y0 && y < clip.y1;
-                    let (rx, ry) = (x as f32 + 0.5 - a.0, y as f32 + 0.5 - a.1);
+                    let (px, py) = (f64::from(x) + 0.5 - ax, f64::from(y) + 0.5 - ay);
+                    let t = if len2 > 0.0 {
+                        ((px * dx + py * dy) / len2).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    let dist = (px - t * dx).hypot(py - t * dy);
                     let want = if inside {
-                        to_byte(coverage(rx, ry, d, inv, r + 0.5))
+                        ((f64::from(r) + 0.5 - dist).clamp(0.0, 1.0) * 255.0).round() as u8
                     } else {
                         0
                     };
@@ -1052,7 +1041,7 @@ mod tests {
         let (w, h) = (23u32, 19u32);
         let clip = clip(2, 1, 23, 19);
         let s = Stamps::disc(1.3);
-        assert!(s.padded(0).is_some(), "small discs have padded rows");
+        assert!(!s.padded(0).is_empty(), "small discs have padded rows");
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for case in 0..2000 {
             let (x, y) = (rng.next() * 27.0 - 2.0, rng.next() * 23.0 - 2.0);
@@ -1060,7 +1049,7 @@ mod tests {
             // Something under the stamp, which `max` must keep where it is higher.
             let under: Vec<u8> = (0..w * h).map(|i| (i * 37 % 256) as u8).collect();
             c.plane(0).copy_from_slice(&under);
-            c.stamp(0, clip, x, y, &s);
+            c.stamp_all(0, clip, &[(x, y)], &s);
             let mut want = under.clone();
             let (sub, ox, oy, sw, sh) = s.pick(x, y);
             let bytes = s.bytes(sub);
@@ -1078,7 +1067,7 @@ mod tests {
     }
 
     /// Stamping a run of dots (some cut by the clip or outside it) gives the pixels and the
-    /// drawn rectangle of stamping them one by one.
+    /// drawn rectangle of stamping them one by one, the general way, byte by byte.
     #[test]
     fn a_run_of_dots_is_the_dots_one_by_one() {
         let (w, h) = (41u32, 23u32);
