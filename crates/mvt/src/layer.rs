@@ -292,6 +292,12 @@ impl<'a> Layer<'a> {
         }
     }
 
+    /// How many bytes the layer's features take (from the first feature's field to the
+    /// end of the last), the span [`Features::offset`] and [`Features::skip_to`] count in.
+    pub fn features_len(&self) -> usize {
+        self.features.len()
+    }
+
     /// The features from the one at `offset` (a [`Features::offset`] of this layer) on,
     /// numbered from `index` (the number [`Feature::index`] gives that feature). For readers
     /// that index a layer once and come back for a few features: nothing before `offset` is
@@ -578,7 +584,7 @@ pub struct Features<'l, 'a> {
     index: usize,
 }
 
-impl Features<'_, '_> {
+impl<'a> Features<'_, 'a> {
     /// Where the next feature's message starts, as an offset for [`Layer::features_from`].
     pub fn offset(&self) -> usize {
         self.cursor.pos()
@@ -601,32 +607,39 @@ impl Features<'_, '_> {
     /// the iterator then ends.
     pub fn skip_to(&mut self, offset: usize) -> Result<()> {
         while self.cursor.pos() < offset {
-            let Some(key) = self.cursor.peek() else {
-                break;
-            };
-            let step = if key == 0x12 {
-                self.cursor.advance(1);
-                self.cursor.bytes().map(|_| true)
-            } else {
-                self.cursor.field().map_or(Ok(false), |f| {
-                    f.and_then(|(field, wire_type)| {
-                        if field == 2 && wire_type == WireType::Len {
-                            self.cursor.bytes().map(|_| true)
-                        } else {
-                            self.cursor.skip(wire_type).map(|()| false)
-                        }
-                    })
-                })
-            };
-            match step {
-                Ok(feature) => self.index += usize::from(feature),
-                Err(e) => {
-                    self.cursor.finish();
-                    return Err(self.layer.locate(wire("Layer", e)));
-                }
+            match self.step() {
+                Some(Ok(feature)) => self.index += usize::from(feature.is_some()),
+                Some(Err(e)) => return Err(e),
+                None => break,
             }
         }
         Ok(())
+    }
+
+    /// Reads the layer's next field: a feature's bytes, `None` for another field stepped over,
+    /// or a wire error, located (the iterator then ends); `None` at the end of the layer.
+    #[inline(always)]
+    fn step(&mut self) -> Option<Result<Option<&'a [u8]>>> {
+        let key = self.cursor.peek()?;
+        // 0x12 is field 2 (features), length-delimited: the common case, read directly.
+        let step = if key == 0x12 {
+            self.cursor.advance(1);
+            self.cursor.bytes().map(Some)
+        } else {
+            // The layer scan already walked these fields, so wire errors cannot happen
+            // here; they are handled all the same rather than trusted away.
+            self.cursor.field()?.and_then(|(field, wire_type)| {
+                if field == 2 && wire_type == WireType::Len {
+                    self.cursor.bytes().map(Some)
+                } else {
+                    self.cursor.skip(wire_type).map(|()| None)
+                }
+            })
+        };
+        Some(step.map_err(|e| {
+            self.cursor.finish();
+            self.layer.locate(wire("Layer", e))
+        }))
     }
 }
 
@@ -635,23 +648,8 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        while let Some(key) = self.cursor.peek() {
-            // 0x12 is field 2 (features), length-delimited: the common case, read directly.
-            let step = if key == 0x12 {
-                self.cursor.advance(1);
-                self.cursor.bytes().map(Some)
-            } else {
-                // The layer scan already walked these fields, so wire errors cannot happen
-                // here; they are handled all the same rather than trusted away.
-                self.cursor.field()?.and_then(|(field, wire_type)| {
-                    if field == 2 && wire_type == WireType::Len {
-                        self.cursor.bytes().map(Some)
-                    } else {
-                        self.cursor.skip(wire_type).map(|()| None)
-                    }
-                })
-            };
-            match step {
+        loop {
+            match self.step()? {
                 Ok(Some(body)) => {
                     let index = self.index;
                     self.index += 1;
@@ -664,13 +662,9 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
                     return Some(result);
                 }
                 Ok(None) => {}
-                Err(e) => {
-                    self.cursor.finish();
-                    return Some(Err(self.layer.locate(wire("Layer", e))));
-                }
+                Err(e) => return Some(Err(e)),
             }
         }
-        None
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -793,7 +787,7 @@ mod tests {
                     }
                     // Stepping over features to an offset stops before the first feature
                     // whose field starts there or later, counting those stepped over.
-                    let total = layer.bytes().len();
+                    let total = layer.features_len();
                     for to in [0, 1, next(total as u64 + 1) as usize, total / 2, total] {
                         let mut skip = layer.features();
                         skip.skip_to(to).expect("whole features");

@@ -232,7 +232,7 @@ fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
     let mut features = layer.features();
     let mut starts = vec![(0, 0)];
     if n > 1 {
-        let step = layer.bytes().len() / n;
+        let step = layer.features_len() / n;
         while starts.len() < n {
             let to = step * starts.len();
             if features.skip_to(to).is_err() || features.offset() < to {
