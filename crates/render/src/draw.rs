@@ -781,6 +781,46 @@ mod tests {
 
     use super::*;
 
+    /// A layer split in parts (one with a value table larger than its features, written
+    /// after them) gives as many parts as asked, one after another, which together read every
+    /// feature once, in order.
+    #[test]
+    fn parts_cover_every_feature_once() {
+        let mut b = TileBuilder::new();
+        for i in 0..300 {
+            let g: geo_types::Geometry<i32> = geo_types::Point::new(i, 2 * i).into();
+            // A distinct long value each: the table outweighs the features.
+            let v = format!("{i:0>200}");
+            b.layer("image")
+                .add_feature(None, &g, [("id", Value::String(&v))])
+                .unwrap();
+        }
+        let bytes = b.to_bytes();
+        let tile = Tile::new(&bytes).unwrap();
+        let layer = tile.layer("image").unwrap().unwrap();
+        assert!(
+            layer.bytes().len() > 4 * layer.features_len(),
+            "the table is the bulk"
+        );
+        for n in [1, 2, 3, 4] {
+            let parts = feature_parts(&layer, n);
+            assert_eq!(parts.len(), n, "{n} parts");
+            assert_eq!(parts.last().map(|p| p.2), Some(usize::MAX));
+            let mut read = Vec::new();
+            for (i, &(offset, index, end)) in parts.iter().enumerate() {
+                if i > 0 {
+                    assert_eq!(parts[i - 1].2, offset, "{n} parts: part {i} follows on");
+                }
+                let mut features = layer.features_from(offset, index);
+                while features.offset() < end {
+                    let Some(f) = features.next() else { break };
+                    read.push(f.unwrap().index());
+                }
+            }
+            assert_eq!(read, (0..300).collect::<Vec<_>>(), "{n} parts");
+        }
+    }
+
     /// A neighbour's point features far from the tile are skipped after their geometry alone:
     /// they never reach the filter (which counts what it leaves out).
     #[test]
