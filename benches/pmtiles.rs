@@ -1,11 +1,11 @@
 //! PMTiles archives: what a pyramid tile costs to draw, and how fast the archive takes it.
 //!
 //! - `pyramid_tile/{z10,z14,z16}`: one tile of a coverage pyramid over the bundled sample
-//!   (`fixtures/cache`) drawn at 512 px and encoded to PNG, single-threaded: `render_tile` +
-//!   `encode_png` for the z10 tile and the 16 z14 tiles of the sample (each z14 tile reads
-//!   its neighbours for the points on its edges), `render_tile_cached` with a warm
-//!   `ParentCache` for 16 z16 tiles (as a pyramid draws them: the z14 parent read once for
-//!   all its children). Throughput in tiles.
+//!   (`fixtures/cache`) drawn at 512 px and encoded to PNG as a pyramid does it
+//!   (`render_tile_png`), in a rayon pool of one thread: the z10 tile and the 16 z14 tiles
+//!   of the sample (each z14 tile reads its neighbours for the points on its edges), and 16
+//!   z16 tiles with a warm `ParentCache` (as a pyramid draws them: the z14 parent read once
+//!   for all its children). Throughput in tiles.
 //! - `archive_write/{distinct,cycled,duplicate}`: [`ArchiveWriter`] taking 4,000 real PNG
 //!   tiles (the non-transparent z14-16 tiles of the sample pyramid, cycled) at consecutive
 //!   z16 tile ids, finished (directories, metadata, fsync, rename): `distinct` makes every

@@ -109,6 +109,22 @@ fn tile(c: &mut Criterion) {
         (TileId::new(14, x, y).expect("tile id"), bytes)
     });
     let sources = folder_sources(dir.path(), stored);
+    // The tile and both neighbours read, and the tile's dots drawn: a store laid out wrong
+    // would time a fast transparent render.
+    let once = two
+        .install(|| {
+            render_tile_png(
+                &sources,
+                id,
+                &options,
+                EdgePoints::FromNeighbours,
+                None,
+                &png,
+            )
+        })
+        .expect("render");
+    assert!(!once.transparent);
+    assert_eq!((once.stats.tiles_read, once.stats.points), (3, 31_261));
     g.bench_function("densest/store/threads2/render_tile_png", |b| {
         b.iter(|| {
             two.install(|| {

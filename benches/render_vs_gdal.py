@@ -16,7 +16,8 @@ with -te the tile's bounds in EPSG:3857. Each run is timed as a whole process (f
 dynamic loading, the work, exit): wall time, and CPU time (user + system) from the kernel's
 accounting of the child. Prints the medians and their ratios, the programs' start alone
 (`--version`), and mlytiles' own phase times (its summary line). Checks that GDAL burnt
-pixels (gdalinfo -stats) and that the PNG is a valid 512 x 512 image.
+pixels (gdalinfo -stats), that every mlytiles run drew the tile's 331 lines and 31,261 dots
+and wrote a valid 512 x 512 PNG, and whether several binaries wrote the same bytes.
 
 Python's standard library only; gdal-bin provides gdal_rasterize and gdalinfo.
 """
@@ -34,6 +35,9 @@ import time
 import zlib
 
 TILE = (14, 3251, 6257)
+# What mlytiles must report drawing there (its summary's second line), so a run that drew
+# nothing (a store laid out wrong, a broken binary) cannot pass for a fast one.
+DRAWN = "331 sequence lines, 31261 image points"
 # The stored tiles beside it in fixtures/mapillary (the other six are not stored).
 BESIDE = [(14, 3251, 6258), (14, 3252, 6258)]
 SIZE = 512
@@ -160,15 +164,23 @@ def main():
         times = {"gdal": [], "gdal_start": []}
         summaries = {}
         checked = {}
+        images = {}
         for i in range(runs):
+            # Each program writes a new file every run (the old one removed untimed).
             for b, binary in enumerate(binaries):
                 if os.path.exists(png):
                     os.remove(png)
                 wall, cpu, out = timed(mly(binary))
                 times.setdefault(b, []).append((wall, cpu))
-                summaries[b] = out.splitlines()[0]
-                if i == 0:
-                    checked[b] = check_png(png)
+                lines = out.splitlines()
+                if len(lines) < 2 or not lines[1].strip().startswith(DRAWN):
+                    sys.exit(f"{binary} did not draw the tile ({DRAWN} expected):\n{out}")
+                summaries[b] = lines[0]
+                checked[b] = check_png(png)
+                with open(png, "rb") as f:
+                    images.setdefault(b, f.read())
+            if os.path.exists(tif):
+                os.remove(tif)
             wall, cpu, _ = timed(gdal)
             times["gdal"].append((wall, cpu))
         for _ in range(runs):
@@ -207,6 +219,9 @@ def main():
         print(f"  its last summary: {summaries[b]}")
         pw, ph, kind = checked[b]
         print(f"  checked: a valid {pw} x {ph} {kind} PNG")
+    if len(binaries) > 1:
+        same = all(images[b] == images[0] for b in images)
+        print(f"checked: the binaries' PNGs are {'the same bytes' if same else 'DIFFERENT'}")
     print(f"checked: GDAL burnt {burnt} pixels of {gw} x {gh}")
 
 

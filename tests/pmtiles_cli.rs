@@ -71,6 +71,7 @@ fn pyramid_at(dir: &Path, bbox: &str, zooms: &str, out: &str, extra: &[&str]) ->
     mlytiles(dir, &args)
 }
 
+/// Every tile of an archive with its bytes, in tile order, read through the store.
 fn tiles(path: &Path) -> Vec<(TileId, Vec<u8>)> {
     let archive = PmTiles::open(path).expect("open archive");
     let mut out = Vec::new();

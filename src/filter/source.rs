@@ -17,7 +17,7 @@ use crate::input::Input;
 pub(super) enum Source {
     /// One tile's bytes.
     File(Input),
-    /// A folder or MBTiles store, with its name.
+    /// A folder, MBTiles or PMTiles store, with its name.
     Store(String, Arc<dyn TileStore>),
 }
 
