@@ -444,8 +444,10 @@ impl<'a> Properties<'_, 'a> {
 
 impl std::iter::FusedIterator for Properties<'_, '_> {}
 
+/// The error `kind` of feature `index` of `layer`, located; built out of line, from copies,
+/// so the callers' loops keep their state in registers.
 #[cold]
 #[inline(never)]
-fn locate_in(layer: &Layer<'_>, index: usize, kind: ErrorKind) -> Error {
+pub(crate) fn locate_in(layer: &Layer<'_>, index: usize, kind: ErrorKind) -> Error {
     layer.locate(Error::new(kind).in_feature(index))
 }

@@ -19,10 +19,6 @@ use crate::value::Value;
 /// list for each layer costs little.
 const RUN: usize = 48;
 
-/// Below this many bytes a stretch is checked by std (simdutf8 itself hands inputs under 64
-/// bytes to std).
-const SIMD_FROM: usize = 64;
-
 /// Where a string goes once it is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -115,11 +111,8 @@ impl<'a> StringRun<'a> {
             .region
             .get(first..last_end as usize)
             .unwrap_or_default();
-        let checked = if stretch.len() >= SIMD_FROM {
-            simdutf8::basic::from_utf8(stretch).ok()
-        } else {
-            std::str::from_utf8(stretch).ok()
-        };
+        // simdutf8 hands stretches under 64 bytes to std itself.
+        let checked = simdutf8::basic::from_utf8(stretch).ok();
         for &(slot, at, end) in pending {
             let (at, end) = (at as usize, end as usize);
             let text = checked

@@ -394,7 +394,7 @@ impl<'l, 'a> Feature<'l, 'a> {
             self.layer.version(),
             sink,
         )
-        .map_err(|kind| locate_feature(self.layer, self.index, kind))
+        .map_err(|kind| crate::feature::locate_in(self.layer, self.index, kind))
     }
 }
 
@@ -412,10 +412,4 @@ fn decode_bytes<S: GeometrySink>(
 ) -> std::result::Result<(), ErrorKind> {
     let mut ints = ByteInts::new(geometry, window);
     decode_commands(&mut ints, geom_type, version, sink)
-}
-
-#[cold]
-#[inline(never)]
-fn locate_feature(layer: &crate::Layer<'_>, index: usize, kind: ErrorKind) -> Error {
-    layer.locate(Error::new(kind).in_feature(index))
 }
