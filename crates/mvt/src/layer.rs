@@ -726,6 +726,43 @@ mod tests {
     /// Layers of runs of features, keys and values with lengths of one, two and three bytes,
     /// whole and cut anywhere: the scan counts what a field-by-field walk counts, and fails
     /// where it fails; where it succeeds, the feature iterator reads every feature it counted.
+    /// The first problem in the tables is the one reported, though strings are checked a run
+    /// at a time: an invalid key held in a run, then a value whose field is cut, names the key;
+    /// an invalid string value, then a cut one, names that value.
+    #[test]
+    fn the_first_problem_in_the_tables_is_reported() {
+        let layer_with = |keys: &[&[u8]], values: &[&[u8]]| {
+            let mut body = vec![0x0a, 0x01, b'l', 0x28, 0x80, 0x20];
+            for k in keys {
+                body.push(0x1a);
+                put_varint(&mut body, k.len() as u64);
+                body.extend_from_slice(k);
+            }
+            for v in values {
+                body.push(0x22);
+                put_varint(&mut body, v.len() as u64);
+                body.extend_from_slice(v);
+            }
+            body
+        };
+        // A string value whose field claims 5 bytes where its message has 1.
+        let cut: &[u8] = &[0x0a, 0x05, b'x'];
+        // Keys, values, and what the error names.
+        type Case<'c> = (&'c [&'c [u8]], &'c [&'c [u8]], &'c str);
+        let cases: [Case<'_>; 3] = [
+            (&[b"a", b"\xff"], &[cut], "key 1"),
+            (&[b"a"], &[&[0x0a, 0x01, 0xff], cut], "value 0"),
+            (&[b"a", b"b"], &[&[0x0a, 0x01, b'y'], cut], "Value"),
+        ];
+        for (keys, values, named) in cases {
+            let body = layer_with(keys, values);
+            let layer = Layer::parse(&body, 0, crate::VersionPolicy::Strict).expect("scanned");
+            let e = layer.values().expect_err("a broken table").to_string();
+            assert!(e.contains(named), "{named}: {e}");
+            assert_eq!(layer.keys().expect_err("the same error").to_string(), e);
+        }
+    }
+
     #[test]
     fn runs_are_counted_as_field_by_field() {
         let mut seed = 0x0123_4567_89ab_cdefu64;
