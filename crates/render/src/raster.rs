@@ -326,10 +326,7 @@ impl Canvas {
         let mut bare = background.is_none_or(|c| c[3] == 0) && self.density.is_none();
         for p in self.planes.iter().filter(|p| p.used) {
             let col = p.colour;
-            let lut: [[u8; 4]; 256] = std::array::from_fn(|c| {
-                let a = mul255(c as u8, col[3]);
-                [mul255(col[0], a), mul255(col[1], a), mul255(col[2], a), a]
-            });
+            let lut: [[u8; 4]; 256] = std::array::from_fn(|c| class_px(col, c as u8));
             let cov = &p.cov[start..start + n];
             let pixels = out[..n * 4].chunks_exact_mut(4).zip(cov);
             if bare {
@@ -438,9 +435,7 @@ impl Canvas {
         let mut px = background.map(premultiply).unwrap_or([0; 4]);
         let mut bare = background.is_none_or(|c| c[3] == 0);
         for (p, &c) in used.iter().zip(covs) {
-            let col = p.colour;
-            let a = mul255(c, col[3]);
-            let src = [mul255(col[0], a), mul255(col[1], a), mul255(col[2], a), a];
+            let src = class_px(p.colour, c);
             if bare {
                 px = src;
                 bare = false;
@@ -491,6 +486,13 @@ fn zeroed(n: usize) -> Vec<u8> {
         page[0] = std::hint::black_box(0);
     }
     v
+}
+
+/// A class's colour (straight RGBA) at coverage `c`, premultiplied.
+#[inline(always)]
+fn class_px(col: [u8; 4], c: u8) -> [u8; 4] {
+    let a = mul255(c, col[3]);
+    [mul255(col[0], a), mul255(col[1], a), mul255(col[2], a), a]
 }
 
 /// `a * b / 255`, rounded.
