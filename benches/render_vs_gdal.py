@@ -15,7 +15,9 @@ N times each (default 11, at least 7):
 with -te the tile's bounds in EPSG:3857. Each run is timed as a whole process (fork, exec,
 dynamic loading, the work, exit): wall time, and CPU time (user + system) from the kernel's
 accounting of the child. Prints the medians and their ratios, the programs' start alone
-(`--version`), and mlytiles' own phase times (its summary line). Checks that GDAL burnt
+(`--version`), mlytiles' own phase times (its summary line), what 20x GDAL's time leaves for
+a whole process, and the floor under it: an empty Rust program (built with rustc -O when rustc
+is on PATH) timed right after GDAL runs, as mlytiles is. Checks that GDAL burnt
 pixels (gdalinfo -stats), that every mlytiles run drew the tile's 331 lines and 31,261 dots
 and wrote a valid 512 x 512 PNG, and whether several binaries wrote the same bytes.
 
@@ -115,6 +117,20 @@ def burnt_pixels(tif):
     return (w, h), round(float(mean.group(1)) / 255 * w * h)
 
 
+def empty_program(tmp):
+    """A Rust program that does nothing, built with `rustc -O` (as a release build would be),
+    or None without rustc: what any process costs here, from fork to exit."""
+    rustc = shutil.which("rustc")
+    if not rustc:
+        print("(no rustc on PATH: the empty-program floor is left out)")
+        return None
+    src, exe = os.path.join(tmp, "empty.rs"), os.path.join(tmp, "empty")
+    with open(src, "w") as f:
+        f.write("fn main() {}\n")
+    subprocess.run([rustc, "-O", "-o", exe, src], check=True, capture_output=True)
+    return exe
+
+
 def median_ms(values):
     return statistics.median(values) * 1000
 
@@ -187,6 +203,13 @@ def main():
             for b, binary in enumerate(binaries):
                 times.setdefault(("start", b), []).append(timed([binary, "--version"])[:2])
             times["gdal_start"].append(timed(["gdal_rasterize", "--version"])[:2])
+        # The floor: a Rust program that does nothing, each run right after a GDAL run as
+        # mlytiles' runs are (GDAL leaves the caches cold).
+        empty = empty_program(tmp)
+        if empty:
+            for _ in range(runs):
+                timed(gdal)
+                times.setdefault("empty", []).append(timed([empty])[:2])
 
         (gw, gh), burnt = burnt_pixels(tif)
         if burnt == 0 or (gw, gh) != (SIZE, SIZE):
@@ -205,6 +228,8 @@ def main():
         rows.append((f"{name}mlytiles --version (start alone)", ("start", b)))
     rows.append(("gdal_rasterize (whole process)", "gdal"))
     rows.append(("gdal_rasterize --version", "gdal_start"))
+    if "empty" in times:
+        rows.append(("empty Rust program, after GDAL (floor)", "empty"))
     for label, key in rows:
         print(f"{label:40} {med(key, 0):8.2f} {med(key, 1):8.2f}")
     for b, binary in enumerate(binaries):
@@ -219,6 +244,9 @@ def main():
         print(f"  its last summary: {summaries[b]}")
         pw, ph, kind = checked[b]
         print(f"  checked: a valid {pw} x {ph} {kind} PNG")
+    target = med("gdal", 0) / 20
+    floor = f", of which an empty process takes {med('empty', 0):.2f}" if "empty" in times else ""
+    print(f"20x gdal_rasterize: a whole process of {target:.2f} ms{floor}")
     if len(binaries) > 1:
         same = all(images[b] == images[0] for b in images)
         print(f"checked: the binaries' PNGs are {'the same bytes' if same else 'DIFFERENT'}")
