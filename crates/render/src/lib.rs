@@ -42,7 +42,7 @@
 //! from a disc pre-rendered at 4 x 4 sub-pixel offsets, never a circle path per point. The
 //! geometry goes from the tile bytes to the rasterizer through the reader's
 //! [`GeometrySink`](mlytiles_mvt::GeometrySink), with no allocation per feature.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod draw;
