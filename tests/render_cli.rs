@@ -144,6 +144,37 @@ fn one_tile_with_style_filter_and_legend() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("neon"));
 }
 
+/// The pool's threads (one, two, as many as the machine has) change nothing in what a tile
+/// or a mosaic looks like: the second thread keeping warm between steps takes work, not
+/// pixels.
+#[test]
+fn threads_change_no_pixel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = repo_cache();
+    let jobs: [&[&str]; 2] = [
+        &["--tile", "14/3251/6257", "--size", "512"],
+        // The mosaic of everything the cache holds.
+        &[],
+    ];
+    for (j, job) in jobs.iter().enumerate() {
+        let mut images = Vec::new();
+        for threads in [None, Some("1"), Some("2")] {
+            let out = format!("{j}-{}.png", threads.unwrap_or("all"));
+            let mut args = vec!["--cache", cache.as_str(), "--out", out.as_str()];
+            args.extend_from_slice(job);
+            if let Some(n) = threads {
+                args.extend(["--threads", n]);
+            }
+            ok(&run(dir.path(), &args));
+            images.push(std::fs::read(dir.path().join(&out)).expect("the PNG written"));
+        }
+        assert!(
+            images.iter().all(|i| i == &images[0]),
+            "{job:?}: the threads changed the PNG"
+        );
+    }
+}
+
 /// The files under `root`, but for the settings record of a pyramid folder.
 fn files(root: &Path) -> Vec<PathBuf> {
     assert!(
