@@ -289,7 +289,7 @@ fn draw_parts(
     let mut other_stats = RenderStats::default();
     let (here, there) = (&mut *canvas, &mut other);
     let (here_stats, there_stats) = (&mut *stats, &mut other_stats);
-    let (a, b) = rayon::join(|| work(here, here_stats), || work(there, there_stats));
+    let (a, b) = crate::join::join(|| work(here, here_stats), || work(there, there_stats));
     canvas.merge_from(&other, 0, 0);
     stats.add(&other_stats);
     match (a, b) {

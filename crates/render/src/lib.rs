@@ -48,6 +48,7 @@
 mod draw;
 mod error;
 mod geotiff;
+mod join;
 mod legend;
 mod mosaic;
 mod overzoom;
@@ -879,7 +880,7 @@ fn to_pixmap(canvas: &Canvas, background: Option<[u8; 4]>) -> Result<Pixmap> {
     let (w, h) = (canvas.width as usize, canvas.height);
     let half = h / 2;
     let (top, bottom) = pixmap.data_mut().split_at_mut(half as usize * w * 4);
-    rayon::join(
+    join::join(
         || canvas.composite_rows(0, half, background, top),
         || canvas.composite_rows(half, h, background, bottom),
     );
@@ -1060,7 +1061,7 @@ fn draw_one(
         let own = load_stored(sources, cache, at(data, false), options, &mut st);
         (own, st)
     };
-    let ((beside, beside_stats), (own, own_stats)) = rayon::join(read_beside, read_own);
+    let ((beside, beside_stats), (own, own_stats)) = join::join(read_beside, read_own);
     stats.add(&beside_stats);
     let beside = beside?;
     stats.add(&own_stats);
@@ -1068,7 +1069,7 @@ fn draw_one(
     let read = start.elapsed();
     // A canvas for the neighbours' dots only when there are neighbours.
     let mut edge_canvas = (!beside.is_empty()).then(|| new_canvas(side, side, options));
-    let ((edge_result, edge_stats), (own_result, own_stats)) = rayon::join(
+    let ((edge_result, edge_stats), (own_result, own_stats)) = join::join(
         || {
             let mut st = RenderStats::default();
             let Some(edges) = edge_canvas.as_mut() else {
