@@ -76,6 +76,8 @@ const AFTER_HELP: &str = concat!(
 );
 
 fn main() -> ExitCode {
+    // Started first: its threads come up while the arguments are parsed.
+    let render_pool = render::early_pool();
     // Usage errors exit with 2, --help and --version with 0.
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -83,7 +85,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args).map(|()| ExitCode::SUCCESS),
         Command::Detection(args) => detection::run(args).map(|()| ExitCode::SUCCESS),
         Command::Filter(args) => filter::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Render(args) => render::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Render(args) => render::run(args, render_pool).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => fetch::run(args),
         Command::Cache(args) => cache_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),

@@ -2,6 +2,7 @@
 //! a cache of stores or one store.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -161,30 +162,68 @@ pub struct Args {
     filter: FilterArgs,
 }
 
-pub fn run(args: &Args) -> Result<()> {
+/// A thread pool whose calling thread is one of its threads and whose other thread keeps
+/// looking for work ([`keep_warm`]) from the start until [`WarmPool::install`] returns.
+pub struct WarmPool {
+    pool: rayon::ThreadPool,
+    done: Arc<AtomicBool>,
+}
+
+impl WarmPool {
+    /// Starts the pool: `threads` threads, or rayon's default (the cores) for `None`.
+    fn start(threads: Option<usize>) -> Result<WarmPool, rayon::ThreadPoolBuildError> {
+        let mut builder = rayon::ThreadPoolBuilder::new().use_current_thread();
+        if let Some(n) = threads {
+            builder = builder.num_threads(n.max(1));
+        }
+        let pool = builder.build()?;
+        let done = Arc::new(AtomicBool::new(false));
+        if pool.current_num_threads() > 1 {
+            let until_done = Arc::clone(&done);
+            let owner = pool.current_thread_index();
+            pool.spawn(move || {
+                keep_warm(&until_done, owner, KEEP_WARM_FOR);
+            });
+        }
+        Ok(WarmPool { pool, done })
+    }
+
+    /// Runs `work` on the pool (on the calling thread, the other helping), then lets the other
+    /// thread rest.
+    fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        let result = self.pool.install(work);
+        self.done.store(true, Ordering::Release);
+        result
+    }
+}
+
+/// The pool of `mlytiles render` with the default number of threads, started before the
+/// arguments are parsed when the command line starts with `render` and has no `--threads`: a
+/// thread took 150 us to start here (the other core wakes up), which the parsing then hides,
+/// so the pool's second thread is there for the first parallel step. `None` otherwise (or if
+/// the pool cannot start; [`run`] then tries again and reports why).
+pub fn early_pool() -> Option<WarmPool> {
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next()? != "render" {
+        return None;
+    }
+    if argv.any(|a| a.as_encoded_bytes().starts_with(b"--threads")) {
+        return None;
+    }
+    WarmPool::start(None).ok()
+}
+
+/// Runs `mlytiles render` on `early` (from [`early_pool`]) or a pool of `--threads` threads.
+pub fn run(args: &Args, early: Option<WarmPool>) -> Result<()> {
     // Everything a render's summary line counts starts here: the thread pool, opening the
     // store, reading, drawing, encoding and writing (not the process start and argument
     // parsing before it, which `mlytiles --version` alone shows).
     let start = Instant::now();
-    let mut pool = rayon::ThreadPoolBuilder::new().use_current_thread();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n.max(1));
-    }
-    let pool = pool.build().context("starting the thread pool")?;
-    pool.install(|| {
-        let done = AtomicBool::new(false);
-        let owner = rayon::current_thread_index();
-        rayon::scope(|s| {
-            if rayon::current_num_threads() > 1 {
-                s.spawn(|_| {
-                    keep_warm(&done, owner, KEEP_WARM_FOR);
-                });
-            }
-            let result = run_in_pool(args, start);
-            done.store(true, Ordering::Release);
-            result
-        })
-    })
+    let pool = match early.filter(|_| args.threads.is_none()) {
+        Some(pool) => pool,
+        None => WarmPool::start(args.threads).context("starting the thread pool")?,
+    };
+    pool.install(|| run_in_pool(args, start))
 }
 
 /// The longest a pool thread spins waiting for work in [`keep_warm`].
@@ -273,6 +312,46 @@ mod tests {
             .num_threads(2)
             .build()
             .expect("a pool of two threads")
+    }
+
+    /// A warm pool runs the work on the calling thread (one of its threads), with the other
+    /// thread taking the half of a join offered to it; one thread works alone.
+    #[test]
+    fn a_warm_pool_works_on_its_caller_and_its_other_thread() {
+        let caller = std::thread::current().id();
+        std::thread::spawn(move || {
+            // A thread of its own: the calling thread joins the pool for good.
+            let pool = WarmPool::start(Some(2)).expect("a pool of two threads");
+            let here = std::thread::current().id();
+            assert_ne!(here, caller);
+            let (on, other) = pool.install(|| {
+                let flag = AtomicBool::new(false);
+                let (_, other) = rayon::join(
+                    || {
+                        let begun = Instant::now();
+                        while !flag.load(Ordering::Acquire) {
+                            assert!(begun.elapsed() < Duration::from_secs(10), "never taken");
+                            std::hint::spin_loop();
+                        }
+                    },
+                    || {
+                        flag.store(true, Ordering::Release);
+                        std::thread::current().id()
+                    },
+                );
+                (std::thread::current().id(), other)
+            });
+            assert_eq!(on, here, "the work runs on the calling thread");
+            assert_ne!(other, here, "the other half on the other thread");
+        })
+        .join()
+        .expect("the test thread");
+        std::thread::spawn(|| {
+            let pool = WarmPool::start(Some(1)).expect("a pool of one thread");
+            assert_eq!(pool.install(|| rayon::join(|| 1, || 2)), (1, 2));
+        })
+        .join()
+        .expect("the test thread");
     }
 
     /// Picked up by the thread that offered it (while that thread waits for its own work),
