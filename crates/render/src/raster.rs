@@ -368,63 +368,40 @@ impl Canvas {
             let covs = [(key & 0xff) as u8, (key >> 8) as u8];
             self.pixel_colour(&used, &covs, background)
         };
-        // Per key (coverage of the first class, plus 256 times the second's): index + 1.
-        let mut slot = vec![0u16; if second.is_some() { 1 << 16 } else { 256 }];
-        let mut colours: Vec<[u8; 4]> = Vec::new();
+        // The top and bottom halves on two threads when there are two, each with its own
+        // palette in the order it meets the colours; the bottom's colours the top lacks then
+        // follow the top's, in the bottom's order, which is the order a scan of the whole
+        // image meets them.
+        let half = if n >= 1 << 16 && rayon::current_num_threads() > 1 {
+            n / 2 / 16 * 16
+        } else {
+            n
+        };
         let mut indices = vec![0u8; n];
-        let mut assign = |key: usize, slot: &mut [u16]| -> Option<u8> {
-            let c = colour(key);
-            let i = match colours.iter().position(|&k| k == c) {
-                Some(i) => i,
+        let part = |from: usize, out: &mut [u8]| {
+            let to = from + out.len();
+            palette_part(&first[from..to], second.map(|s| &s[from..to]), &colour, out)
+        };
+        if half == n {
+            let colours = part(0, &mut indices)?;
+            return Some((colours, indices));
+        }
+        let (top, bottom) = indices.split_at_mut(half);
+        let (colours, more) = crate::join::join(|| part(0, top), || part(half, bottom));
+        let (mut colours, more) = (colours?, more?);
+        let mut remap = [0u8; 256];
+        for (to, c) in remap.iter_mut().zip(&more) {
+            *to = match colours.iter().position(|k| k == c) {
+                Some(i) => i as u8,
                 None if colours.len() < 256 => {
-                    colours.push(c);
-                    colours.len() - 1
+                    colours.push(*c);
+                    (colours.len() - 1) as u8
                 }
                 None => return None,
             };
-            slot[key] = i as u16 + 1;
-            Some(i as u8)
-        };
-        match second {
-            None => {
-                // Sixteen pixels at a time where nothing was drawn (most of a tile) once
-                // the empty pixel has its index.
-                for (outs, cs) in indices.chunks_mut(16).zip(first.chunks(16)) {
-                    // One 16-byte compare (an `all` over the bytes goes byte by byte).
-                    let empty = <[u8; 16]>::try_from(cs).is_ok_and(|a| u128::from_ne_bytes(a) == 0);
-                    if slot[0] != 0 && empty {
-                        outs.fill((slot[0] - 1) as u8);
-                        continue;
-                    }
-                    // Without a branch a pixel while every coverage met has its index;
-                    // a chunk with a new one is done again in order, assigning.
-                    let mut new = false;
-                    for (out, &c) in outs.iter_mut().zip(cs) {
-                        let i = slot[usize::from(c)];
-                        new |= i == 0;
-                        *out = i.wrapping_sub(1) as u8;
-                    }
-                    if !new {
-                        continue;
-                    }
-                    for (out, &c) in outs.iter_mut().zip(cs) {
-                        let key = usize::from(c);
-                        *out = match slot[key] {
-                            0 => assign(key, &mut slot)?,
-                            i => (i - 1) as u8,
-                        };
-                    }
-                }
-            }
-            Some(second) => {
-                for ((out, &c), &d) in indices.iter_mut().zip(first).zip(second) {
-                    let key = usize::from(c) | usize::from(d) << 8;
-                    *out = match slot[key] {
-                        0 => assign(key, &mut slot)?,
-                        i => (i - 1) as u8,
-                    };
-                }
-            }
+        }
+        for i in bottom.iter_mut() {
+            *i = remap[usize::from(*i)];
         }
         Some((colours, indices))
     }
@@ -975,6 +952,76 @@ impl Stamps {
     }
 }
 
+/// [`Canvas::palette_indices`] over a run of pixels, given their coverages (`first`, and
+/// `second` when two classes were drawn) and the colour of each key (the first coverage plus
+/// 256 times the second): the colours in the order met, each pixel's index written to
+/// `indices` (as long as `first`).
+fn palette_part(
+    first: &[u8],
+    second: Option<&[u8]>,
+    colour: &impl Fn(usize) -> [u8; 4],
+    indices: &mut [u8],
+) -> Option<Vec<[u8; 4]>> {
+    // Per key (coverage of the first class, plus 256 times the second's): index + 1.
+    let mut slot = vec![0u16; if second.is_some() { 1 << 16 } else { 256 }];
+    let mut colours: Vec<[u8; 4]> = Vec::new();
+    let mut assign = |key: usize, slot: &mut [u16]| -> Option<u8> {
+        let c = colour(key);
+        let i = match colours.iter().position(|&k| k == c) {
+            Some(i) => i,
+            None if colours.len() < 256 => {
+                colours.push(c);
+                colours.len() - 1
+            }
+            None => return None,
+        };
+        slot[key] = i as u16 + 1;
+        Some(i as u8)
+    };
+    match second {
+        None => {
+            // Sixteen pixels at a time where nothing was drawn (most of a tile) once
+            // the empty pixel has its index.
+            for (outs, cs) in indices.chunks_mut(16).zip(first.chunks(16)) {
+                // One 16-byte compare (an `all` over the bytes goes byte by byte).
+                let empty = <[u8; 16]>::try_from(cs).is_ok_and(|a| u128::from_ne_bytes(a) == 0);
+                if slot[0] != 0 && empty {
+                    outs.fill((slot[0] - 1) as u8);
+                    continue;
+                }
+                // Without a branch a pixel while every coverage met has its index;
+                // a chunk with a new one is done again in order, assigning.
+                let mut new = false;
+                for (out, &c) in outs.iter_mut().zip(cs) {
+                    let i = slot[usize::from(c)];
+                    new |= i == 0;
+                    *out = i.wrapping_sub(1) as u8;
+                }
+                if !new {
+                    continue;
+                }
+                for (out, &c) in outs.iter_mut().zip(cs) {
+                    let key = usize::from(c);
+                    *out = match slot[key] {
+                        0 => assign(key, &mut slot)?,
+                        i => (i - 1) as u8,
+                    };
+                }
+            }
+        }
+        Some(second) => {
+            for ((out, &c), &d) in indices.iter_mut().zip(first).zip(second) {
+                let key = usize::from(c) | usize::from(d) << 8;
+                *out = match slot[key] {
+                    0 => assign(key, &mut slot)?,
+                    i => (i - 1) as u8,
+                };
+            }
+        }
+    }
+    Some(colours)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1177,24 +1224,38 @@ mod tests {
 
     /// The palette straight from the coverage is the palette of the composited pixels, the
     /// same colours in the same order and the same index for every pixel, for any number of
-    /// classes drawn and any background; more than two classes are left to the pixels.
+    /// classes drawn and any background, on small canvases (one run) and large ones (two
+    /// halves on two threads, merged), or none for both where there are more than 256 colours;
+    /// more than two classes are left to the pixels.
     #[test]
     fn palette_indices_are_the_composited_pixels_palette() {
         let colours = [[5, 203, 99, 255], [255, 62, 181, 255], [191, 191, 191, 192]];
         let mut rng = Rng(0x1234_5678_9abc_def1);
-        for case in 0..60 {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool of two threads");
+        let (mut merged, mut too_many) = (0, 0);
+        for case in 0..120 {
             let used = case % 4;
             let background = match case % 3 {
                 0 => None,
                 1 => Some([0, 0, 0, 0]),
                 _ => Some([250, 250, 250, 255]),
             };
-            let (w, h) = (19u32, 7u32);
+            let large = case / 4 % 2 == 1;
+            let (w, h) = if large { (300u32, 240u32) } else { (19, 7) };
             let mut c = Canvas::new(w, h, &colours, false);
             let clip = c.full_clip();
             for class in 0..used {
-                for _ in 0..3 {
-                    let p = |rng: &mut Rng| (rng.next() * 19.0, rng.next() * 7.0);
+                // Many capsules crossing: more than 256 colours.
+                let n = match (large, case / 8 % 3) {
+                    (false, _) => 3,
+                    (true, 2) => 400,
+                    (true, _) => 2 + case % 20,
+                };
+                for _ in 0..n {
+                    let p = |rng: &mut Rng| (rng.next() * w as f32, rng.next() * h as f32);
                     let (a, b) = (p(&mut rng), p(&mut rng));
                     c.capsule(class, clip, a, b, 0.3 + rng.next() * 2.0);
                 }
@@ -1202,14 +1263,24 @@ mod tests {
             let mut rgba = vec![0u8; (w * h * 4) as usize];
             c.composite_rows(0, h, background, &mut rgba);
             let want = crate::png_out::palette_of(&rgba);
-            let got = c.palette_indices(background);
+            let got = pool.install(|| c.palette_indices(background));
             if used > 2 {
                 assert_eq!(got, None, "case {case}: {used} classes");
-            } else {
-                assert!(want.is_some(), "case {case}: few colours");
-                assert_eq!(got, want, "case {case}: {used} classes, {background:?}");
+                continue;
             }
+            if large && used > 0 {
+                if want.is_some() {
+                    merged += 1;
+                } else {
+                    too_many += 1;
+                }
+            }
+            assert_eq!(got, want, "case {case}: {used} classes, {background:?}");
         }
+        assert!(
+            merged >= 5 && too_many >= 2,
+            "{merged} merged, {too_many} over 256"
+        );
     }
 
     #[test]
