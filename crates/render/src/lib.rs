@@ -1068,7 +1068,8 @@ fn draw_one(
     let own = own?;
     let read = start.elapsed();
     // A canvas for the neighbours' dots only when there are neighbours.
-    let mut edge_canvas = (!beside.is_empty()).then(|| new_canvas(side, side, options));
+    let mut edge_canvas =
+        (!beside.is_empty()).then(|| new_canvas(side, side, options).edges_only());
     let ((edge_result, edge_stats), (own_result, own_stats)) = join::join(
         || {
             let mut st = RenderStats::default();

@@ -44,6 +44,8 @@ pub(crate) struct Canvas {
     /// A rectangle holding every pixel drawn so far (`None`: nothing drawn), so a merge reads
     /// only that part of a canvas (the neighbours' dots touch a few pixels of the edges).
     dirty: Option<Clip>,
+    /// Whether planes are made without writing their pages (see [`Canvas::edges_only`]).
+    sparse: bool,
 }
 
 impl Clip {
@@ -74,7 +76,17 @@ impl Canvas {
                 .collect(),
             density: density.then(|| vec![0.0; n]),
             dirty: None,
+            sparse: false,
         }
+    }
+
+    /// This canvas for drawing near its edges only (the dots of a lone tile's neighbours that
+    /// reach over): its planes are made without writing their pages first, so only the pages
+    /// drawn on are ever mapped (a few rows along an edge), where a plane written whole at
+    /// allocation cost 0.12 ms of a neighbour's 0.29 ms.
+    pub fn edges_only(mut self) -> Canvas {
+        self.sparse = true;
+        self
     }
 
     /// Notes that pixels in `r` were drawn.
@@ -108,10 +120,11 @@ impl Canvas {
     /// The plane's coverage, allocated on first use.
     fn plane(&mut self, class: usize) -> &mut Vec<u8> {
         let n = self.len();
+        let sparse = self.sparse;
         let p = &mut self.planes[class];
         if !p.used {
             p.used = true;
-            p.cov = zeroed(n);
+            p.cov = if sparse { vec![0; n] } else { zeroed(n) };
         }
         &mut p.cov
     }
@@ -1196,6 +1209,33 @@ mod tests {
             }
             assert_eq!(c.planes[0].cov, want, "case {case}: a dot at ({x}, {y})");
         }
+    }
+
+    /// A canvas for the edges only draws and merges the same bytes as any canvas: its planes
+    /// differ only in how their pages come to be.
+    #[test]
+    fn an_edges_only_canvas_draws_and_merges_the_same() {
+        let (w, h) = (64u32, 48u32);
+        let s = Stamps::disc(1.7);
+        let mut rng = Rng(0x5151_7373_9191_b3b3);
+        let mut normal = Canvas::new(w, h, &[[0, 0, 0, 255], [9, 9, 9, 255]], false);
+        let mut sparse = normal.empty_like().edges_only();
+        let clip = normal.full_clip();
+        let dots: Vec<(f32, f32)> = (0..40)
+            .map(|_| (rng.next() * 70.0 - 3.0, rng.next() * 54.0 - 3.0))
+            .collect();
+        for c in [&mut normal, &mut sparse] {
+            c.stamp_all(1, clip, &dots, &s);
+            c.capsule(0, clip, (3.0, 40.0), (60.0, 44.0), 1.2);
+        }
+        assert_eq!(normal.planes[1].cov, sparse.planes[1].cov);
+        assert_eq!(normal.planes[0].cov, sparse.planes[0].cov);
+        let (mut a, mut b) = (normal.empty_like(), normal.empty_like());
+        a.merge_from(&normal, 0, 0);
+        b.merge_from(&sparse, 0, 0);
+        assert_eq!(a.planes[1].cov, b.planes[1].cov);
+        assert_eq!(a.planes[0].cov, b.planes[0].cov);
+        assert!(a.planes[1].cov.iter().any(|&c| c > 0), "dots were drawn");
     }
 
     /// Stamping a run of dots (some cut by the clip or outside it) gives the pixels and the
