@@ -136,7 +136,13 @@ impl FolderStore {
         if !canonical.starts_with(&self.canonical_root) {
             return Err(refuse("a link leading out of the store's folder: not read"));
         }
-        let f = match File::open(&canonical) {
+        // Without waiting: opening a FIFO to read waits for a writer, which would hang a
+        // render on a FIFO named as a sidecar or the metadata; the type is checked just below.
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let f = match options.open(&canonical) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io(path, tile)(e)),

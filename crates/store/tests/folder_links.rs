@@ -58,3 +58,38 @@ fn a_link_out_of_the_folder_is_refused_and_one_inside_is_followed() -> anyhow::R
     assert_eq!(store.get(tile(14, 1, 3))?.unwrap().data, bytes);
     Ok(())
 }
+
+/// A FIFO where a sidecar, a tile or the metadata would be is refused at once as not a regular
+/// file, never opened to wait for a writer (a render over such a store hung before).
+#[test]
+fn a_fifo_in_the_folder_is_refused_without_waiting() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("tiles");
+    let x = root.join("14/1");
+    std::fs::create_dir_all(&x)?;
+    std::fs::write(x.join("3.mvt"), sample_tile(1, 2))?;
+    for fifo in [x.join("3.mlytiles.json"), root.join("metadata.json")] {
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+        assert!(made.success(), "mkfifo {}", fifo.display());
+    }
+    let store = FolderStore::open(&root)?;
+    // On a thread, so a regression fails here instead of hanging the suite.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let tile = store.get(tile(14, 1, 3)).map(|_| ());
+        let meta = store.metadata().map(|_| ());
+        let _ = tx.send((tile, meta));
+    });
+    let (tile, meta) = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the store waited on a FIFO");
+    for (what, result) in [("the sidecar", tile), ("the metadata", meta)] {
+        match result {
+            Err(Error::Corrupt { detail, .. }) => {
+                assert!(detail.contains("not a regular file"), "{what}: {detail}")
+            }
+            other => panic!("{what}: a FIFO was not refused: {other:?}"),
+        }
+    }
+    Ok(())
+}
