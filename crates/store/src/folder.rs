@@ -128,6 +128,13 @@ impl FolderStore {
             at: Location::new(path, tile),
             detail: detail.to_owned(),
         };
+        // Most files looked for are not there (sidecars, the tiles beside a lone tile): one
+        // stat says so, where resolving the path asks about each of its folders in turn.
+        if let Err(e) = fs::symlink_metadata(path)
+            && e.kind() == io::ErrorKind::NotFound
+        {
+            return Ok(None);
+        }
         let canonical = match fs::canonicalize(path) {
             Ok(c) => c,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
