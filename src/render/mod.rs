@@ -307,6 +307,27 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    /// `rayon::join` of a first half that waits (spinning, at most 10 s) for the second,
+    /// which therefore runs on another thread: the second half's result.
+    fn on_the_other_thread<R: Send>(second: impl FnOnce() -> R + Send) -> R {
+        let flag = AtomicBool::new(false);
+        let (_, r) = rayon::join(
+            || {
+                let begun = Instant::now();
+                while !flag.load(Ordering::Acquire) {
+                    assert!(begun.elapsed() < Duration::from_secs(10), "never taken");
+                    std::hint::spin_loop();
+                }
+            },
+            || {
+                let r = second();
+                flag.store(true, Ordering::Release);
+                r
+            },
+        );
+        r
+    }
+
     fn two_threads() -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
             .num_threads(2)
@@ -325,20 +346,7 @@ mod tests {
             let here = std::thread::current().id();
             assert_ne!(here, caller);
             let (on, other) = pool.install(|| {
-                let flag = AtomicBool::new(false);
-                let (_, other) = rayon::join(
-                    || {
-                        let begun = Instant::now();
-                        while !flag.load(Ordering::Acquire) {
-                            assert!(begun.elapsed() < Duration::from_secs(10), "never taken");
-                            std::hint::spin_loop();
-                        }
-                    },
-                    || {
-                        flag.store(true, Ordering::Release);
-                        std::thread::current().id()
-                    },
-                );
+                let other = on_the_other_thread(|| std::thread::current().id());
                 (std::thread::current().id(), other)
             });
             assert_eq!(on, here, "the work runs on the calling thread");
@@ -388,22 +396,11 @@ mod tests {
                     let n = keep_warm(&done, owner, Duration::from_secs(10));
                     ran.store(n, Ordering::Release);
                 });
-                let flag = AtomicBool::new(false);
-                rayon::join(
-                    || {
-                        // The second half cannot run here while this one waits for it.
-                        let begun = Instant::now();
-                        while !flag.load(Ordering::Acquire) {
-                            assert!(begun.elapsed() < Duration::from_secs(10), "never taken");
-                            std::hint::spin_loop();
-                        }
-                    },
-                    || {
-                        let here = rayon::current_thread_index().expect("in the pool");
-                        taken_by.store(here, Ordering::Release);
-                        flag.store(true, Ordering::Release);
-                    },
-                );
+                // The second half cannot run here while the first waits for it.
+                on_the_other_thread(|| {
+                    let here = rayon::current_thread_index().expect("in the pool");
+                    taken_by.store(here, Ordering::Release);
+                });
                 done.store(true, Ordering::Release);
             });
             let other = taken_by.load(Ordering::Acquire);

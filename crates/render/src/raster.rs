@@ -698,13 +698,6 @@ fn row_interval(y: f32, s: &Seg) -> Option<(f32, f32)> {
     (lo < hi).then_some((lo, hi))
 }
 
-/// Visits the pixels whose centres are within `r + 0.5` of segment `a`-`b`, giving `target`
-/// their coverage `clamp(r + 0.5 - distance, 0, 1)`. Returns the rectangle of the pixels it
-/// may have visited, `None` when the segment's reach misses `clip`.
-///
-/// Each row visits only the pixels whose centres lie inside the capsule (found from the two
-/// end discs and the band between them), four at a time without branches, so the
-/// compiler's vector instructions compute them together.
 /// [`capsule_spans`] into a coverage plane, compiled for AVX2 when the CPU has it (the same
 /// operations on eight lanes at once instead of four: the same bytes).
 fn capsule_max_u8(
@@ -738,6 +731,13 @@ fn capsule_max_u8_avx2(
     capsule_spans(clip, a, b, r, &mut MaxU8(cov), stride)
 }
 
+/// Visits the pixels whose centres are within `r + 0.5` of segment `a`-`b`, giving `target`
+/// their coverage `clamp(r + 0.5 - distance, 0, 1)`. Returns the rectangle of the pixels it
+/// may have visited, `None` when the segment's reach misses `clip`.
+///
+/// Each row visits only the pixels whose centres lie inside the capsule (found from the two
+/// end discs and the band between them), four at a time without branches, so the
+/// compiler's vector instructions compute them together.
 #[inline(always)]
 fn capsule_spans<T: Target>(
     clip: Clip,
