@@ -215,9 +215,10 @@ pub fn early_pool() -> Option<WarmPool> {
 
 /// Runs `mlytiles render` on `early` (from [`early_pool`]) or a pool of `--threads` threads.
 pub fn run(args: &Args, early: Option<WarmPool>) -> Result<()> {
-    // Everything a render's summary line counts starts here: the thread pool, opening the
-    // store, reading, drawing, encoding and writing (not the process start and argument
-    // parsing before it, which `mlytiles --version` alone shows).
+    // Everything a render's summary line counts starts here: the thread pool (unless it
+    // started before the arguments were parsed), opening the store, reading, drawing,
+    // encoding and writing (not the process start and argument parsing before it, which
+    // `mlytiles --version` alone shows).
     let start = Instant::now();
     let pool = match early.filter(|_| args.threads.is_none()) {
         Some(pool) => pool,
