@@ -90,9 +90,9 @@ enum RenderOnly {
     Render(Box<render::Args>),
 }
 
-/// The command line, through [`RenderCli`] when it starts with `render`.
-fn parse() -> Cli {
-    if std::env::args_os().nth(1).is_some_and(|a| a == "render") {
+/// The command line, through [`RenderCli`] for `render`.
+fn parse(render: bool) -> Cli {
+    if render {
         let RenderCli {
             command: RenderOnly::Render(args),
         } = RenderCli::parse();
@@ -104,10 +104,11 @@ fn parse() -> Cli {
 }
 
 fn main() -> ExitCode {
+    let render = std::env::args_os().nth(1).is_some_and(|a| a == "render");
     // Started first: its threads come up while the arguments are parsed.
-    let render_pool = render::early_pool();
+    let render_pool = render.then(render::early_pool).flatten();
     // Usage errors exit with 2, --help and --version with 0.
-    let cli = parse();
+    let cli = parse(render);
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args).map(|()| ExitCode::SUCCESS),
         Command::Decode(args) => decode::run(args).map(|()| ExitCode::SUCCESS),

@@ -197,17 +197,13 @@ impl WarmPool {
     }
 }
 
-/// The pool of `mlytiles render` with the default number of threads, started before the
-/// arguments are parsed when the command line starts with `render` and has no `--threads`: a
-/// thread took 150 us to start here (the other core wakes up), which the parsing then hides,
-/// so the pool's second thread is there for the first parallel step. `None` otherwise (or if
-/// the pool cannot start; [`run`] then tries again and reports why).
+/// The pool of `mlytiles render` with the default number of threads, for starting before the
+/// arguments are parsed: a thread took 150 us to start here (the other core wakes up), which
+/// the parsing then hides, so the pool's second thread is there for the first parallel step.
+/// `None` when the command line has `--threads` (or if the pool cannot start; [`run`] then
+/// tries again and reports why).
 pub fn early_pool() -> Option<WarmPool> {
-    let mut argv = std::env::args_os().skip(1);
-    if argv.next()? != "render" {
-        return None;
-    }
-    if argv.any(|a| a.as_encoded_bytes().starts_with(b"--threads")) {
+    if std::env::args_os().any(|a| a.as_encoded_bytes().starts_with(b"--threads")) {
         return None;
     }
     WarmPool::start(None).ok()
@@ -239,19 +235,10 @@ const KEEP_WARM_FOR: Duration = Duration::from_millis(100);
 /// while waiting for its own work and spin until that work is done. Returns how many pieces
 /// of work it ran.
 fn keep_warm(done: &AtomicBool, owner: Option<usize>, for_at_most: Duration) -> usize {
-    let mut ran = 0;
     if rayon::current_thread_index() == owner {
-        return ran;
+        return 0;
     }
-    let until = Instant::now() + for_at_most;
-    while !done.load(Ordering::Acquire) && Instant::now() < until {
-        if rayon::yield_now() == Some(rayon::Yield::Executed) {
-            ran += 1;
-        } else {
-            std::hint::spin_loop();
-        }
-    }
-    ran
+    mlytiles_render::take_work_until(done, Instant::now() + for_at_most)
 }
 
 fn run_in_pool(args: &Args, start: Instant) -> Result<()> {

@@ -24,12 +24,7 @@ where
         || {
             let ra = a();
             if started.load(Ordering::Acquire) {
-                let until = Instant::now() + SPIN_FOR;
-                while !finished.load(Ordering::Acquire) && Instant::now() < until {
-                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        std::hint::spin_loop();
-                    }
-                }
+                take_work_until(&finished, Instant::now() + SPIN_FOR);
             }
             ra
         },
@@ -40,6 +35,22 @@ where
             rb
         },
     )
+}
+
+/// Runs the rayon pool's pending work, a piece at a time (spinning while there is none), until
+/// `done` is set or `until` has passed; returns how many pieces it ran. For a pool thread that
+/// must not fall asleep while short steps are offered: waking a sleeping thread took 140 us at
+/// the median on a 2-core VM. Outside a pool it only spins.
+pub fn take_work_until(done: &AtomicBool, until: Instant) -> usize {
+    let mut ran = 0;
+    while !done.load(Ordering::Acquire) && Instant::now() < until {
+        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+            ran += 1;
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    ran
 }
 
 #[cfg(test)]

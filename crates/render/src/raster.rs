@@ -403,15 +403,8 @@ impl Canvas {
         let (colours, more) = crate::join::join(|| part(0, top), || part(half, bottom));
         let (mut colours, more) = (colours?, more?);
         let mut remap = [0u8; 256];
-        for (to, c) in remap.iter_mut().zip(&more) {
-            *to = match colours.iter().position(|k| k == c) {
-                Some(i) => i as u8,
-                None if colours.len() < 256 => {
-                    colours.push(*c);
-                    (colours.len() - 1) as u8
-                }
-                None => return None,
-            };
+        for (to, &c) in remap.iter_mut().zip(&more) {
+            *to = palette_index(&mut colours, c)?;
         }
         for i in bottom.iter_mut() {
             *i = remap[usize::from(*i)];
@@ -918,7 +911,7 @@ impl Stamps {
         let height = subs.iter().map(|s| s.3).max().unwrap_or(0);
         let mut rows = Vec::new();
         if subs.iter().all(|s| s.2 <= LANES) {
-            rows = vec![[0; LANES]; 16 * height];
+            rows = vec![[0; LANES]; subs.len() * height];
             for (sub, &(_, _, w, h, start)) in subs.iter().enumerate() {
                 for j in 0..h {
                     rows[sub * height + j][..w].copy_from_slice(&data[start + j * w..][..w]);
@@ -965,6 +958,20 @@ impl Stamps {
     }
 }
 
+/// The index of colour `c` in `colours`, added at the end if it is new; `None` when it is
+/// new and `colours` already holds 256.
+fn palette_index(colours: &mut Vec<[u8; 4]>, c: [u8; 4]) -> Option<u8> {
+    let i = match colours.iter().position(|&k| k == c) {
+        Some(i) => i,
+        None if colours.len() < 256 => {
+            colours.push(c);
+            colours.len() - 1
+        }
+        None => return None,
+    };
+    Some(i as u8)
+}
+
 /// [`Canvas::palette_indices`] over a run of pixels, given their coverages (`first`, and
 /// `second` when two classes were drawn) and the colour of each key (the first coverage plus
 /// 256 times the second): the colours in the order met, each pixel's index written to
@@ -979,17 +986,9 @@ fn palette_part(
     let mut slot = vec![0u16; if second.is_some() { 1 << 16 } else { 256 }];
     let mut colours: Vec<[u8; 4]> = Vec::new();
     let mut assign = |key: usize, slot: &mut [u16]| -> Option<u8> {
-        let c = colour(key);
-        let i = match colours.iter().position(|&k| k == c) {
-            Some(i) => i,
-            None if colours.len() < 256 => {
-                colours.push(c);
-                colours.len() - 1
-            }
-            None => return None,
-        };
-        slot[key] = i as u16 + 1;
-        Some(i as u8)
+        let i = palette_index(&mut colours, colour(key))?;
+        slot[key] = u16::from(i) + 1;
+        Some(i)
     };
     match second {
         None => {
@@ -1086,6 +1085,20 @@ mod tests {
         }
     }
 
+    /// A random capsule on a `w` x `h` canvas: its ends (up to 4 px beyond the canvas), the
+    /// second within 4 px of the first unless `long`, and a radius from 0.3 to 3.3 px.
+    fn random_capsule(rng: &mut Rng, w: u32, h: u32, long: bool) -> ((f32, f32), (f32, f32), f32) {
+        let (w, h) = (w as f32, h as f32);
+        let mut p = || (rng.next() * (w + 8.0) - 4.0, rng.next() * (h + 8.0) - 4.0);
+        let a = p();
+        let b = if long {
+            p()
+        } else {
+            (a.0 + rng.next() * 8.0 - 4.0, a.1 + rng.next() * 8.0 - 4.0)
+        };
+        (a, b, 0.3 + rng.next() * 3.0)
+    }
+
     /// Every capsule, narrow (eight lanes from the box's edge) or wide (row intervals), gives
     /// each pixel the coverage of its own distance to the segment, within a rounding step, and
     /// nothing outside the clip, at the canvas' edges and the buffer's end included.
@@ -1096,15 +1109,8 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for case in 0..3000 {
             let mut c = Canvas::new(w, h, &[[0, 0, 0, 255]], false);
-            let p = |rng: &mut Rng| (rng.next() * 44.0 - 4.0, rng.next() * 36.0 - 4.0);
-            let a = p(&mut rng);
             // Short segments (the narrow path) most of the time, long ones too.
-            let b = if case % 3 == 0 {
-                p(&mut rng)
-            } else {
-                (a.0 + rng.next() * 6.0 - 3.0, a.1 + rng.next() * 6.0 - 3.0)
-            };
-            let r = 0.4 + rng.next() * 2.0;
+            let (a, b, r) = random_capsule(&mut rng, w, h, case % 3 == 0);
             c.capsule(0, clip, a, b, r);
             let cov = if c.planes[0].used {
                 c.planes[0].cov.clone()
@@ -1150,24 +1156,17 @@ mod tests {
             eprintln!("this CPU has no AVX2: the AVX2 capsule cannot run here");
             return;
         }
-        let (w, h) = (41usize, 33usize);
+        let (w, h) = (41u32, 33u32);
         let clip = clip(2, 1, 39, 33);
         let under: Vec<u8> = (0..w * h).map(|i| (i * 53 % 256) as u8).collect();
         let mut rng = Rng(0x0123_4567_89ab_cdef);
         for case in 0..3000 {
-            let p = |rng: &mut Rng| (rng.next() * 48.0 - 4.0, rng.next() * 40.0 - 4.0);
-            let a = p(&mut rng);
-            let b = if case % 4 == 0 {
-                p(&mut rng)
-            } else {
-                (a.0 + rng.next() * 8.0 - 4.0, a.1 + rng.next() * 8.0 - 4.0)
-            };
-            let r = 0.3 + rng.next() * 3.0;
+            let (a, b, r) = random_capsule(&mut rng, w, h, case % 4 == 0);
             let (mut base, mut avx) = (under.clone(), under.clone());
-            let want = capsule_spans(clip, a, b, r, &mut MaxU8(&mut base), w);
+            let want = capsule_spans(clip, a, b, r, &mut MaxU8(&mut base), w as usize);
             #[allow(unsafe_code)]
             // SAFETY: the CPU has AVX2 (checked at the start).
-            let got = unsafe { capsule_max_u8_avx2(clip, a, b, r, &mut avx, w) };
+            let got = unsafe { capsule_max_u8_avx2(clip, a, b, r, &mut avx, w as usize) };
             assert_eq!(
                 got, want,
                 "case {case}: {a:?}-{b:?} r {r}: the drawn rectangle"

@@ -365,8 +365,9 @@ fn a_too_large_mosaic_fails_before_writing() {
 }
 
 /// Coordinates far outside the tile, scaled up by a tiny extent (a layer's extent is the
-/// tile's to choose), reach the rasterizer's float-to-pixel conversions at their limits:
-/// dots and lines there are left out, with no overflow (this runs in debug builds too).
+/// tile's to choose), reach the rasterizer's float-to-pixel conversions at their limits: the
+/// render ends without an error or a panic (this runs in debug builds too, where an integer
+/// overflow panics).
 #[test]
 fn coordinates_at_the_limits_never_panic() {
     use mlytiles_mvt::{TileBuilder, Value, geo_types};
