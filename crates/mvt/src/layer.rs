@@ -33,6 +33,9 @@ pub struct Layer<'a> {
     features: std::ops::Range<usize>,
     /// The same for the key and value fields.
     table_fields: std::ops::Range<usize>,
+    /// A feature boundary near the middle of the layer's bytes, noted by the scan: see
+    /// [`Layer::halfway`].
+    halfway: Option<(usize, usize)>,
     /// Boxed, so a layer stays small to move: layers are made (and moved) for every scan, the
     /// tables only when properties are read.
     tables: OnceCell<std::result::Result<Box<Tables<'a>>, Error>>,
@@ -61,6 +64,7 @@ pub struct LayerHeader {
     value_count: usize,
     features: std::ops::Range<usize>,
     table_fields: std::ops::Range<usize>,
+    halfway: Option<(usize, usize)>,
 }
 
 impl LayerHeader {
@@ -83,6 +87,7 @@ impl LayerHeader {
             value_count: self.value_count,
             features: self.features.clone(),
             table_fields: self.table_fields.clone(),
+            halfway: self.halfway,
             tables: OnceCell::new(),
         })
     }
@@ -115,6 +120,8 @@ impl<'a> Layer<'a> {
         // Where the first field of each kind starts and the last one ends.
         let (mut first_feature, mut last_feature) = (usize::MAX, 0);
         let (mut first_table, mut last_table) = (usize::MAX, 0);
+        let middle = bytes.len() / 2;
+        let mut halfway: Option<(usize, usize)> = None;
         while let Some(key) = cursor.peek() {
             let start = cursor.pos();
             // Features, keys and values (one-byte keys 0x12, 0x1a, 0x22) are nearly all of a
@@ -123,7 +130,21 @@ impl<'a> Layer<'a> {
                 // A run of fields of one kind, stepped over in a loop of its own (whose state
                 // stays in registers); it stops before anything else, including a field it
                 // cannot step over, which the general path below then reports.
-                let (end, count) = skip_run(cursor.all(), start, key);
+                let all = cursor.all();
+                let (end, count) = if key == 0x12 && halfway.is_none() && start < middle {
+                    // The run is stepped over in two: up to the middle of the layer's bytes,
+                    // then on. Where the first stopped is a feature boundary near the middle
+                    // when the second goes on from there (it did not stop for a field the run
+                    // cannot step over), which costs the scan nothing.
+                    let (stop, before) = skip_run(&all[..middle], start, key);
+                    let (end, after) = skip_run(all, stop, key);
+                    if after > 0 {
+                        halfway = Some((stop, feature_count + before));
+                    }
+                    (end, before + after)
+                } else {
+                    skip_run(all, start, key)
+                };
                 if count > 0 {
                     cursor.advance(end - start);
                     if key == 0x12 {
@@ -212,6 +233,10 @@ impl<'a> Layer<'a> {
         if extent == 0 || extent > i32::MAX as u64 {
             return Err(Error::new(ErrorKind::BadExtent(extent)).in_layer(index, Some(name)));
         }
+        // Relative to the features' bytes, as Features::offset counts.
+        let halfway = halfway
+            .filter(|&(at, _)| features.contains(&at))
+            .map(|(at, index)| (at - features.start, index));
         Ok(Layer {
             bytes,
             index,
@@ -223,6 +248,7 @@ impl<'a> Layer<'a> {
             value_count,
             features,
             table_fields,
+            halfway,
             tables: OnceCell::new(),
         })
     }
@@ -298,6 +324,18 @@ impl<'a> Layer<'a> {
         self.features.len()
     }
 
+    /// A feature boundary near the middle of the layer's bytes, found by the scan that made
+    /// the layer at no extra cost, as (offset, index) for [`Layer::features_from`]: the start
+    /// of the first feature it had not stepped over at the middle. For splitting the features
+    /// into two runs of about equal bytes without stepping over half of them again
+    /// ([`Features::skip_to`]). Where the features lie in the layer's bytes decides how even
+    /// the two runs are (the tables usually follow the features and are small next to them),
+    /// so check before relying on it. `None` when the scan stepped over the middle field by
+    /// field (a feature with a length of three bytes or more there) or no feature follows it.
+    pub fn halfway(&self) -> Option<(usize, usize)> {
+        self.halfway
+    }
+
     /// The features from the one at `offset` (a [`Features::offset`] of this layer) on,
     /// numbered from `index` (the number [`Feature::index`] gives that feature). For readers
     /// that index a layer once and come back for a few features: nothing before `offset` is
@@ -336,6 +374,7 @@ impl<'a> Layer<'a> {
             value_count: self.value_count,
             features: self.features.clone(),
             table_fields: self.table_fields.clone(),
+            halfway: self.halfway,
         })
     }
 
@@ -723,6 +762,43 @@ mod tests {
         body
     }
 
+    /// A layer of small features, then its tables: the scan notes the start of the feature
+    /// that holds the layer's middle byte, and the features read from there are the second
+    /// half of those read from the start.
+    #[test]
+    fn the_scan_notes_a_feature_boundary_at_the_middle() {
+        let mut body = vec![0x0a, 0x01, b'l', 0x28, 0x80, 0x20];
+        for i in 0..1000 {
+            let feature = point_feature(if i % 2 == 0 { 7 } else { 9 + i % 7 });
+            body.push(0x12);
+            put_varint(&mut body, feature.len() as u64);
+            body.extend(feature);
+        }
+        body.extend([0x1a, 0x01, b'k', 0x22, 0x02, 0x08, 0x01]);
+        let layer = Layer::parse(&body, 0, crate::VersionPolicy::Strict).expect("a layer");
+        let (at, index) = layer.halfway().expect("a boundary near the middle");
+        let middle = body.len() / 2 - layer.features.start;
+        // Before the middle by less than one feature (at most 15 bytes), its key and length.
+        assert!(at <= middle && middle - at < 18, "at {at}, middle {middle}");
+        let all: Vec<usize> = layer.features().map(|f| f.unwrap().index()).collect();
+        let from: Vec<usize> = layer
+            .features_from(at, index)
+            .map(|f| f.unwrap().index())
+            .collect();
+        assert_eq!(from, all[index..], "from the boundary on");
+        // The only feature holds the middle: its start. A feature with a three-byte length
+        // there is stepped over field by field: no boundary.
+        for (len, halfway) in [(100, Some((0, 0))), (20_000, None)] {
+            let mut one = vec![0x0a, 0x01, b'l'];
+            let feature = point_feature(len);
+            one.push(0x12);
+            put_varint(&mut one, feature.len() as u64);
+            one.extend(feature);
+            let layer = Layer::parse(&one, 0, crate::VersionPolicy::Strict).expect("a layer");
+            assert_eq!(layer.halfway(), halfway, "a feature of {len} bytes");
+        }
+    }
+
     /// Layers of runs of features, keys and values with lengths of one, two and three bytes,
     /// whole and cut anywhere: the scan counts what a field-by-field walk counts, and fails
     /// where it fails; where it succeeds, the feature iterator reads every feature it counted.
@@ -821,6 +897,15 @@ mod tests {
                     for feature in read {
                         let feature = feature.expect("a whole point feature");
                         assert_eq!(feature.geom_type(), crate::GeomType::Point);
+                    }
+                    // The scan's halfway point is a feature's start, numbered as the walk
+                    // numbers it, at or before the middle of the layer's bytes.
+                    if let Some((at, index)) = layer.halfway() {
+                        assert!(
+                            starts.contains(&(at, index)),
+                            "halfway at {at}, cut at {cut}"
+                        );
+                        assert!(layer.features.start + at <= layer.bytes.len() / 2);
                     }
                     // Stepping over features to an offset stops before the first feature
                     // whose field starts there or later, counting those stepped over.

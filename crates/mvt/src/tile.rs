@@ -136,8 +136,8 @@ impl<'a> Tile<'a> {
         }
     }
 
-    /// The first layer called `name`, or `None`. Layers before it are only scanned far enough to
-    /// read their names.
+    /// The first layer called `name`, or `None`. Each layer up to it is scanned once (the
+    /// last of its names counts, as protobuf says, so the whole message is read).
     ///
     /// # Errors
     ///
@@ -146,8 +146,14 @@ impl<'a> Tile<'a> {
         let mut cursor = Cursor::new(self.bytes);
         let mut index = 0;
         while let Some(body) = next_layer_bytes(&mut cursor)? {
-            if layer_name(body) == Some(name.as_bytes()) {
-                return Layer::parse(body, index, self.policy).map(Some);
+            // The scan that makes the layer also reads its name: a layer is not scanned once
+            // for its name and again for the rest. A layer that cannot be read is looked at
+            // again only for its name, and its problem is an error only if it has `name`.
+            match Layer::parse(body, index, self.policy) {
+                Ok(layer) if layer.name() == name => return Ok(Some(layer)),
+                Ok(_) => {}
+                Err(e) if layer_name(body) == Some(name.as_bytes()) => return Err(e),
+                Err(_) => {}
             }
             index += 1;
         }

@@ -226,12 +226,20 @@ pub(crate) fn draw_coverage(
 const SPLIT_BYTES: usize = 32 << 10;
 
 /// `n` runs of a layer's features of about equal bytes, as (offset, index, end offset) for
-/// [`Layer::features_from`]. Steps over the features (their lengths only) up to the last
-/// part's start when `n > 1`; a layer that cannot be stepped through stays whole.
+/// [`Layer::features_from`]. Two runs split where the layer's scan noted its middle
+/// ([`Layer::halfway`]) when that lies in the middle half of the features; otherwise the
+/// features (their lengths only) are stepped over up to the last part's start. A layer that
+/// cannot be stepped through stays whole.
 fn feature_parts(layer: &Layer<'_>, n: usize) -> Vec<(usize, usize, usize)> {
     let mut features = layer.features();
     let mut starts = vec![(0, 0)];
-    if n > 1 {
+    let len = layer.features_len();
+    let halfway = layer
+        .halfway()
+        .filter(|&(at, _)| n == 2 && (len / 4..=len - len / 4).contains(&at));
+    if let Some(middle) = halfway {
+        starts.push(middle);
+    } else if n > 1 {
         let step = layer.features_len() / n;
         while starts.len() < n {
             let to = step * starts.len();
@@ -781,43 +789,59 @@ mod tests {
 
     use super::*;
 
-    /// A layer split in parts (one with a value table larger than its features, written
-    /// after them) gives as many parts as asked, one after another, which together read every
-    /// feature once, in order.
+    /// A layer split in parts (with a value table larger than its features, written after
+    /// them, or smaller) gives as many parts as asked, one after another, which together read
+    /// every feature once, in order.
     #[test]
     fn parts_cover_every_feature_once() {
-        let mut b = TileBuilder::new();
-        for i in 0..300 {
-            let g: geo_types::Geometry<i32> = geo_types::Point::new(i, 2 * i).into();
-            // A distinct long value each: the table outweighs the features.
-            let v = format!("{i:0>200}");
-            b.layer("image")
-                .add_feature(None, &g, [("id", Value::String(&v))])
-                .unwrap();
-        }
-        let bytes = b.to_bytes();
-        let tile = Tile::new(&bytes).unwrap();
-        let layer = tile.layer("image").unwrap().unwrap();
-        assert!(
-            layer.bytes().len() > 4 * layer.features_len(),
-            "the table is the bulk"
-        );
-        for n in [1, 2, 3, 4] {
-            let parts = feature_parts(&layer, n);
-            assert_eq!(parts.len(), n, "{n} parts");
-            assert_eq!(parts.last().map(|p| p.2), Some(usize::MAX));
-            let mut read = Vec::new();
-            for (i, &(offset, index, end)) in parts.iter().enumerate() {
-                if i > 0 {
-                    assert_eq!(parts[i - 1].2, offset, "{n} parts: part {i} follows on");
-                }
-                let mut features = layer.features_from(offset, index);
-                while features.offset() < end {
-                    let Some(f) = features.next() else { break };
-                    read.push(f.unwrap().index());
-                }
+        // A table that outweighs the features (two parts by stepping over them), and features
+        // that outweigh the table (two parts where the scan noted the middle).
+        for long in [true, false] {
+            let mut b = TileBuilder::new();
+            for i in 0..300 {
+                let g: geo_types::Geometry<i32> = geo_types::Point::new(i, 2 * i).into();
+                let v = if long {
+                    format!("{i:0>200}")
+                } else {
+                    (i % 3).to_string()
+                };
+                b.layer("image")
+                    .add_feature(None, &g, [("id", Value::String(&v))])
+                    .unwrap();
             }
-            assert_eq!(read, (0..300).collect::<Vec<_>>(), "{n} parts");
+            let bytes = b.to_bytes();
+            let tile = Tile::new(&bytes).unwrap();
+            let layer = tile.layer("image").unwrap().unwrap();
+            assert_eq!(
+                layer.bytes().len() > 4 * layer.features_len(),
+                long,
+                "which is the bulk"
+            );
+            let middle = layer.halfway().filter(|&(at, _)| {
+                let len = layer.features_len();
+                (len / 4..=len - len / 4).contains(&at)
+            });
+            assert_eq!(middle.is_none(), long, "a halfway point in the features");
+            for n in [1, 2, 3, 4] {
+                let parts = feature_parts(&layer, n);
+                assert_eq!(parts.len(), n, "{n} parts");
+                if n == 2 && !long {
+                    assert_eq!(Some((parts[1].0, parts[1].1)), middle, "split at halfway");
+                }
+                assert_eq!(parts.last().map(|p| p.2), Some(usize::MAX));
+                let mut read = Vec::new();
+                for (i, &(offset, index, end)) in parts.iter().enumerate() {
+                    if i > 0 {
+                        assert_eq!(parts[i - 1].2, offset, "{n} parts: part {i} follows on");
+                    }
+                    let mut features = layer.features_from(offset, index);
+                    while features.offset() < end {
+                        let Some(f) = features.next() else { break };
+                        read.push(f.unwrap().index());
+                    }
+                }
+                assert_eq!(read, (0..300).collect::<Vec<_>>(), "{n} parts");
+            }
         }
     }
 
