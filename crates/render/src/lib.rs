@@ -64,7 +64,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use mlytiles_filter::Filter;
-use mlytiles_store::{Cache, MbTiles, TileStatus, TileStore};
+use mlytiles_store::{Cache, MbTiles, TileBytes, TileStatus, TileStore};
 use mlytiles_tile::TileId;
 pub use tiny_skia;
 use tiny_skia::Pixmap;
@@ -459,7 +459,7 @@ fn check_zoom(tile: TileId) -> Result<()> {
 /// What reading one stored tile gave.
 enum Read {
     /// The uncompressed bytes (empty for a tile known to be empty).
-    Bytes(Vec<u8>),
+    Bytes(TileBytes),
     /// The store has no result for the tile.
     Missing,
     /// The store has it, but its bytes cannot be read.
@@ -483,14 +483,20 @@ fn is_unreadable(e: &Error) -> bool {
 
 /// Reads a stored tile's uncompressed bytes, counting it as read, missing or unreadable.
 fn read_tile(store: &dyn TileStore, tile: TileId, stats: Option<&mut RenderStats>) -> Result<Read> {
-    let read = match store.get(tile) {
-        Ok(Some(t)) if t.info.status == TileStatus::Data => match t.uncompressed() {
-            // Plain bytes are moved out of the record rather than copied.
-            Ok(Cow::Owned(v)) => Read::Bytes(v),
-            Ok(Cow::Borrowed(_)) => Read::Bytes(t.data),
-            Err(e) => Read::Unreadable(e.into()),
-        },
-        Ok(Some(t)) if t.info.status == TileStatus::Empty => Read::Bytes(Vec::new()),
+    let read = match store.get_bytes(tile) {
+        Ok(Some((info, bytes))) if info.status == TileStatus::Data => {
+            match mlytiles_mvt::decompress(&bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED) {
+                Ok(Cow::Owned(v)) => Read::Bytes(TileBytes::Owned(v)),
+                // Plain bytes are kept as read (or mapped) rather than copied.
+                Ok(Cow::Borrowed(_)) => Read::Bytes(bytes),
+                Err(source) => {
+                    Read::Unreadable(mlytiles_store::Error::Decompress { tile, source }.into())
+                }
+            }
+        }
+        Ok(Some((info, _))) if info.status == TileStatus::Empty => {
+            Read::Bytes(TileBytes::Owned(Vec::new()))
+        }
         Ok(_) => Read::Missing,
         Err(e) => {
             let e = Error::from(e);
@@ -633,7 +639,7 @@ fn draw_marker_stores(
     for store in [&sources.points, &sources.signs].into_iter().flatten() {
         let store = store.as_ref();
         let bytes = match read_tile(store, data, None)? {
-            Read::Bytes(b) => b,
+            Read::Bytes(b) => b.into_vec(),
             Read::Missing => continue,
             Read::Unreadable(e) => {
                 unreadable(store, data, e, options, stats)?;
@@ -695,7 +701,7 @@ fn draw_stored(
 /// A stored coverage tile read (and inflated, or indexed for its overzoomed children), not
 /// drawn yet.
 struct Loaded {
-    plain: Option<Vec<u8>>,
+    plain: Option<TileBytes>,
     indexed: Option<Arc<overzoom::Indexed>>,
     /// What reading it counted (read or missing), added to the render's counts once it is
     /// drawn (for the tile's own data only).
@@ -731,14 +737,16 @@ fn load_stored(
                 return Ok(None);
             }
             Read::Bytes(b) => match cache {
+                // The cache keeps the bytes: a copy of their own (never a mapped file).
                 Some(c) if !b.is_empty() => {
-                    match overzoom::Indexed::build(b, draw::coverage_layers(MAX_DATA_ZOOM)) {
+                    let layers = draw::coverage_layers(MAX_DATA_ZOOM);
+                    match overzoom::Indexed::build(b.into_vec(), layers) {
                         Ok(ix) => {
                             let ix = Arc::new(ix);
                             c.insert(s.stored, Arc::clone(&ix));
                             (Some(ix), None)
                         }
-                        Err(b) => (None, Some(b)),
+                        Err(b) => (None, Some(TileBytes::Owned(b))),
                     }
                 }
                 _ => (None, Some(b)),

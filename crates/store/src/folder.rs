@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use mlytiles_tile::{BBox, TileId};
 use serde::{Deserialize, Serialize};
 
+use crate::bytes::{self, TileBytes};
 use crate::error::{Error, Location, Result};
 use crate::record::{
     Failure, StatusCounts, StoredTile, TileBody, TileInfo, TileRecord, TileStatus, clip_reason,
@@ -221,29 +222,46 @@ impl FolderStore {
             .find(|p| p.is_file())
     }
 
-    fn read(&self, tile: TileId, with_data: bool) -> Result<Option<StoredTile>> {
+    /// The tile's status and bytes (empty unless it has data; none read unless `with_data`),
+    /// a large data file mapped rather than read when `map` ([`crate::TileBytes`]).
+    fn read(
+        &self,
+        tile: TileId,
+        with_data: bool,
+        map: bool,
+    ) -> Result<Option<(TileInfo, TileBytes)>> {
         let sidecar = self.read_sidecar(tile)?;
         let mut data = None;
         if let Some(path) = self.data_file(tile) {
             data = if with_data {
                 // The file may vanish between the check and the read (a concurrent empty put).
-                self.read_opt(&path, tile, None)?
+                self.read_data(&path, tile, map)?
             } else {
-                Some(Vec::new())
+                Some(TileBytes::Owned(Vec::new()))
             };
         }
         let Some(status) = resolve(data.is_some(), sidecar.as_ref()) else {
             return Ok(None);
         };
-        Ok(Some(StoredTile {
-            tile,
-            data: if status == TileStatus::Data {
-                data.unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-            info: info(status, sidecar.as_ref()),
-        }))
+        let bytes = match data {
+            Some(bytes) if status == TileStatus::Data => bytes,
+            _ => TileBytes::Owned(Vec::new()),
+        };
+        Ok(Some((info(status, sidecar.as_ref()), bytes)))
+    }
+
+    /// A tile's data file if it exists, mapped when `map` and it can be.
+    fn read_data(&self, path: &Path, tile: TileId, map: bool) -> Result<Option<TileBytes>> {
+        let Some(f) = self.open_inside(path, Some(tile))? else {
+            return Ok(None);
+        };
+        let len = f.metadata().map_err(self.io(path, Some(tile)))?.len();
+        let bytes = if map {
+            bytes::read_file(f, len)
+        } else {
+            bytes::read_all(f, len)
+        };
+        bytes.map(Some).map_err(self.io(path, Some(tile)))
     }
 
     fn metadata_map(&self) -> Result<BTreeMap<String, String>> {
@@ -321,11 +339,21 @@ impl TileStore for FolderStore {
     }
 
     fn get(&self, tile: TileId) -> Result<Option<StoredTile>> {
-        self.read(tile, true)
+        Ok(self
+            .read(tile, true, false)?
+            .map(|(info, bytes)| StoredTile {
+                tile,
+                data: bytes.into_vec(),
+                info,
+            }))
+    }
+
+    fn get_bytes(&self, tile: TileId) -> Result<Option<(TileInfo, TileBytes)>> {
+        self.read(tile, true, true)
     }
 
     fn info(&self, tile: TileId) -> Result<Option<TileInfo>> {
-        Ok(self.read(tile, false)?.map(|t| t.info))
+        Ok(self.read(tile, false, false)?.map(|(info, _)| info))
     }
 
     fn put(&self, tile: TileId, record: &TileRecord) -> Result<()> {

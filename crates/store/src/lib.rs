@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// Only `bytes` (mapping a file under a read lease) has unsafe code, each block explained.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod atomic;
+mod bytes;
 mod cache;
 mod error;
 mod folder;
@@ -16,6 +18,7 @@ mod stats;
 use std::path::Path;
 
 pub use atomic::{write_atomic, write_replacing};
+pub use bytes::{Mapped, TileBytes};
 pub use cache::{Backend, Cache, validate_tileset_name};
 pub use error::{Error, Location, Result};
 pub use folder::FolderStore;
@@ -59,6 +62,19 @@ pub trait TileStore: Send + Sync {
     ///
     /// I/O or SQLite errors, or [`Error::Corrupt`] for unreadable status records.
     fn get(&self, tile: TileId) -> Result<Option<StoredTile>>;
+
+    /// As [`get`](Self::get), with the bytes as [`TileBytes`]: a store of files maps a large
+    /// one into memory instead of reading it when the system promises it will not shrink
+    /// meanwhile (a [`FolderStore`] on Linux, under a read lease), which spares copying it
+    /// into fresh memory. Meant for bytes used and dropped soon (drawing a tile): while
+    /// they live, other programs' writes to the file wait. The default reads, as `get`.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    fn get_bytes(&self, tile: TileId) -> Result<Option<(TileInfo, TileBytes)>> {
+        Ok(self.get(tile)?.map(|t| (t.info, TileBytes::Owned(t.data))))
+    }
 
     /// Records the outcome of fetching `tile`, atomically.
     ///
