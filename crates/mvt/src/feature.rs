@@ -23,26 +23,9 @@ pub struct Feature<'l, 'a> {
 }
 
 impl<'l, 'a> Feature<'l, 'a> {
-    /// Reads a feature message's fields: O(bytes of the message), no allocation.
-    ///
-    /// The four fields have one-byte keys; a message made only of those, each once and in
-    /// field order, takes a direct path. Anything else (another order, unknown fields, repeats,
-    /// wire type errors) goes through the general parse, which also explains what is wrong.
+    /// The feature of fields read by [`read_known_layouts`].
     #[inline(always)]
-    pub(crate) fn parse(layer: &'l Layer<'a>, bytes: &'a [u8], index: usize) -> Result<Self> {
-        // The layouts encoders use, read with straight-line tests (which predict better than a
-        // jump on each key): field order, id (0x08) tags (0x12) type (0x18) geometry (0x22), as
-        // Mapillary's tiles have it; type, geometry, id, tags, as Mapbox Streets has it; type,
-        // tags, geometry, as OSM QA tiles have it. Each field but the geometry may be missing.
-        // Any other layout, or anything odd, takes the general parse.
-        match read_known_layouts(bytes) {
-            Some(fields) => Ok(Self::new(layer, index, fields)),
-            None => Self::parse_general(layer, bytes, index),
-        }
-    }
-
-    #[inline(always)]
-    fn new(layer: &'l Layer<'a>, index: usize, f: Fields<'a>) -> Self {
+    pub(crate) fn new(layer: &'l Layer<'a>, index: usize, f: Fields<'a>) -> Self {
         Feature {
             layer,
             index,
@@ -55,7 +38,11 @@ impl<'l, 'a> Feature<'l, 'a> {
 
     #[cold]
     #[inline(never)]
-    fn parse_general(layer: &'l Layer<'a>, bytes: &'a [u8], index: usize) -> Result<Self> {
+    pub(crate) fn parse_general(
+        layer: &'l Layer<'a>,
+        bytes: &'a [u8],
+        index: usize,
+    ) -> Result<Self> {
         let mut id = None;
         let mut geom_type = Ok(GeomType::Unknown); // proto: [default = UNKNOWN]
         let mut tags: Option<&'a [u8]> = None;
@@ -215,17 +202,22 @@ impl<'l, 'a> Feature<'l, 'a> {
 }
 
 /// The four fields of a feature message, as either parse reads them.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     id: Option<u64>,
     tags: &'a [u8],
     geom_type: GeomType,
     geometry: &'a [u8],
 }
 
-/// The direct path of [`Feature::parse`]: id, tags, type and geometry when the message is laid
-/// out in one of the known orders, each field once; `None` for anything else.
+/// The direct path of reading a feature message: id, tags, type and geometry when the message
+/// is laid out in one of the orders encoders use, each field once; `None` for anything else
+/// (which [`Feature::parse_general`] reads). The orders, read with straight-line tests (which
+/// predict better than a jump on each key): field order, id (0x08) tags (0x12) type (0x18)
+/// geometry (0x22), as Mapillary's tiles have it; type, geometry, id, tags, as Mapbox Streets
+/// has it; type, tags, geometry, as OSM QA tiles have it. Each field but the geometry may be
+/// missing.
 #[inline(always)]
-fn read_known_layouts(bytes: &[u8]) -> Option<Fields<'_>> {
+pub(crate) fn read_known_layouts(bytes: &[u8]) -> Option<Fields<'_>> {
     let mut cursor = Cursor::new(bytes);
     let (mut id, mut tags, mut geom_type) = (None, &[][..], GeomType::Unknown);
     let geometry = if cursor.peek() == Some(0x18) {

@@ -692,7 +692,17 @@ impl<'l, 'a> Iterator for Features<'l, 'a> {
                 Ok(Some(body)) => {
                     let index = self.index;
                     self.index += 1;
-                    let result = Feature::parse(self.layer, body, index);
+                    // A feature message's fields, read in O(bytes of the message) without
+                    // allocating. The layouts encoders use take a direct path (see
+                    // `read_known_layouts`); anything else (another order, unknown fields,
+                    // repeats, wire type errors) the general parse, which also explains what
+                    // is wrong. The usual feature is made where it is returned: made first
+                    // and then returned, it was copied, and the copy read it back before the
+                    // stores that made it had landed (a stall on every feature).
+                    if let Some(fields) = crate::feature::read_known_layouts(body) {
+                        return Some(Ok(Feature::new(self.layer, index, fields)));
+                    }
+                    let result = Feature::parse_general(self.layer, body, index);
                     if let Err(e) = &result
                         && e.is_fatal()
                     {

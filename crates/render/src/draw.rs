@@ -701,10 +701,12 @@ fn draw_features<'l, 'a>(
     // Cull features wholly outside the canvas cheaply: only the sink sees coordinates, so
     // culling happens per segment inside the rasterizer.
     let each = || -> Result<()> {
-        for feature in features {
-            let feature = match feature {
+        for read in features {
+            // Borrowed where the iterator put it: moved out, the feature was copied, and the
+            // copy stalled on reading back bytes just stored.
+            let feature = match &read {
                 Ok(f) => f,
-                Err(e) if e.is_fatal() => return Err(Error::in_tile(tile)(e)),
+                Err(e) if e.is_fatal() => return Err(Error::in_tile(tile)(e.clone())),
                 Err(_) => {
                     stats.features_skipped += 1;
                     continue;
