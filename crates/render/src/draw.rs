@@ -720,12 +720,12 @@ fn draw_features<'l, 'a>(
                 }
             }
             if let Some(c) = &compiled
-                && !c.matches(&feature)
+                && !c.matches(feature)
             {
                 stats.features_filtered += 1;
                 continue;
             }
-            let class = classes.class_of(&feature);
+            let class = classes.class_of(feature);
             // What decoding returned, and how many of the feature's parts are drawn in the
             // target tile (a line once if it reaches the tile; points one by one).
             let (result, drawn) = if is_line {
