@@ -2,8 +2,7 @@
 //! a cache of stores or one store.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -163,10 +162,10 @@ pub struct Args {
 }
 
 /// A thread pool whose calling thread is one of its threads and whose other thread keeps
-/// looking for work ([`keep_warm`]) from the start until [`WarmPool::install`] returns.
+/// looking for work ([`keep_warm`]) from the start until the process ends (at most
+/// [`KEEP_WARM_FOR`]).
 pub struct WarmPool {
     pool: rayon::ThreadPool,
-    done: Arc<AtomicBool>,
 }
 
 impl WarmPool {
@@ -177,23 +176,23 @@ impl WarmPool {
             builder = builder.num_threads(n.max(1));
         }
         let pool = builder.build()?;
-        let done = Arc::new(AtomicBool::new(false));
         if pool.current_num_threads() > 1 {
-            let until_done = Arc::clone(&done);
             let owner = pool.current_thread_index();
             pool.spawn(move || {
-                keep_warm(&until_done, owner, KEEP_WARM_FOR);
+                // Not told to stop when the work returns: `mlytiles render` ends then, and a
+                // thread that had gone to sleep held the end of the process back by its
+                // wake-up (to be stopped), 35 us here; one still looking for work is stopped
+                // at once.
+                let never = AtomicBool::new(false);
+                keep_warm(&never, owner, KEEP_WARM_FOR);
             });
         }
-        Ok(WarmPool { pool, done })
+        Ok(WarmPool { pool })
     }
 
-    /// Runs `work` on the pool (on the calling thread, the other helping), then lets the other
-    /// thread rest.
+    /// Runs `work` on the pool (on the calling thread, the other helping).
     fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
-        let result = self.pool.install(work);
-        self.done.store(true, Ordering::Release);
-        result
+        self.pool.install(work)
     }
 }
 
@@ -293,7 +292,7 @@ fn run_in_pool(args: &Args, start: Instant) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// `rayon::join` of a first half that waits (spinning, at most 10 s) for the second,
     /// which therefore runs on another thread: the second half's result.
