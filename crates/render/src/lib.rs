@@ -419,7 +419,8 @@ pub struct Timings {
     /// decoded, so the two are one phase (on two threads when the pool has them).
     pub draw: Duration,
     /// Compositing the coverage planes into the RGBA image (for [`render_tile_png`], into
-    /// palette indices).
+    /// palette indices; with the compressing of the top rows, which overlaps the bottom
+    /// rows' compositing there).
     pub composite: Duration,
     /// Encoding the PNG ([`render_tile_png`] only; zero otherwise).
     pub encode: Duration,
@@ -974,13 +975,23 @@ pub fn render_tile_png(
 ) -> Result<RenderedPng> {
     let (canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
     let composited = Instant::now();
-    let indexed = if png.palette {
+    // A palette image: made with the indices in the usual encoding (the top rows compressed
+    // while the bottom's indices are worked out), after them in the small one.
+    let indexed = png_out::encode_canvas_indexed(&canvas, options.background, png);
+    let indexed_small = if indexed.is_none() && png.palette && png.small {
         canvas.palette_indices(options.background)
     } else {
         None
     };
-    let (bytes, transparent) = match indexed {
-        Some((colours, indices)) => {
+    let (bytes, transparent) = match (indexed, indexed_small) {
+        (Some((encoded, composite)), _) => {
+            timings.composite = composite;
+            timings.encode = composited.elapsed() - composite;
+            let png = encoded?;
+            // Every colour is some pixel's.
+            (png.bytes, png.colours.iter().all(|c| c[3] == 0))
+        }
+        (None, Some((colours, indices))) => {
             timings.composite = composited.elapsed();
             let encoding = Instant::now();
             let bytes =
@@ -989,7 +1000,7 @@ pub fn render_tile_png(
             // Every colour is some pixel's.
             (bytes, colours.iter().all(|c| c[3] == 0))
         }
-        None => {
+        (None, None) => {
             let pixmap = to_pixmap(&canvas, options.background)?;
             timings.composite = composited.elapsed();
             let encoding = Instant::now();

@@ -4,6 +4,8 @@ use std::io::Write;
 
 use tiny_skia::Pixmap;
 
+use crate::raster::Canvas;
+
 use crate::{Error, Result};
 
 /// How to encode a PNG.
@@ -204,6 +206,86 @@ pub fn encode_png(pixmap: &Pixmap, options: &PngOptions) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A canvas as an indexed PNG ([`Canvas::palette_indices`], then [`encode_indexed`]), made
+/// with the top rows compressed while the bottom rows' indices are still being worked out
+/// on another thread (where the palette is not known yet: it goes into the PNG's header,
+/// which the compressed rows follow). `None` where the canvas cannot be indexed, or
+/// `options` ask for the small encoding (adaptive filters, another compressor); with the
+/// time the indices took (with the top rows' compressing, which overlaps them).
+///
+/// The rows are filtered with `Sub` and compressed by fdeflate into one zlib stream, as
+/// [`encoder`] has the png crate do for a fast palette image: the same bytes.
+pub(crate) fn encode_canvas_indexed(
+    canvas: &Canvas,
+    background: Option<[u8; 4]>,
+    options: &PngOptions,
+) -> Option<(Result<CanvasPng>, std::time::Duration)> {
+    if options.small || !options.palette {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let width = canvas.width as usize;
+    let compress = |rows: &[u8], zlib: &mut fdeflate::Compressor<Vec<u8>>| -> std::io::Result<()> {
+        let mut row = vec![0u8; width + 1];
+        for line in rows.chunks(width.max(1)) {
+            sub_filter(line, &mut row);
+            zlib.write_data(&row[..line.len() + 1])?;
+        }
+        Ok(())
+    };
+    let image = canvas.palette_indices_then(background, |top| {
+        // fdeflate's output on these images is a fifth of the rows' bytes or less.
+        let mut zlib = fdeflate::Compressor::new(Vec::with_capacity(top.len() / 2 + 1024))?;
+        compress(top, &mut zlib)?;
+        Ok(zlib)
+    })?;
+    let composited = started.elapsed();
+    let colours = image.colours;
+    let encoded = (|| {
+        let mut zlib = image.top.map_err(io_err)?;
+        compress(&image.indices[image.top_len..], &mut zlib).map_err(io_err)?;
+        let zlib = zlib.finish().map_err(io_err)?;
+        let mut out = Vec::with_capacity(zlib.len() + 2048);
+        let mut writer = encoder(
+            &mut out,
+            canvas.width,
+            canvas.height,
+            Some(colours.as_slice()),
+            options,
+        )?;
+        writer
+            .write_chunk(png::chunk::IDAT, &zlib)
+            .map_err(png_err)?;
+        writer.finish().map_err(png_err)?;
+        Ok(CanvasPng {
+            bytes: out,
+            colours,
+        })
+    })();
+    Some((encoded, composited))
+}
+
+/// A canvas's PNG and its palette (premultiplied): [`encode_canvas_indexed`].
+pub(crate) struct CanvasPng {
+    pub bytes: Vec<u8>,
+    pub colours: Vec<[u8; 4]>,
+}
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::Png(e.to_string())
+}
+
+/// A row filtered with PNG's `Sub` (each byte minus the one before it; one byte a pixel),
+/// its filter type first.
+fn sub_filter(line: &[u8], out: &mut [u8]) {
+    out[0] = 1;
+    let mut prev = 0u8;
+    for (o, &b) in out[1..].iter_mut().zip(line) {
+        *o = b.wrapping_sub(prev);
+        prev = b;
+    }
+}
+
 /// Encodes palette indices (`colours` premultiplied) as an indexed PNG.
 pub(crate) fn encode_indexed(
     width: u32,
@@ -232,6 +314,88 @@ mod tests {
         let info = reader.next_frame(&mut buf).unwrap();
         buf.truncate(info.buffer_size());
         (color, buf, info.width, info.height)
+    }
+
+    /// The canvas encoded with its top rows compressed early is byte for byte the PNG of its
+    /// palette indices encoded after them, on one thread or two; a canvas that cannot be
+    /// indexed, or the small encoding, is left to the other ways.
+    #[test]
+    fn a_canvas_encoded_while_indexed_is_the_png_of_its_indices() {
+        let colours = [[5, 203, 99, 255], [255, 62, 181, 255], [191, 191, 191, 192]];
+        let (w, h) = (300u32, 240u32);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let options = PngOptions::default();
+        let mut compared = 0;
+        for (classes, lines) in [(0, 0), (1, 30), (2, 2), (2, 600), (3, 5)] {
+            let mut c = Canvas::new(w, h, &colours, false);
+            let clip = c.full_clip();
+            for class in 0..classes {
+                // Each class in a band of its own (crossings make more than 256 colours),
+                // except in the many-lines case.
+                let band = h as f32 / classes as f32;
+                let y = |v: f32| {
+                    if lines >= 600 {
+                        v * h as f32
+                    } else {
+                        (class as f32 + v) * band
+                    }
+                };
+                for _ in 0..lines {
+                    let a = (next() * w as f32, y(next()));
+                    let b = (next() * w as f32, y(next()));
+                    if classes == 2 && lines < 600 {
+                        // Level, through pixel centres: a few coverage levels a class.
+                        let (ay, bx) = (a.1.floor() + 0.5, b.0.floor() + 0.5);
+                        c.capsule(class, clip, (a.0.floor() + 0.5, ay), (bx, ay), 1.0);
+                    } else {
+                        c.capsule(class, clip, a, b, 0.4 + next() * 2.0);
+                    }
+                }
+            }
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let (got, want) = pool.install(|| {
+                    let got = encode_canvas_indexed(&c, None, &options);
+                    let want = c.palette_indices(None).map(|(colours, indices)| {
+                        (
+                            encode_indexed(w, h, &colours, &indices, &options).unwrap(),
+                            colours,
+                        )
+                    });
+                    (got, want)
+                });
+                match (got, want) {
+                    (Some((got, _)), Some((want, colours))) => {
+                        let got = got.unwrap();
+                        assert_eq!(got.bytes, want, "{classes} classes, {threads} threads");
+                        assert_eq!(got.colours, colours);
+                        compared += 1;
+                    }
+                    // Over 256 colours, or three classes.
+                    (None, None) => assert!(lines >= 600 || classes > 2),
+                    (got, want) => panic!(
+                        "{classes} classes, {threads} threads: {} but {}",
+                        got.is_some(),
+                        want.is_some()
+                    ),
+                }
+            }
+            let small = PngOptions {
+                small: true,
+                ..PngOptions::default()
+            };
+            assert!(encode_canvas_indexed(&c, None, &small).is_none());
+        }
+        assert_eq!(compared, 6);
     }
 
     #[test]

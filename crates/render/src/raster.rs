@@ -365,6 +365,19 @@ impl Canvas {
     /// each combination is composited once. `None` when the image cannot be indexed this way:
     /// the density style, more than two classes drawn, or more than 256 colours.
     pub fn palette_indices(&self, background: Option<[u8; 4]>) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
+        self.palette_indices_then(background, |_| ())
+            .map(|p| (p.colours, p.indices))
+    }
+
+    /// As [`Canvas::palette_indices`], handing the indices of the top rows to `top` as soon
+    /// as they are final, on the calling thread while another computes the rest (on one
+    /// thread, all of them, at the end). The top rows' indices are final first: the
+    /// bottom's palette is merged into theirs, and only the bottom's indices change.
+    pub(crate) fn palette_indices_then<R: Send>(
+        &self,
+        background: Option<[u8; 4]>,
+        top: impl FnOnce(&[u8]) -> R + Send,
+    ) -> Option<PaletteImage<R>> {
         if self.density.is_some() {
             return None;
         }
@@ -374,19 +387,23 @@ impl Canvas {
             return None;
         }
         let Some(first) = used.first().map(|p| &p.cov[..n]) else {
-            return Some((vec![self.pixel_colour(&[], &[], background)], vec![0; n]));
+            let indices = vec![0; n];
+            let top = top(&indices);
+            let colours = vec![self.pixel_colour(&[], &[], background)];
+            return Some(PaletteImage::new(colours, indices, top, n));
         };
         let second = used.get(1).map(|p| &p.cov[..n]);
         let colour = |key: usize| {
             let covs = [(key & 0xff) as u8, (key >> 8) as u8];
             self.pixel_colour(&used, &covs, background)
         };
-        // The top and bottom halves on two threads when there are two, each with its own
-        // palette in the order it meets the colours; the bottom's colours the top lacks then
-        // follow the top's, in the bottom's order, which is the order a scan of the whole
-        // image meets them.
+        // The top and bottom halves (whole rows) on two threads when there are two, each with
+        // its own palette in the order it meets the colours; the bottom's colours the top
+        // lacks then follow the top's, in the bottom's order, which is the order a scan of
+        // the whole image meets them.
+        let width = (self.width as usize).max(1);
         let half = if n >= 1 << 16 && rayon::current_num_threads() > 1 {
-            n / 2 / 16 * 16
+            n / width * 5 / 16 * width
         } else {
             n
         };
@@ -395,21 +412,28 @@ impl Canvas {
             let to = from + out.len();
             palette_part(&first[from..to], second.map(|s| &s[from..to]), &colour, out)
         };
-        if half == n {
+        if half == n || half == 0 {
             let colours = part(0, &mut indices)?;
-            return Some((colours, indices));
+            let top = top(&indices);
+            return Some(PaletteImage::new(colours, indices, top, n));
         }
-        let (top, bottom) = indices.split_at_mut(half);
-        let (colours, more) = crate::join::join(|| part(0, top), || part(half, bottom));
-        let (mut colours, more) = (colours?, more?);
+        let (upper, lower) = indices.split_at_mut(half);
+        let (upper_part, more) = crate::join::join(
+            || {
+                let colours = part(0, upper)?;
+                Some((colours, top(upper)))
+            },
+            || part(half, lower),
+        );
+        let ((mut colours, r), more) = (upper_part?, more?);
         let mut remap = [0u8; 256];
         for (to, &c) in remap.iter_mut().zip(&more) {
             *to = palette_index(&mut colours, c)?;
         }
-        for i in bottom.iter_mut() {
+        for i in lower.iter_mut() {
             *i = remap[usize::from(*i)];
         }
-        Some((colours, indices))
+        Some(PaletteImage::new(colours, indices, r, half))
     }
 
     /// One pixel composited as [`Canvas::composite_rows`] does, from the coverages of the
@@ -958,6 +982,28 @@ impl Stamps {
     }
 }
 
+/// What [`Canvas::palette_indices_then`] makes: the colours (premultiplied, in the order
+/// first met), each pixel's index, and what was made of the top rows' indices, with how
+/// many they were (whole rows).
+#[derive(Debug)]
+pub(crate) struct PaletteImage<R> {
+    pub colours: Vec<[u8; 4]>,
+    pub indices: Vec<u8>,
+    pub top: R,
+    pub top_len: usize,
+}
+
+impl<R> PaletteImage<R> {
+    fn new(colours: Vec<[u8; 4]>, indices: Vec<u8>, top: R, top_len: usize) -> Self {
+        PaletteImage {
+            colours,
+            indices,
+            top,
+            top_len,
+        }
+    }
+}
+
 /// The index of colour `c` in `colours`, added at the end if it is new; `None` when it is
 /// new and `colours` already holds 256.
 fn palette_index(colours: &mut Vec<[u8; 4]>, c: [u8; 4]) -> Option<u8> {
@@ -1303,6 +1349,19 @@ mod tests {
             c.composite_rows(0, h, background, &mut rgba);
             let want = crate::png_out::palette_of(&rgba);
             let got = pool.install(|| c.palette_indices(background));
+            // The top rows handed on early are whole rows, already final.
+            let then = pool.install(|| c.palette_indices_then(background, |top| top.to_vec()));
+            match (&got, then) {
+                (Some((colours, indices)), Some(p)) => {
+                    let (top, done) = (p.top, p.top_len);
+                    assert_eq!((colours, indices), (&p.colours, &p.indices), "case {case}");
+                    assert_eq!((top.len(), done % w as usize), (done, 0), "case {case}");
+                    assert!(done > 0, "case {case}");
+                    assert_eq!(top, indices[..done], "case {case}");
+                }
+                (None, None) => {}
+                (a, b) => panic!("case {case}: {a:?} but {b:?}"),
+            }
             if used > 2 {
                 assert_eq!(got, None, "case {case}: {used} classes");
                 continue;
