@@ -36,6 +36,8 @@ const METADATA_FILE: &str = "metadata.json";
 ///   then its sidecar; a crash between the two leaves the new data with the old sidecar's
 ///   times, which is still a complete tile. Temporary files left by a kill are ignored.
 /// - Metadata go in `root/metadata.json`, a JSON object of strings (as tippecanoe writes).
+/// - [`TileStore::get_bytes`] maps a tile file of 64 KiB or more instead of reading it, on
+///   Linux (x86-64, AArch64) under a read lease: see [`TileBytes`](crate::TileBytes).
 /// - Only regular files inside the folder are read: a tile, sidecar or metadata file that is
 ///   a link leading out of the folder (`14/1/1.mvt -> /etc/passwd`), or that is not a regular
 ///   file (a device, a FIFO), is refused with [`Error::Corrupt`] rather than read. Links that
