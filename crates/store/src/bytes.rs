@@ -17,6 +17,10 @@
 //!
 //! Renaming another file over the tile (as every store in this crate writes) or removing it
 //! leaves the mapped file as it was, and is not delayed.
+//!
+//! A mapping also spares memory where a damaged store holds a huge file: a 4 GB tile file of
+//! garbage was read whole into memory; mapped, it costs address space, and the decoder stops
+//! at its first bytes (7 MB resident for the whole `render`).
 
 use std::fs::File;
 use std::io::Read;
@@ -165,7 +169,7 @@ fn leased_map(file: File, len: u64) -> Result<Mapped, File> {
     // until the mapping is dropped (the file is dropped after it) makes every open of the
     // file for writing and every truncation wait, so the mapped pages stay the file's
     // (module documentation; a writer that waits out the lease-break time, 45 s by default,
-    // would have a render hold one tile that long). The mapping is read-only and private.
+    // would have a render hold one tile that long). The mapping is read-only.
     match unsafe { memmap2::MmapOptions::new().len(size).map(&file) } {
         Ok(map) => Ok(Mapped { map, _file: file }),
         Err(_) => Err(unlease(file)),

@@ -102,6 +102,23 @@ fn a_mapped_tile_stays_whole_while_another_writer_waits() -> anyhow::Result<()> 
     Ok(())
 }
 
+/// A huge tile file (a damaged store: 1 GiB, sparse) is mapped, not read into memory.
+#[test]
+fn a_huge_tile_file_is_mapped_not_read() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = FolderStore::open(dir.path())?;
+    std::fs::create_dir_all(dir.path().join("14/4"))?;
+    let file = std::fs::File::create(dir.path().join("14/4/4.mvt"))?;
+    file.set_len(1 << 30)?;
+    drop(file);
+    let (info, bytes) = store.get_bytes(tile(14, 4, 4))?.expect("stored");
+    assert_eq!(info.status, TileStatus::Data);
+    assert!(bytes.is_mapped());
+    assert_eq!(bytes.len(), 1 << 30);
+    assert_eq!(bytes[..8], [0; 8]);
+    Ok(())
+}
+
 /// A file open for writing elsewhere cannot be leased: it is read, and reads what the file
 /// holds.
 #[test]
