@@ -179,12 +179,11 @@ impl WarmPool {
         if pool.current_num_threads() > 1 {
             let owner = pool.current_thread_index();
             pool.spawn(move || {
-                // Not told to stop when the work returns: `mlytiles render` ends then, and a
+                // Not stopped when the work returns: `mlytiles render` ends then, and a
                 // thread that had gone to sleep held the end of the process back by its
                 // wake-up (to be stopped), 35 us here; one still looking for work is stopped
                 // at once.
-                let never = AtomicBool::new(false);
-                keep_warm(&never, owner, KEEP_WARM_FOR);
+                keep_warm(owner, KEEP_WARM_FOR);
             });
         }
         Ok(WarmPool { pool })
@@ -226,18 +225,19 @@ pub fn run(args: &Args, early: Option<WarmPool>) -> Result<()> {
 const KEEP_WARM_FOR: Duration = Duration::from_millis(100);
 
 /// Keeps a second pool thread looking for work, taking each piece as soon as it is offered,
-/// until `done` (or `for_at_most` has passed), instead of letting it fall asleep between the
+/// until `for_at_most` has passed, instead of letting it fall asleep between the
 /// run's parallel steps: a lone tile's steps (reading, drawing the parts, compositing) take
 /// 0.1-0.6 ms each, and waking a sleeping thread took 140 us at the median here (190 us at
 /// p90, a 2-core VM), so the sleeper came late or never and the other thread did it all.
 /// Does nothing on the thread that started it (`owner`), which could otherwise pick it up
 /// while waiting for its own work and spin until that work is done. Returns how many pieces
 /// of work it ran.
-fn keep_warm(done: &AtomicBool, owner: Option<usize>, for_at_most: Duration) -> usize {
+fn keep_warm(owner: Option<usize>, for_at_most: Duration) -> usize {
     if rayon::current_thread_index() == owner {
         return 0;
     }
-    mlytiles_render::take_work_until(done, Instant::now() + for_at_most)
+    let never = AtomicBool::new(false);
+    mlytiles_render::take_work_until(&never, Instant::now() + for_at_most)
 }
 
 fn run_in_pool(args: &Args, start: Instant) -> Result<()> {
@@ -354,13 +354,8 @@ mod tests {
     #[test]
     fn keep_warm_returns_at_once_on_its_owner() {
         two_threads().install(|| {
-            let done = AtomicBool::new(false);
             let begun = Instant::now();
-            keep_warm(
-                &done,
-                rayon::current_thread_index(),
-                Duration::from_secs(10),
-            );
+            keep_warm(rayon::current_thread_index(), Duration::from_secs(10));
             assert!(
                 begun.elapsed() < Duration::from_secs(5),
                 "spun on its owner for {:?}",
@@ -370,17 +365,18 @@ mod tests {
     }
 
     /// The other thread, while it keeps warm, still takes the work offered to it (here the
-    /// second half of a join whose first half waits for it), and stops once told it is done.
+    /// second half of a join whose first half waits for it), and stops when its time is up.
     #[test]
-    fn keep_warm_takes_the_work_offered_and_stops_when_done() {
+    fn keep_warm_takes_the_work_offered_and_stops_when_its_time_is_up() {
         two_threads().install(|| {
             let owner = rayon::current_thread_index();
-            let done = AtomicBool::new(false);
             let taken_by = AtomicUsize::new(usize::MAX);
             let ran = AtomicUsize::new(0);
+            let warm_for = Duration::from_millis(300);
+            let begun = Instant::now();
             rayon::scope(|s| {
                 s.spawn(|_| {
-                    let n = keep_warm(&done, owner, Duration::from_secs(10));
+                    let n = keep_warm(owner, warm_for);
                     ran.store(n, Ordering::Release);
                 });
                 // The second half cannot run here while the first waits for it.
@@ -388,8 +384,14 @@ mod tests {
                     let here = rayon::current_thread_index().expect("in the pool");
                     taken_by.store(here, Ordering::Release);
                 });
-                done.store(true, Ordering::Release);
             });
+            // The scope ends when keep_warm returns.
+            let took = begun.elapsed();
+            assert!(took >= warm_for, "stopped early, after {took:?}");
+            assert!(
+                took < Duration::from_secs(5),
+                "still running after {took:?}"
+            );
             let other = taken_by.load(Ordering::Acquire);
             assert_ne!(Some(other), owner, "the other thread took the work");
             assert!(ran.load(Ordering::Acquire) >= 1, "taken while keeping warm");

@@ -335,6 +335,34 @@ mod tests {
         assert!(tile.layer("third").unwrap().is_none());
     }
 
+    /// A layer that cannot be read (version 0, named or not) does not stop a lookup of
+    /// another name, and is the error of a lookup of its own name.
+    #[test]
+    fn a_broken_layer_is_the_error_of_its_own_name_only() {
+        let layer = |name: &[u8], version: u8| {
+            let mut body = vec![0x12, 0x07, 0x18, 0x01, 0x22, 0x03, 0x09, 0x02, 0x02];
+            if !name.is_empty() {
+                body.extend_from_slice(&[0x0a, name.len() as u8]);
+                body.extend_from_slice(name);
+            }
+            body.extend_from_slice(&[0x28, 0x80, 0x20, 0x78, version]);
+            let mut message = vec![0x1a];
+            crate::writer::wire::put_varint(&mut message, body.len() as u64);
+            message.extend(body);
+            message
+        };
+        let bytes = [layer(b"bad", 0), layer(b"", 2), layer(b"good", 2)].concat();
+        let tile = Tile::new(&bytes).unwrap();
+        let good = tile
+            .layer("good")
+            .unwrap()
+            .expect("found past the broken ones");
+        assert_eq!((good.name(), good.index()), ("good", 2));
+        let err = tile.layer("bad").expect_err("its own problem");
+        assert_eq!(err.kind(), &ErrorKind::UnsupportedVersion(0));
+        assert!(tile.layer("").unwrap().is_none(), "a layer without a name");
+    }
+
     /// A repeated name is refused wherever it comes, before and after the first sixteen
     /// layers (which are remembered without allocating).
     #[test]

@@ -975,40 +975,24 @@ pub fn render_tile_png(
 ) -> Result<RenderedPng> {
     let (canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
     let composited = Instant::now();
-    // A palette image: made with the indices in the usual encoding (the top rows compressed
-    // while the bottom's indices are worked out), after them in the small one.
-    let indexed = png_out::encode_canvas_indexed(&canvas, options.background, png);
-    let indexed_small = if indexed.is_none() && png.palette && png.small {
-        canvas.palette_indices(options.background)
-    } else {
-        None
-    };
-    let (bytes, transparent) = match (indexed, indexed_small) {
-        (Some((encoded, composite)), _) => {
-            timings.composite = composite;
-            timings.encode = composited.elapsed() - composite;
-            let png = encoded?;
-            // Every colour is some pixel's.
-            (png.bytes, png.colours.iter().all(|c| c[3] == 0))
-        }
-        (None, Some((colours, indices))) => {
-            timings.composite = composited.elapsed();
-            let encoding = Instant::now();
-            let bytes =
-                png_out::encode_indexed(canvas.width, canvas.height, &colours, &indices, png)?;
-            timings.encode = encoding.elapsed();
-            // Every colour is some pixel's.
-            (bytes, colours.iter().all(|c| c[3] == 0))
-        }
-        (None, None) => {
-            let pixmap = to_pixmap(&canvas, options.background)?;
-            timings.composite = composited.elapsed();
-            let encoding = Instant::now();
-            let bytes = encode_png(&pixmap, png)?;
-            timings.encode = encoding.elapsed();
-            (bytes, pixmap.pixels().iter().all(|p| p.alpha() == 0))
-        }
-    };
+    let (bytes, transparent) =
+        match png_out::encode_canvas_indexed(&canvas, options.background, png) {
+            Some((encoded, composite)) => {
+                timings.composite = composite;
+                timings.encode = composited.elapsed() - composite;
+                let png = encoded?;
+                // Every colour is some pixel's.
+                (png.bytes, png.colours.iter().all(|c| c[3] == 0))
+            }
+            None => {
+                let pixmap = to_pixmap(&canvas, options.background)?;
+                timings.composite = composited.elapsed();
+                let encoding = Instant::now();
+                let bytes = encode_png(&pixmap, png)?;
+                timings.encode = encoding.elapsed();
+                (bytes, pixmap.pixels().iter().all(|p| p.alpha() == 0))
+            }
+        };
     Ok(RenderedPng {
         png: bytes,
         side: canvas.width,

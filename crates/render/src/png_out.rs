@@ -206,24 +206,33 @@ pub fn encode_png(pixmap: &Pixmap, options: &PngOptions) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A canvas as an indexed PNG ([`Canvas::palette_indices`], then [`encode_indexed`]), made
-/// with the top rows compressed while the bottom rows' indices are still being worked out
-/// on another thread (where the palette is not known yet: it goes into the PNG's header,
-/// which the compressed rows follow). `None` where the canvas cannot be indexed, or
-/// `options` ask for the small encoding (adaptive filters, another compressor); with the
-/// time the indices took (with the top rows' compressing, which overlaps them).
+/// A canvas as an indexed PNG: [`Canvas::palette_indices`], then [`encode_indexed`]. In the
+/// usual (fast) encoding, the top rows are compressed while the bottom rows' indices are
+/// still being worked out on another thread (where the palette is not known yet: it goes
+/// into the PNG's header, which the compressed rows follow). `None` where the canvas cannot
+/// be indexed or `options` want no palette; with the time the indices took (in the fast
+/// encoding with the top rows' compressing, which overlaps them).
 ///
-/// The rows are filtered with `Sub` and compressed by fdeflate into one zlib stream, as
-/// [`encoder`] has the png crate do for a fast palette image: the same bytes.
+/// The fast encoding filters the rows with `Sub` and compresses them by fdeflate into one
+/// zlib stream, as [`encoder`] has the png crate do for a fast palette image: the same bytes.
+/// (The png crate filters rows only as it writes them, after the header: not before the
+/// palette is known.)
 pub(crate) fn encode_canvas_indexed(
     canvas: &Canvas,
     background: Option<[u8; 4]>,
     options: &PngOptions,
 ) -> Option<(Result<CanvasPng>, std::time::Duration)> {
-    if options.small || !options.palette {
+    if !options.palette {
         return None;
     }
     let started = std::time::Instant::now();
+    if options.small {
+        // Adaptive filters and another compressor, through the png crate: after the indices.
+        let (colours, indices) = canvas.palette_indices(background)?;
+        let composited = started.elapsed();
+        let bytes = encode_indexed(canvas.width, canvas.height, &colours, &indices, options);
+        return Some((bytes.map(|bytes| CanvasPng { bytes, colours }), composited));
+    }
     let width = canvas.width as usize;
     let compress = |rows: &[u8], zlib: &mut fdeflate::Compressor<Vec<u8>>| -> std::io::Result<()> {
         let mut row = vec![0u8; width + 1];
@@ -317,19 +326,14 @@ mod tests {
     }
 
     /// The canvas encoded with its top rows compressed early is byte for byte the PNG of its
-    /// palette indices encoded after them, on one thread or two; a canvas that cannot be
-    /// indexed, or the small encoding, is left to the other ways.
+    /// palette indices encoded after them, on one thread or two, and so is its small
+    /// encoding; a canvas that cannot be indexed, or no palette asked for, is left to RGBA.
     #[test]
     fn a_canvas_encoded_while_indexed_is_the_png_of_its_indices() {
         let colours = [[5, 203, 99, 255], [255, 62, 181, 255], [191, 191, 191, 192]];
         let (w, h) = (300u32, 240u32);
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 40) as f32 / (1u64 << 24) as f32
-        };
+        let mut rng = crate::raster::tests::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         let options = PngOptions::default();
         let mut compared = 0;
         for (classes, lines) in [(0, 0), (1, 30), (2, 2), (2, 600), (3, 5)] {
@@ -389,11 +393,21 @@ mod tests {
                     ),
                 }
             }
+            // The small encoding: the indices' PNG encoded the small way.
             let small = PngOptions {
                 small: true,
                 ..PngOptions::default()
             };
-            assert!(encode_canvas_indexed(&c, None, &small).is_none());
+            let got = encode_canvas_indexed(&c, None, &small).map(|(png, _)| png.unwrap().bytes);
+            let want = c.palette_indices(None).map(|(colours, indices)| {
+                encode_indexed(w, h, &colours, &indices, &small).unwrap()
+            });
+            assert_eq!(got, want, "{classes} classes, small");
+            let rgba = PngOptions {
+                palette: false,
+                ..PngOptions::default()
+            };
+            assert!(encode_canvas_indexed(&c, None, &rgba).is_none());
         }
         assert_eq!(compared, 6);
     }

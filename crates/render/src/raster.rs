@@ -409,10 +409,11 @@ impl Canvas {
             let covs = [(key & 0xff) as u8, (key >> 8) as u8];
             self.pixel_colour(&used, &covs, background)
         };
-        // The top and bottom halves (whole rows) on two threads when there are two, each with
-        // its own palette in the order it meets the colours; the bottom's colours the top
-        // lacks then follow the top's, in the bottom's order, which is the order a scan of
-        // the whole image meets them.
+        // The top 5/16 of the rows and the rest (whole rows) on two threads when there are
+        // two, each with its own palette in the order it meets the colours; the bottom's
+        // colours the top lacks then follow the top's, in the bottom's order, which is the
+        // order a scan of the whole image meets them. The top is the smaller part: its
+        // indices are handed on early (to be compressed while the bottom's are worked out).
         let width = (self.width as usize).max(1);
         let half = if n >= 1 << 16 && rayon::current_num_threads() > 1 {
             n / width * 5 / 16 * width
@@ -1093,7 +1094,7 @@ fn palette_part(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1131,11 +1132,12 @@ mod tests {
         Clip { x0, y0, x1, y1 }
     }
 
-    /// A small deterministic generator (xorshift), enough to spread test cases.
-    struct Rng(u64);
+    /// A small deterministic generator (xorshift), enough to spread test cases: numbers in
+    /// [0, 1).
+    pub(crate) struct Rng(pub(crate) u64);
 
     impl Rng {
-        fn next(&mut self) -> f32 {
+        pub(crate) fn next(&mut self) -> f32 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;

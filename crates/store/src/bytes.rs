@@ -23,12 +23,13 @@
 //! at its first bytes (7 MB resident for the whole `render`).
 
 use std::fs::File;
-use std::io::Read;
 use std::ops::Deref;
+
+pub use mapping::Mapped;
 
 /// Files at least this long are mapped when they can be: below, reading takes at most a few
 /// pages and mapping saves little.
-pub(crate) const MAP_FROM: u64 = 64 * 1024;
+const MAP_FROM: u64 = 64 * 1024;
 
 /// A stored tile's bytes: owned, or a tile file mapped into memory under a read lease (see
 /// [`TileStore::get_bytes`](crate::TileStore::get_bytes)). Dereferences to the bytes.
@@ -72,106 +73,104 @@ impl From<Vec<u8>> for TileBytes {
     }
 }
 
-/// A file mapped read-only while a read lease on it is held.
-#[derive(Debug)]
-pub struct Mapped {
-    // Dropped in this order: the mapping, then the file, whose closing gives the lease back.
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    map: memmap2::Mmap,
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    _file: File,
-}
-
-impl Deref for Mapped {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        #[cfg(all(
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        ))]
-        return &self.map;
-        #[cfg(not(all(
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        )))]
-        return &[];
+/// `file` (of `len` bytes when it was opened) mapped, when it is long enough and a read lease
+/// on it is granted; otherwise the file back, to be read.
+pub(crate) fn map(file: File, len: u64) -> Result<Mapped, File> {
+    if len < MAP_FROM {
+        return Err(file);
     }
+    mapping::leased_map(file, len)
 }
 
-/// The whole of `file` (of `len` bytes when it was opened), mapped when it is long enough and
-/// a read lease on it is granted, read otherwise.
-pub(crate) fn read_file(file: File, len: u64) -> std::io::Result<TileBytes> {
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    if len >= MAP_FROM {
-        match leased_map(file, len) {
-            Ok(mapped) => return Ok(TileBytes::Mapped(mapped)),
-            Err(file) => return read_all(file, len),
-        }
-    }
-    read_all(file, len)
-}
-
-pub(crate) fn read_all(mut file: File, len: u64) -> std::io::Result<TileBytes> {
-    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 26));
-    file.read_to_end(&mut out)?;
-    Ok(TileBytes::Owned(out))
-}
-
-/// `fcntl` command choosing the signal of a lease break: Linux's `F_SETSIG`, 10 in
-/// asm-generic/fcntl.h, which x86-64 and AArch64 use (a few other architectures number it
-/// otherwise; they read). The libc crate does not name it.
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-const F_SETSIG: libc::c_int = 10;
-
-/// Takes a read lease on `file` and maps its `len` bytes; the file back (without the lease)
-/// when either cannot be done or the file no longer has `len` bytes.
+/// Mapping under a lease, where the kernel's numbers for it are known.
 #[cfg(all(
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 #[allow(unsafe_code)]
-fn leased_map(file: File, len: u64) -> Result<Mapped, File> {
+mod mapping {
+    use std::fs::File;
     use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    let Ok(size) = usize::try_from(len) else {
-        return Err(file);
-    };
-    // SAFETY: fcntl with integer arguments on a descriptor this function owns (through
-    // `file`) reads and writes no memory of ours.
-    let signal = unsafe { libc::fcntl(fd, F_SETSIG, libc::SIGURG) };
-    // SAFETY: as above.
-    if signal != 0 || unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) } != 0 {
-        return Err(file);
+
+    /// A file mapped read-only while a read lease on it is held.
+    #[derive(Debug)]
+    pub struct Mapped {
+        // Dropped in this order: the mapping, then the file, whose closing gives the lease
+        // back.
+        map: memmap2::Mmap,
+        _file: File,
     }
-    let unlease = |file: File| {
-        // SAFETY: as above. Failing only leaves the lease until the file is closed.
-        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
-        file
-    };
-    // Under the lease the length can no longer change; it may have before.
-    if !file.metadata().is_ok_and(|m| m.len() == len) {
-        return Err(unlease(file));
+
+    impl std::ops::Deref for Mapped {
+        type Target = [u8];
+
+        fn deref(&self) -> &[u8] {
+            &self.map
+        }
     }
-    // SAFETY: memmap2 asks that the file not change while mapped. The read lease held
-    // until the mapping is dropped (the file is dropped after it) makes every open of the
-    // file for writing and every truncation wait, so the mapped pages stay the file's
-    // (module documentation; a writer that waits out the lease-break time, 45 s by default,
-    // would have a render hold one tile that long). The mapping is read-only.
-    match unsafe { memmap2::MmapOptions::new().len(size).map(&file) } {
-        Ok(map) => Ok(Mapped { map, _file: file }),
-        Err(_) => Err(unlease(file)),
+
+    /// `fcntl` command choosing the signal of a lease break: Linux's `F_SETSIG`, 10 in
+    /// asm-generic/fcntl.h, which x86-64 and AArch64 use (a few other architectures number
+    /// it otherwise; they read). The libc crate does not name it.
+    const F_SETSIG: libc::c_int = 10;
+
+    /// Takes a read lease on `file` and maps its `len` bytes; the file back (without the
+    /// lease) when either cannot be done or the file no longer has `len` bytes.
+    pub(super) fn leased_map(file: File, len: u64) -> Result<Mapped, File> {
+        let fd = file.as_raw_fd();
+        let Ok(size) = usize::try_from(len) else {
+            return Err(file);
+        };
+        // SAFETY: fcntl with integer arguments on a descriptor this function owns (through
+        // `file`) reads and writes no memory of ours.
+        let signal = unsafe { libc::fcntl(fd, F_SETSIG, libc::SIGURG) };
+        // SAFETY: as above.
+        if signal != 0 || unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) } != 0 {
+            return Err(file);
+        }
+        let unlease = |file: File| {
+            // SAFETY: as above. Failing only leaves the lease until the file is closed.
+            unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
+            file
+        };
+        // Under the lease the length can no longer change; it may have before.
+        if !file.metadata().is_ok_and(|m| m.len() == len) {
+            return Err(unlease(file));
+        }
+        // SAFETY: memmap2 asks that the file not change while mapped. The read lease held
+        // until the mapping is dropped (the file is dropped after it) makes every open of
+        // the file for writing and every truncation wait, so the mapped pages stay the
+        // file's (module documentation; a writer that waits out the lease-break time, 45 s
+        // by default, would have a render hold one tile that long). The mapping is
+        // read-only.
+        match unsafe { memmap2::MmapOptions::new().len(size).map(&file) } {
+            Ok(map) => Ok(Mapped { map, _file: file }),
+            Err(_) => Err(unlease(file)),
+        }
+    }
+}
+
+/// Elsewhere nothing is mapped: every file is read.
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+mod mapping {
+    use std::fs::File;
+
+    /// A mapped file: never made on this system.
+    #[derive(Debug)]
+    pub struct Mapped(std::convert::Infallible);
+
+    impl std::ops::Deref for Mapped {
+        type Target = [u8];
+
+        fn deref(&self) -> &[u8] {
+            match self.0 {}
+        }
+    }
+
+    pub(super) fn leased_map(file: File, _len: u64) -> Result<Mapped, File> {
+        Err(file)
     }
 }

@@ -190,12 +190,24 @@ impl FolderStore {
                 detail: format!("sidecar of {len} bytes is larger than {limit}"),
             });
         }
+        self.read_whole(f, len, limit, path, tile).map(Some)
+    }
+
+    /// The bytes of an open file of `len` bytes (`limit` at most), for errors named `path`.
+    fn read_whole(
+        &self,
+        f: File,
+        len: u64,
+        limit: Option<u64>,
+        path: &Path,
+        tile: TileId,
+    ) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 26));
         let mut reader = f.take(limit.unwrap_or(u64::MAX));
         reader
             .read_to_end(&mut out)
             .map_err(self.io(path, Some(tile)))?;
-        Ok(Some(out))
+        Ok(out)
     }
 
     fn read_sidecar(&self, tile: TileId) -> Result<Option<Sidecar>> {
@@ -258,12 +270,16 @@ impl FolderStore {
             return Ok(None);
         };
         let len = f.metadata().map_err(self.io(path, Some(tile)))?.len();
-        let bytes = if map {
-            bytes::read_file(f, len)
+        let f = if map {
+            match bytes::map(f, len) {
+                Ok(mapped) => return Ok(Some(TileBytes::Mapped(mapped))),
+                Err(f) => f,
+            }
         } else {
-            bytes::read_all(f, len)
+            f
         };
-        bytes.map(Some).map_err(self.io(path, Some(tile)))
+        let bytes = self.read_whole(f, len, None, path, tile)?;
+        Ok(Some(TileBytes::Owned(bytes)))
     }
 
     fn metadata_map(&self) -> Result<BTreeMap<String, String>> {
