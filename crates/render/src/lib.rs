@@ -973,10 +973,10 @@ pub fn render_tile_png(
     cache: Option<&ParentCache>,
     png: &PngOptions,
 ) -> Result<RenderedPng> {
-    let (canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
+    let (mut canvas, stats, mut timings) = draw_one(sources, cache, tile, options, edges)?;
     let composited = Instant::now();
     let (bytes, transparent) =
-        match png_out::encode_canvas_indexed(&canvas, options.background, png) {
+        match png_out::encode_canvas_indexed(&mut canvas, options.background, png) {
             Some((encoded, composite)) => {
                 timings.composite = composite;
                 timings.encode = composited.elapsed() - composite;

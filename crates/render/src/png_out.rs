@@ -206,60 +206,72 @@ pub fn encode_png(pixmap: &Pixmap, options: &PngOptions) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A canvas as an indexed PNG: [`Canvas::palette_indices`], then [`encode_indexed`]. In the
-/// usual (fast) encoding, the top rows are compressed while the bottom rows' indices are
-/// still being worked out on another thread (where the palette is not known yet: it goes
-/// into the PNG's header, which the compressed rows follow). `None` where the canvas cannot
-/// be indexed or `options` want no palette; with the time the indices took (in the fast
-/// encoding with the top rows' compressing, which overlaps them).
+/// A canvas as an indexed PNG: [`Canvas::take_palette_indices_each`] (which leaves the canvas
+/// blank when it can be indexed, as it was otherwise), then [`encode_indexed`]. In the
+/// usual (fast) encoding, each run of rows is compressed on the calling thread as soon as
+/// its indices are final, while the next runs' are worked out (on another thread when the
+/// pool has one free): the palette is not known until the last run is indexed, but it goes
+/// into the PNG's header, which the compressed rows follow. `None` where the canvas cannot
+/// be indexed or `options` want no palette; with the time the indices took from the start
+/// (in the fast encoding, the compressing overlaps them).
 ///
 /// The fast encoding filters the rows with `Sub` and compresses them by fdeflate into one
 /// zlib stream, as [`encoder`] has the png crate do for a fast palette image: the same bytes.
 /// (The png crate filters rows only as it writes them, after the header: not before the
 /// palette is known.)
 pub(crate) fn encode_canvas_indexed(
-    canvas: &Canvas,
+    canvas: &mut Canvas,
     background: Option<[u8; 4]>,
     options: &PngOptions,
 ) -> Option<(Result<CanvasPng>, std::time::Duration)> {
     if !options.palette {
         return None;
     }
-    let started = std::time::Instant::now();
+    let (width, height) = (canvas.width, canvas.height);
     if options.small {
         // Adaptive filters and another compressor, through the png crate: after the indices.
-        let (colours, indices) = canvas.palette_indices(background)?;
-        let composited = started.elapsed();
-        let bytes = encode_indexed(canvas.width, canvas.height, &colours, &indices, options);
-        return Some((bytes.map(|bytes| CanvasPng { bytes, colours }), composited));
+        let indexed = canvas
+            .take_palette_indices_each(background, |_| Ok::<(), std::convert::Infallible>(()));
+        let image = match indexed? {
+            Ok(image) => image,
+            Err(never) => match never {},
+        };
+        let bytes = encode_indexed(width, height, &image.colours, &image.indices, options);
+        return Some((
+            bytes.map(|bytes| CanvasPng {
+                bytes,
+                colours: image.colours,
+            }),
+            image.indexed_in,
+        ));
     }
-    let width = canvas.width as usize;
-    let compress = |rows: &[u8], zlib: &mut fdeflate::Compressor<Vec<u8>>| -> std::io::Result<()> {
-        let mut row = vec![0u8; width + 1];
-        for line in rows.chunks(width.max(1)) {
-            sub_filter(line, &mut row);
-            zlib.write_data(&row[..line.len() + 1])?;
+    // fdeflate's output on these images is a fifth of the rows' bytes or less.
+    let rows = width as usize * height as usize;
+    let mut zlib = match fdeflate::Compressor::new(Vec::with_capacity(rows / 2 + 1024)) {
+        Ok(z) => z,
+        Err(e) => return Some((Err(io_err(e)), std::time::Duration::ZERO)),
+    };
+    let line = (width as usize).max(1);
+    let mut row = vec![0u8; line + 1];
+    let image = canvas.take_palette_indices_each(background, |rows: &[u8]| {
+        for px in rows.chunks(line) {
+            sub_filter(px, &mut row);
+            zlib.write_data(&row[..px.len() + 1])?;
         }
         Ok(())
-    };
-    let image = canvas.palette_indices_then(background, |top| {
-        // fdeflate's output on these images is a fifth of the rows' bytes or less.
-        let mut zlib = fdeflate::Compressor::new(Vec::with_capacity(top.len() / 2 + 1024))?;
-        compress(top, &mut zlib)?;
-        Ok(zlib)
     })?;
-    let composited = started.elapsed();
-    let colours = image.colours;
+    let indexed_in = image
+        .as_ref()
+        .map_or(std::time::Duration::ZERO, |i| i.indexed_in);
     let encoded = (|| {
-        let mut zlib = image.top.map_err(io_err)?;
-        compress(&image.indices[image.top_len..], &mut zlib).map_err(io_err)?;
+        let image = image.map_err(io_err)?;
         let zlib = zlib.finish().map_err(io_err)?;
         let mut out = Vec::with_capacity(zlib.len() + 2048);
         let mut writer = encoder(
             &mut out,
-            canvas.width,
-            canvas.height,
-            Some(colours.as_slice()),
+            width,
+            height,
+            Some(image.colours.as_slice()),
             options,
         )?;
         writer
@@ -268,10 +280,10 @@ pub(crate) fn encode_canvas_indexed(
         writer.finish().map_err(png_err)?;
         Ok(CanvasPng {
             bytes: out,
-            colours,
+            colours: image.colours,
         })
     })();
-    Some((encoded, composited))
+    Some((encoded, indexed_in))
 }
 
 /// A canvas's PNG and its palette (premultiplied): [`encode_canvas_indexed`].
@@ -368,7 +380,7 @@ mod tests {
                     .build()
                     .unwrap();
                 let (got, want) = pool.install(|| {
-                    let got = encode_canvas_indexed(&c, None, &options);
+                    let got = encode_canvas_indexed(&mut c.clone(), None, &options);
                     let want = c.palette_indices(None).map(|(colours, indices)| {
                         (
                             encode_indexed(w, h, &colours, &indices, &options).unwrap(),
@@ -398,7 +410,8 @@ mod tests {
                 small: true,
                 ..PngOptions::default()
             };
-            let got = encode_canvas_indexed(&c, None, &small).map(|(png, _)| png.unwrap().bytes);
+            let got = encode_canvas_indexed(&mut c.clone(), None, &small)
+                .map(|(png, _)| png.unwrap().bytes);
             let want = c.palette_indices(None).map(|(colours, indices)| {
                 encode_indexed(w, h, &colours, &indices, &small).unwrap()
             });
@@ -407,7 +420,7 @@ mod tests {
                 palette: false,
                 ..PngOptions::default()
             };
-            assert!(encode_canvas_indexed(&c, None, &rgba).is_none());
+            assert!(encode_canvas_indexed(&mut c.clone(), None, &rgba).is_none());
         }
         assert_eq!(compared, 6);
     }

@@ -376,77 +376,93 @@ impl Canvas {
     /// list them) and each pixel's index. A pixel's colour depends only on its coverages, so
     /// each combination is composited once. `None` when the image cannot be indexed this way:
     /// the density style, more than two classes drawn, or more than 256 colours.
+    #[cfg(test)]
     pub fn palette_indices(&self, background: Option<[u8; 4]>) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
-        self.palette_indices_then(background, |_| ())
-            .map(|p| (p.colours, p.indices))
+        let taken = self
+            .clone()
+            .take_palette_indices_each(background, |_| Ok::<(), ()>(()))?;
+        taken.ok().map(|p| (p.colours, p.indices))
     }
 
-    /// As [`Canvas::palette_indices`], handing the indices of the top rows to `top` as soon
-    /// as they are final, on the calling thread while another computes the rest (on one
-    /// thread, all of them, at the end). The top rows' indices are final first: the
-    /// bottom's palette is merged into theirs, and only the bottom's indices change.
-    pub(crate) fn palette_indices_then<R: Send>(
-        &self,
+    /// As [`Canvas::palette_indices`], taking the drawing, and handing the indices to `each` a
+    /// run of whole rows at a time, in order, on the calling thread, as soon as they are
+    /// final: the next rows are indexed meanwhile (by another thread of the pool when it is
+    /// free, or else by this one between runs). The palette is worked out in scan order, so
+    /// the colours are in the order first met.
+    ///
+    /// When it returns the indices the canvas is left blank, and when it returns `None` (or
+    /// `each` fails), as it was. Where one class was drawn, its coverage becomes the indices
+    /// in place, so no new pages are written for them (64 on a 512 px tile, each a page
+    /// fault).
+    pub(crate) fn take_palette_indices_each<E: Send>(
+        &mut self,
         background: Option<[u8; 4]>,
-        top: impl FnOnce(&[u8]) -> R + Send,
-    ) -> Option<PaletteImage<R>> {
+        each: impl FnMut(&[u8]) -> Result<(), E> + Send,
+    ) -> Option<Result<PaletteImage, E>> {
         if self.density.is_some() {
             return None;
         }
-        let used: Vec<&Plane> = self.planes.iter().filter(|p| p.used).collect();
-        let n = self.len();
+        let used: Vec<usize> = (0..self.planes.len())
+            .filter(|&i| self.planes[i].used)
+            .collect();
         if used.len() > 2 {
             return None;
         }
-        let Some(first) = used.first().map(|p| &p.cov[..n]) else {
-            let indices = vec![0; n];
-            let top = top(&indices);
-            let colours = vec![self.pixel_colour(&[], &[], background)];
-            return Some(PaletteImage::new(colours, indices, top, n));
+        let n = self.len();
+        let mut indices = match used[..] {
+            [first] => {
+                let mut cov = std::mem::take(&mut self.planes[first].cov);
+                cov.truncate(n);
+                cov
+            }
+            _ => vec![0u8; n],
         };
-        let second = used.get(1).map(|p| &p.cov[..n]);
+        let canvas = &*self;
+        let classes: Vec<&Plane> = used.iter().map(|&i| &canvas.planes[i]).collect();
         let colour = |key: usize| {
             let covs = [(key & 0xff) as u8, (key >> 8) as u8];
-            self.pixel_colour(&used, &covs, background)
+            canvas.pixel_colour(&classes, &covs, background)
         };
-        // The top 5/16 of the rows and the rest (whole rows) on two threads when there are
-        // two, each with its own palette in the order it meets the colours; the bottom's
-        // colours the top lacks then follow the top's, in the bottom's order, which is the
-        // order a scan of the whole image meets them. The top is the smaller part: its
-        // indices are handed on early (to be compressed while the bottom's are worked out).
+        // Runs of whole rows of about 16 KB.
         let width = (self.width as usize).max(1);
-        let half = if n >= 1 << 16 && rayon::current_num_threads() > 1 {
-            n / width * 5 / 16 * width
-        } else {
-            n
+        let run = (STRIPE_BYTES / width).max(1) * width;
+        let mut scan = PaletteScan::new(used.len());
+        let indexed = match used[..] {
+            // Nothing drawn: every pixel the background's.
+            [] => index_then_each(&mut indices, run, |_, px| scan.none(px, &colour), each),
+            // At most 256 coverages, so at most 256 colours: never `None`.
+            [_] => index_then_each(&mut indices, run, |_, px| scan.one(px, &colour), each),
+            _ => {
+                let (a, b) = (&classes[0].cov[..n], &classes[1].cov[..n]);
+                index_then_each(
+                    &mut indices,
+                    run,
+                    |at, out| {
+                        let to = at + out.len();
+                        scan.two(&a[at..to], &b[at..to], &colour, out)
+                    },
+                    each,
+                )
+            }
         };
-        let mut indices = vec![0u8; n];
-        let part = |from: usize, out: &mut [u8]| {
-            let to = from + out.len();
-            palette_part(&first[from..to], second.map(|s| &s[from..to]), &colour, out)
+        let Some(result) = indexed else {
+            if let [first] = used[..] {
+                // Not reached (see above); the plane's bytes are back, if not its pixels.
+                self.planes[first].cov = indices;
+            }
+            return None;
         };
-        if half == n || half == 0 {
-            let colours = part(0, &mut indices)?;
-            let top = top(&indices);
-            return Some(PaletteImage::new(colours, indices, top, n));
+        for &i in &used {
+            let p = &mut self.planes[i];
+            p.used = false;
+            p.cov = Vec::new();
         }
-        let (upper, lower) = indices.split_at_mut(half);
-        let (upper_part, more) = crate::join::join(
-            || {
-                let colours = part(0, upper)?;
-                Some((colours, top(upper)))
-            },
-            || part(half, lower),
-        );
-        let ((mut colours, r), more) = (upper_part?, more?);
-        let mut remap = [0u8; 256];
-        for (to, &c) in remap.iter_mut().zip(&more) {
-            *to = palette_index(&mut colours, c)?;
-        }
-        for i in lower.iter_mut() {
-            *i = remap[usize::from(*i)];
-        }
-        Some(PaletteImage::new(colours, indices, r, half))
+        self.dirty = None;
+        Some(result.map(|indexed_in| PaletteImage {
+            colours: scan.colours,
+            indices,
+            indexed_in,
+        }))
     }
 
     /// One pixel composited as [`Canvas::composite_rows`] does, from the coverages of the
@@ -995,26 +1011,13 @@ impl Stamps {
     }
 }
 
-/// What [`Canvas::palette_indices_then`] makes: the colours (premultiplied, in the order
-/// first met), each pixel's index, and what was made of the top rows' indices, with how
-/// many they were (whole rows).
+/// What [`Canvas::take_palette_indices_each`] makes: the colours (premultiplied, in the order
+/// first met), each pixel's index, and how long the indices took from the start.
 #[derive(Debug)]
-pub(crate) struct PaletteImage<R> {
+pub(crate) struct PaletteImage {
     pub colours: Vec<[u8; 4]>,
     pub indices: Vec<u8>,
-    pub top: R,
-    pub top_len: usize,
-}
-
-impl<R> PaletteImage<R> {
-    fn new(colours: Vec<[u8; 4]>, indices: Vec<u8>, top: R, top_len: usize) -> Self {
-        PaletteImage {
-            colours,
-            indices,
-            top,
-            top_len,
-        }
-    }
+    pub indexed_in: std::time::Duration,
 }
 
 /// The index of colour `c` in `colours`, added at the end if it is new; `None` when it is
@@ -1031,66 +1034,186 @@ fn palette_index(colours: &mut Vec<[u8; 4]>, c: [u8; 4]) -> Option<u8> {
     Some(i as u8)
 }
 
-/// [`Canvas::palette_indices`] over a run of pixels, given their coverages (`first`, and
-/// `second` when two classes were drawn) and the colour of each key (the first coverage plus
-/// 256 times the second): the colours in the order met, each pixel's index written to
-/// `indices` (as long as `first`).
-fn palette_part(
-    first: &[u8],
-    second: Option<&[u8]>,
-    colour: &impl Fn(usize) -> [u8; 4],
-    indices: &mut [u8],
-) -> Option<Vec<[u8; 4]>> {
-    // Per key (coverage of the first class, plus 256 times the second's): index + 1.
-    let mut slot = vec![0u16; if second.is_some() { 1 << 16 } else { 256 }];
-    let mut colours: Vec<[u8; 4]> = Vec::new();
-    let mut assign = |key: usize, slot: &mut [u16]| -> Option<u8> {
-        let i = palette_index(&mut colours, colour(key))?;
-        slot[key] = u16::from(i) + 1;
-        Some(i)
-    };
-    match second {
-        None => {
-            // Sixteen pixels at a time where nothing was drawn (most of a tile) once
-            // the empty pixel has its index.
-            for (outs, cs) in indices.chunks_mut(16).zip(first.chunks(16)) {
-                // One 16-byte compare (an `all` over the bytes goes byte by byte).
-                let empty = <[u8; 16]>::try_from(cs).is_ok_and(|a| u128::from_ne_bytes(a) == 0);
-                if slot[0] != 0 && empty {
-                    outs.fill((slot[0] - 1) as u8);
-                    continue;
-                }
-                // Without a branch a pixel while every coverage met has its index;
-                // a chunk with a new one is done again in order, assigning.
-                let mut new = false;
-                for (out, &c) in outs.iter_mut().zip(cs) {
-                    let i = slot[usize::from(c)];
-                    new |= i == 0;
-                    *out = i.wrapping_sub(1) as u8;
-                }
-                if !new {
-                    continue;
-                }
-                for (out, &c) in outs.iter_mut().zip(cs) {
-                    let key = usize::from(c);
-                    *out = match slot[key] {
-                        0 => assign(key, &mut slot)?,
-                        i => (i - 1) as u8,
-                    };
-                }
-            }
-        }
-        Some(second) => {
-            for ((out, &c), &d) in indices.iter_mut().zip(first).zip(second) {
-                let key = usize::from(c) | usize::from(d) << 8;
-                *out = match slot[key] {
-                    0 => assign(key, &mut slot)?,
-                    i => (i - 1) as u8,
-                };
-            }
+/// The rows a run of [`Canvas::take_palette_indices_each`] holds: about 16 KB, so the first
+/// run is indexed in a few microseconds and runs are handed on often enough to keep both
+/// threads busy.
+const STRIPE_BYTES: usize = 16 << 10;
+
+/// The palette of an image indexed a run of pixels at a time, in scan order: each key's index
+/// plus one (0: not met yet; a key is a coverage, or with two classes the first's plus 256
+/// times the second's), and the colours in the order met.
+struct PaletteScan {
+    slot: Vec<u16>,
+    colours: Vec<[u8; 4]>,
+}
+
+impl PaletteScan {
+    fn new(classes: usize) -> PaletteScan {
+        PaletteScan {
+            slot: vec![0; if classes > 1 { 1 << 16 } else { 256 }],
+            colours: Vec::new(),
         }
     }
-    Some(colours)
+
+    /// The index of `key`, added to the palette when it is new; `None` past 256 colours.
+    #[inline]
+    fn index_of(&mut self, key: usize, colour: &impl Fn(usize) -> [u8; 4]) -> Option<u8> {
+        if self.slot[key] == 0 {
+            self.slot[key] = u16::from(palette_index(&mut self.colours, colour(key))?) + 1;
+        }
+        Some((self.slot[key] - 1) as u8)
+    }
+
+    /// Nothing drawn: the background's index everywhere.
+    fn none(&mut self, px: &mut [u8], colour: &impl Fn(usize) -> [u8; 4]) -> Option<()> {
+        let i = self.index_of(0, colour)?;
+        px.fill(i);
+        Some(())
+    }
+
+    /// One class drawn: each coverage in `px` replaced by its index.
+    fn one(&mut self, px: &mut [u8], colour: &impl Fn(usize) -> [u8; 4]) -> Option<()> {
+        // Sixteen pixels at a time where nothing was drawn (most of a tile) once the empty
+        // pixel has its index.
+        for run in px.chunks_mut(16) {
+            let keys = <[u8; 16]>::try_from(&*run).ok();
+            // One 16-byte compare (an `all` over the bytes goes byte by byte).
+            if self.slot[0] != 0 && keys.is_some_and(|k| u128::from_ne_bytes(k) == 0) {
+                run.fill((self.slot[0] - 1) as u8);
+                continue;
+            }
+            let mut copy = [0u8; 16];
+            let keys = &mut copy[..run.len()];
+            keys.copy_from_slice(run);
+            // Without a branch a pixel while every coverage met has its index; a run with a
+            // new one is done again in order, assigning.
+            let mut new = false;
+            for (out, &c) in run.iter_mut().zip(keys.iter()) {
+                let i = self.slot[usize::from(c)];
+                new |= i == 0;
+                *out = i.wrapping_sub(1) as u8;
+            }
+            if new {
+                for (out, &c) in run.iter_mut().zip(keys.iter()) {
+                    *out = self.index_of(usize::from(c), colour)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Two classes drawn: the index of each pixel's pair of coverages (`first`, `second`)
+    /// written to `out`.
+    fn two(
+        &mut self,
+        first: &[u8],
+        second: &[u8],
+        colour: &impl Fn(usize) -> [u8; 4],
+        out: &mut [u8],
+    ) -> Option<()> {
+        for ((o, &c), &d) in out.iter_mut().zip(first).zip(second) {
+            *o = self.index_of(usize::from(c) | usize::from(d) << 8, colour)?;
+        }
+        Some(())
+    }
+}
+
+/// Indexes `px` a run of `run` bytes at a time, in order, by `index` (given where the run
+/// starts), and hands each run indexed to `each`, in order, on the calling thread, while the
+/// next runs are indexed: by the pool's other thread when it is free to take that work, or by
+/// this one when the next run is not ready yet and no other thread is indexing (so one thread
+/// alone, or a pool busy elsewhere, does it all here). `None` when `index` fails (it is not
+/// called again), or `each`'s first error; otherwise how long the indexing took.
+fn index_then_each<E: Send>(
+    px: &mut [u8],
+    run: usize,
+    index: impl FnMut(usize, &mut [u8]) -> Option<()> + Send,
+    mut each: impl FnMut(&[u8]) -> Result<(), E> + Send,
+) -> Option<Result<std::time::Duration, E>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Mutex, TryLockError};
+    let started = std::time::Instant::now();
+    let runs = px.len().div_ceil(run.max(1));
+    // The runs not yet indexed and the indexing (one thread at a time); the runs indexed, in
+    // order, and how many; whether indexing failed; when the last run was indexed.
+    let todo = Mutex::new((px.chunks_mut(run.max(1)).enumerate(), index));
+    let done: Mutex<Vec<&[u8]>> = Mutex::new(Vec::with_capacity(runs));
+    let ready = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let finished = Mutex::new(None);
+    // Indexes the next run, waiting for the thread indexing one when `wait`.
+    #[derive(PartialEq)]
+    enum Step {
+        Indexed,
+        /// Another thread is indexing a run.
+        Busy,
+        /// Every run is indexed, or indexing failed.
+        Over,
+    }
+    let index_next = |wait: bool| -> Step {
+        let mut todo = match todo.try_lock() {
+            Ok(t) => t,
+            Err(TryLockError::WouldBlock) if !wait => return Step::Busy,
+            Err(TryLockError::WouldBlock) => match todo.lock() {
+                Ok(t) => t,
+                Err(_) => {
+                    failed.store(true, Ordering::Release);
+                    return Step::Over;
+                }
+            },
+            // The other thread panicked while indexing: its panic reaches the caller.
+            Err(TryLockError::Poisoned(_)) => {
+                failed.store(true, Ordering::Release);
+                return Step::Over;
+            }
+        };
+        let (runs_left, index) = &mut *todo;
+        if failed.load(Ordering::Acquire) {
+            return Step::Over;
+        }
+        let Some((i, px)) = runs_left.next() else {
+            return Step::Over;
+        };
+        let indexed = index(i * run, px).is_some();
+        match (indexed, done.lock()) {
+            (true, Ok(mut done)) => done.push(px),
+            _ => {
+                failed.store(true, Ordering::Release);
+                return Step::Over;
+            }
+        }
+        if ready.fetch_add(1, Ordering::AcqRel) + 1 == runs
+            && let Ok(mut f) = finished.lock()
+        {
+            *f = Some(started.elapsed());
+        }
+        Step::Indexed
+    };
+    let (handed, ()) = crate::join::join(
+        || -> Option<Result<(), E>> {
+            for i in 0..runs {
+                while ready.load(Ordering::Acquire) <= i {
+                    if failed.load(Ordering::Acquire) {
+                        return None;
+                    }
+                    if index_next(false) == Step::Busy {
+                        std::hint::spin_loop();
+                    }
+                }
+                let px = done.lock().ok()?[i];
+                if let Err(e) = each(px) {
+                    return Some(Err(e));
+                }
+            }
+            Some(Ok(()))
+        },
+        || while index_next(true) == Step::Indexed {},
+    );
+    if failed.load(Ordering::Acquire) {
+        return None;
+    }
+    let took = finished.lock().ok().and_then(|f| *f);
+    Some(handed?.map(|()| took.unwrap_or_else(|| started.elapsed())))
 }
 
 #[cfg(test)]
@@ -1400,15 +1523,36 @@ pub(crate) mod tests {
             c.composite_rows(0, h, background, &mut rgba);
             let want = crate::png_out::palette_of(&rgba);
             let got = pool.install(|| c.palette_indices(background));
-            // The top rows handed on early are whole rows, already final.
-            let then = pool.install(|| c.palette_indices_then(background, |top| top.to_vec()));
+            // Taken run by run: whole rows, handed on in order, already final.
+            let mut taken = c.clone();
+            let mut runs: Vec<Vec<u8>> = Vec::new();
+            let then = pool.install(|| {
+                taken.take_palette_indices_each(background, |run| {
+                    runs.push(run.to_vec());
+                    Ok::<(), ()>(())
+                })
+            });
+            // Taken: blank when indexed, as it was otherwise.
+            let blank = Canvas::new(w, h, &colours, false);
+            let left = if then.is_some() { &blank } else { &c };
+            let drawn = |c: &Canvas| -> Vec<Option<Vec<u8>>> {
+                c.planes
+                    .iter()
+                    .map(|p| p.used.then(|| p.cov.clone()))
+                    .collect()
+            };
+            assert_eq!(drawn(&taken), drawn(left), "case {case}");
             match (&got, then) {
-                (Some((colours, indices)), Some(p)) => {
-                    let (top, done) = (p.top, p.top_len);
+                (Some((colours, indices)), Some(Ok(p))) => {
                     assert_eq!((colours, indices), (&p.colours, &p.indices), "case {case}");
-                    assert_eq!((top.len(), done % w as usize), (done, 0), "case {case}");
-                    assert!(done > 0, "case {case}");
-                    assert_eq!(top, indices[..done], "case {case}");
+                    assert!(
+                        runs.iter().all(|r| r.len() % w as usize == 0),
+                        "case {case}"
+                    );
+                    assert_eq!(&runs.concat(), indices, "case {case}");
+                    if large {
+                        assert!(runs.len() > 2, "case {case}: {} runs", runs.len());
+                    }
                 }
                 (None, None) => {}
                 (a, b) => panic!("case {case}: {a:?} but {b:?}"),
@@ -1430,6 +1574,70 @@ pub(crate) mod tests {
             merged >= 5 && too_many >= 2,
             "{merged} merged, {too_many} over 256"
         );
+    }
+
+    /// Indices handed on run by run come out the same whether the pool's other thread indexes
+    /// the runs ahead, there is no other thread, or the other thread is busy with other work
+    /// the whole time (the caller then indexes each run itself, and never waits for a thread
+    /// that does not come); the first error of the runs' taker stops the hand-off and is
+    /// returned.
+    #[test]
+    fn indices_are_handed_on_alike_with_or_without_a_free_thread() {
+        let colours = [[5, 203, 99, 255], [255, 62, 181, 255]];
+        let (w, h) = (256u32, 256u32);
+        let mut rng = Rng(0x0dd_ba11);
+        let mut c = Canvas::new(w, h, &colours, false);
+        let clip = c.full_clip();
+        for _ in 0..60 {
+            let p = |rng: &mut Rng| (rng.next() * w as f32, rng.next() * h as f32);
+            let (a, b) = (p(&mut rng), p(&mut rng));
+            c.capsule(0, clip, a, b, 0.5 + rng.next() * 2.0);
+        }
+        let want = c.palette_indices(None).expect("one class indexes");
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let handed = |pool: &rayon::ThreadPool| {
+            let mut taken = c.clone();
+            let mut runs = Vec::new();
+            let image = pool.install(|| {
+                taken.take_palette_indices_each(None, |run| {
+                    runs.push(run.to_vec());
+                    Ok::<(), ()>(())
+                })
+            });
+            let image = image.expect("indexed").expect("no error");
+            assert_eq!((&image.colours, &image.indices), (&want.0, &want.1));
+            assert!(runs.len() > 2, "{} runs", runs.len());
+            runs.concat()
+        };
+        assert_eq!(handed(&pool(2)), want.1, "a free thread");
+        assert_eq!(handed(&pool(1)), want.1, "one thread");
+        let busy = pool(2);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        busy.spawn(move || {
+            started_tx.send(()).unwrap();
+            // Held until the hand-off below is over.
+            let _ = rx.recv();
+        });
+        started_rx.recv().unwrap();
+        assert_eq!(handed(&busy), want.1, "the other thread busy");
+        drop(tx);
+        // The taker's first error stops the hand-off.
+        let mut calls = 0;
+        let mut taken = c.clone();
+        let failed = pool(2).install(|| {
+            taken.take_palette_indices_each(None, |_| {
+                calls += 1;
+                if calls == 2 { Err("full disk") } else { Ok(()) }
+            })
+        });
+        assert_eq!(failed.map(|r| r.err()), Some(Some("full disk")));
+        assert_eq!(calls, 2);
     }
 
     #[test]
