@@ -131,6 +131,17 @@ def empty_program(tmp):
     return exe
 
 
+def linked_as(path):
+    """How an ELF binary is linked, from its header's type: a position-independent executable
+    (relocated at each start) or one at a fixed address (see build.rs)."""
+    with open(path, "rb") as f:
+        head = f.read(18)
+    if head[:4] != b"\x7fELF":
+        return "not ELF"
+    (kind,) = struct.unpack("<H", head[16:18])
+    return {2: "fixed address", 3: "position-independent"}.get(kind, f"ELF type {kind}")
+
+
 def median_ms(values):
     return statistics.median(values) * 1000
 
@@ -242,6 +253,7 @@ def main():
             f"wall min-max {spread[0]:.2f}-{spread[-1]:.2f} ms"
         )
         print(f"  its last summary: {summaries[b]}")
+        print(f"  linked: {linked_as(binary)}")
         pw, ph, kind = checked[b]
         print(f"  checked: a valid {pw} x {ph} {kind} PNG")
     target = med("gdal", 0) / 20
