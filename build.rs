@@ -1,5 +1,6 @@
-//! Links the release binary at a fixed address on Linux (see `fixed_address`), and tells the
-//! tests that open mlytiles' outputs in other programs which of those programs are here. For each reader it sets a cfg when the program is installed, or when `CI` is set (CI
+//! Links the release binary on Linux so that it starts sooner (see `quick_start_link`), and
+//! tells the tests that open mlytiles' outputs in other programs which of those programs are
+//! here. For each reader it sets a cfg when the program is installed, or when `CI` is set (CI
 //! must run those tests, which then fail naming the missing program; `.ci/run` installs them):
 //!
 //! | cfg | program | from |
@@ -36,27 +37,58 @@ fn python_has(module: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Whether the binary is linked at a fixed address (`-no-pie`) rather than as a
-/// position-independent executable, the default: on Linux, in release builds, unless
-/// `MLYTILES_PIE` is set to anything but empty or `0`. A position-independent binary is
-/// relocated by the dynamic loader each time it starts: 13,703 pointers in 51 pages that are
-/// then copied on write, about 0.14 ms of the 2.7 ms a whole `render --tile` of the densest
-/// tile takes. The cost of a fixed address is that ASLR no longer moves the binary's own code
-/// and data (its stack, heap, threads' stacks and shared libraries are still placed at
-/// random).
-fn fixed_address() -> bool {
-    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
-    let pie = std::env::var("MLYTILES_PIE").is_ok_and(|v| !v.is_empty() && v != "0");
-    linux && release && !pie
+/// Links the release binary on Linux so that the dynamic loader has less to do at each start
+/// (unless `MLYTILES_DEFAULT_LINK` is set to anything but empty or `0`: rustc's defaults then).
+/// Each was measured on `render --tile` of the densest tile, 2.6 ms as a whole process:
+///
+/// - At a fixed address (`-no-pie`) rather than as a position-independent executable, which
+///   the loader relocates each time: 13,703 pointers in 51 pages then copied on write, 0.14 ms.
+///   ASLR then no longer moves the binary's own code and data (its stack, heap, threads' stacks
+///   and shared libraries are still placed at random).
+/// - With GCC's unwinder in the binary (`libgcc_eh.a`, which `gcc -static-libgcc` links)
+///   rather than loaded from `libgcc_s.so.1`: a shared library fewer to find, map and bind,
+///   0.05 ms. Rust's standard library asks for `-lgcc_s`; a linker script of that name in
+///   `OUT_DIR`, searched before the system's folders, stands for the archive. Only when the
+///   C compiler that links says where the archive is, and not when cross-compiling.
+fn quick_start_link() {
+    println!("cargo::rerun-if-env-changed=MLYTILES_DEFAULT_LINK");
+    println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let default = !matches!(var("MLYTILES_DEFAULT_LINK").as_str(), "" | "0");
+    if default || var("CARGO_CFG_TARGET_OS") != "linux" || var("PROFILE") != "release" {
+        return;
+    }
+    println!("cargo::rustc-link-arg-bins=-no-pie");
+    if var("CARGO_CFG_TARGET_ENV") != "gnu" || var("TARGET") != var("HOST") {
+        return;
+    }
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
+    let Ok(found) = Command::new(linker)
+        .arg("-print-file-name=libgcc_eh.a")
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return;
+    };
+    let archive = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    // Without the archive the compiler prints the bare name back.
+    if !found.status.success()
+        || !Path::new(&archive).is_absolute()
+        || !Path::new(&archive).is_file()
+    {
+        return;
+    }
+    let out = std::path::PathBuf::from(var("OUT_DIR"));
+    let script =
+        format!("/* GCC's unwinder linked in; see mlytiles' build.rs */\nINPUT ( {archive} )\n");
+    if std::fs::write(out.join("libgcc_s.so"), script).is_ok() {
+        println!("cargo::rustc-link-search=native={}", out.display());
+    }
 }
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=MLYTILES_PIE");
-    if fixed_address() {
-        println!("cargo::rustc-link-arg-bins=-no-pie");
-    }
+    quick_start_link();
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-env-changed=PATH");
     // Installing a Debian package changes /usr/bin's mtime; a pip install changes the folder
