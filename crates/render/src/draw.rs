@@ -5,6 +5,8 @@ use mlytiles_mvt::{GeometrySink, Layer, LayerHeader, Tile, Value};
 use mlytiles_tile::TileId;
 
 use crate::overzoom::Indexed;
+use std::sync::Arc;
+
 use crate::raster::{Canvas, Clip, DENSITY_CLASS, Stamps};
 use crate::style::{MARKER_CLASSES, marker_class};
 use crate::{Error, RenderStats, Result, Style};
@@ -77,7 +79,7 @@ pub(crate) fn overview_radius(z: u8) -> f32 {
 pub(crate) struct Brushes {
     pub line_r: f32,
     radii: [f32; 3],
-    stamps: [std::sync::OnceLock<Stamps>; 3],
+    stamps: [std::sync::OnceLock<Arc<Stamps>>; 3],
 }
 
 impl Brushes {
@@ -93,8 +95,16 @@ impl Brushes {
         }
     }
 
+    /// The stamps of brush `i`, from [`discs`] the first time. Never waits for another thread
+    /// making them (as `OnceLock::get_or_init` would, asleep, and a sleeping thread took 140 us
+    /// to wake on a 2-core VM, more than making them): each thread that finds them missing
+    /// takes them from `discs`, and the first to finish keeps its own.
     fn get(&self, i: usize) -> &Stamps {
-        self.stamps[i].get_or_init(|| Stamps::disc(self.radii[i]))
+        if let Some(s) = self.stamps[i].get() {
+            return s;
+        }
+        let made = discs(self.radii[i]);
+        self.stamps[i].get_or_init(|| made)
     }
 
     /// Image dots.
@@ -111,6 +121,32 @@ impl Brushes {
     pub fn marker(&self) -> &Stamps {
         self.get(2)
     }
+}
+
+/// The disc stamps of radius `r`, made once per process for a few radii (a render's tiles and
+/// threads draw with the same ones: a tile's two neighbours and the tile itself each made them
+/// before, some 10 us each, cold). Made outside the lock, so a thread never waits for another
+/// making them.
+pub(crate) fn discs(r: f32) -> Arc<Stamps> {
+    use std::sync::{Mutex, PoisonError};
+    /// The radii kept: a style draws with three at each zoom.
+    const KEPT: usize = 16;
+    static MADE: Mutex<Vec<(u32, Arc<Stamps>)>> = Mutex::new(Vec::new());
+    let key = r.to_bits();
+    let find = |made: &[(u32, Arc<Stamps>)]| made.iter().find(|m| m.0 == key).map(|m| m.1.clone());
+    if let Some(s) = find(&MADE.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return s;
+    }
+    let stamps = Arc::new(Stamps::disc(r));
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(s) = find(&made) {
+        return s;
+    }
+    if made.len() == KEPT {
+        made.remove(0);
+    }
+    made.push((key, stamps.clone()));
+    stamps
 }
 
 /// Everything a draw needs besides the canvas.
@@ -790,6 +826,37 @@ mod tests {
     use mlytiles_mvt::{TileBuilder, geo_types};
 
     use super::*;
+
+    /// Disc stamps are made once a radius and shared (by every thread and tile of a render),
+    /// the same as made afresh, a radius's own, however many radii come and go from the store.
+    #[test]
+    fn disc_stamps_are_made_once_a_radius_and_shared() {
+        let a = super::discs(1.3);
+        let b = super::discs(1.3);
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{:?}", crate::raster::Stamps::disc(1.3))
+        );
+        let brushes = super::Brushes::new(14, 1.0);
+        assert_eq!(format!("{:?}", brushes.dot()), format!("{a:?}"));
+        let threads: Vec<String> = std::thread::scope(|s| {
+            let seen: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| format!("{:?}", brushes.dot())))
+                .collect();
+            seen.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(threads.iter().all(|t| *t == format!("{a:?}")));
+        for r in (0..40).map(|i| 0.5 + i as f32 * 0.25) {
+            let made = super::discs(r);
+            assert_eq!(
+                format!("{made:?}"),
+                format!("{:?}", crate::raster::Stamps::disc(r))
+            );
+        }
+        let again = super::discs(1.3);
+        assert_eq!(format!("{again:?}"), format!("{a:?}"));
+    }
 
     /// A layer split in parts (with a value table larger than its features, written after
     /// them, or smaller) gives as many parts as asked, one after another, which together read

@@ -1065,6 +1065,12 @@ fn draw_one(
         let own = load_stored(sources, cache, at(data, false), options, &mut st);
         (own, st)
     };
+    // The dots' stamps are made meanwhile, for both threads to find when they draw.
+    let read_beside = || {
+        let read = read_beside();
+        draw::discs(draw::dot_radius(tile.z()) * options.brush_scale());
+        read
+    };
     let ((beside, beside_stats), (own, own_stats)) = join::join(read_beside, read_own);
     stats.add(&beside_stats);
     let beside = beside?;
