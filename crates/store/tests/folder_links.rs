@@ -23,6 +23,9 @@ fn a_link_out_of_the_folder_is_refused_and_one_inside_is_followed() -> anyhow::R
     let bytes = sample_tile(1, 2);
     std::fs::write(x.join("3.mvt"), &bytes)?;
     symlink(x.join("3.mvt"), x.join("4.mvt"))?;
+    // Relative links: one out of the folder by `..` (a tile), one to its neighbour (a tile).
+    symlink("../../../secret.txt", x.join("6.mvt"))?;
+    symlink("3.mvt", x.join("7.mvt"))?;
     // A whole x folder that is a link out of the store.
     let away = dir.path().join("away");
     std::fs::create_dir_all(&away)?;
@@ -30,7 +33,7 @@ fn a_link_out_of_the_folder_is_refused_and_one_inside_is_followed() -> anyhow::R
     symlink(&away, root.join("14/2"))?;
 
     let store = FolderStore::open(&root)?;
-    for (y, xdir) in [(1, 1), (2, 1), (5, 2)] {
+    for (y, xdir) in [(1, 1), (2, 1), (5, 2), (6, 1)] {
         match store.get(tile(14, xdir, y)) {
             Err(Error::Corrupt { detail, .. }) => {
                 assert!(
@@ -47,6 +50,10 @@ fn a_link_out_of_the_folder_is_refused_and_one_inside_is_followed() -> anyhow::R
         .expect("the link inside is followed");
     assert_eq!(inside.info.status, TileStatus::Data);
     assert_eq!(inside.data, bytes);
+    let beside = store
+        .get(tile(14, 1, 7))?
+        .expect("the relative link inside is followed");
+    assert_eq!(beside.data, bytes);
 
     // Metadata as a link out: refused too.
     symlink(&outside, root.join("metadata.json"))?;
