@@ -237,6 +237,7 @@ pub(crate) fn encode_canvas_indexed(
             Err(never) => match never {},
         };
         let bytes = encode_indexed(width, height, &image.colours, &image.indices, options);
+        crate::raster::give_back(image.indices);
         return Some((
             bytes.map(|bytes| CanvasPng {
                 bytes,
@@ -265,6 +266,8 @@ pub(crate) fn encode_canvas_indexed(
         .map_or(std::time::Duration::ZERO, |i| i.indexed_in);
     let encoded = (|| {
         let image = image.map_err(io_err)?;
+        // Compressed: the indices' bytes are kept for another plane.
+        crate::raster::give_back(image.indices);
         let zlib = zlib.finish().map_err(io_err)?;
         let mut out = Vec::with_capacity(zlib.len() + 2048);
         let mut writer = encoder(
