@@ -37,29 +37,36 @@ fn python_has(module: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Links the release binary on Linux so that the dynamic loader has less to do at each start
-/// (unless `MLYTILES_DEFAULT_LINK` is set to anything but empty or `0`: rustc's defaults then).
-/// Each was measured on `render --tile` of the densest tile, 2.6 ms as a whole process:
+/// Links the release binary on Linux so that the dynamic loader has less to do at each start.
+/// Measured on `render --tile` of the densest tile, about 2.5 ms as a whole process:
 ///
-/// - At a fixed address (`-no-pie`) rather than as a position-independent executable, which
-///   the loader relocates each time: 13,703 pointers in 51 pages then copied on write, 0.14 ms.
-///   ASLR then no longer moves the binary's own code and data (its stack, heap, threads' stacks
-///   and shared libraries are still placed at random).
-/// - With GCC's unwinder in the binary (`libgcc_eh.a`, which `gcc -static-libgcc` links)
-///   rather than loaded from `libgcc_s.so.1`: a shared library fewer to find, map and bind,
-///   0.05 ms. Rust's standard library asks for `-lgcc_s`; a linker script of that name in
-///   `OUT_DIR`, searched before the system's folders, stands for the archive. Only when the
-///   C compiler that links says where the archive is, and not when cross-compiling.
+/// - GCC's unwinder is linked into the binary (`libgcc_eh.a`, which `gcc -static-libgcc`
+///   links) rather than loaded from `libgcc_s.so.1`: a shared library fewer to find, map and
+///   bind, 0.05 ms. Rust's standard library asks for `-lgcc_s`; a linker script of that name
+///   in `OUT_DIR`, searched before the system's folders, stands for the archive. Only when the
+///   C compiler that links says where the archive is, and not when cross-compiling;
+///   `MLYTILES_DEFAULT_LINK` set to anything but empty or `0` keeps rustc's way.
+/// - With `MLYTILES_FIXED_ADDRESS` so set, and only then, the binary is linked at a fixed
+///   address (`-no-pie`) rather than as a position-independent executable, which the loader
+///   relocates at each start (13,703 pointers in 51 pages then copied on write): 0.13 ms less.
+///   Not by default: ASLR then no longer moves the binary's own code, which a memory-safety bug
+///   in a C part (SQLite reading a hostile MBTiles file, say) would make easier to exploit.
 fn quick_start_link() {
     println!("cargo::rerun-if-env-changed=MLYTILES_DEFAULT_LINK");
+    println!("cargo::rerun-if-env-changed=MLYTILES_FIXED_ADDRESS");
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let default = !matches!(var("MLYTILES_DEFAULT_LINK").as_str(), "" | "0");
-    if default || var("CARGO_CFG_TARGET_OS") != "linux" || var("PROFILE") != "release" {
+    let set = |name: &str| !matches!(var(name).as_str(), "" | "0");
+    if var("CARGO_CFG_TARGET_OS") != "linux" || var("PROFILE") != "release" {
         return;
     }
-    println!("cargo::rustc-link-arg-bins=-no-pie");
-    if var("CARGO_CFG_TARGET_ENV") != "gnu" || var("TARGET") != var("HOST") {
+    if set("MLYTILES_FIXED_ADDRESS") {
+        println!("cargo::rustc-link-arg-bins=-no-pie");
+    }
+    if set("MLYTILES_DEFAULT_LINK")
+        || var("CARGO_CFG_TARGET_ENV") != "gnu"
+        || var("TARGET") != var("HOST")
+    {
         return;
     }
     let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
