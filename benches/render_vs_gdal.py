@@ -4,9 +4,11 @@
     python3 benches/render_vs_gdal.py [MLYTILES_BINARY ...] [--runs N]
 
 Builds nothing: give the binary (default target/release/mlytiles; `cargo build --release`
-first), or several (say, before and after a change) to compare them in the same session. Makes a temporary z/x/y store with fixtures/mapillary's densest tile, 14/3251/6257
-(31,261 images, 331 sequences), and the two stored tiles beside it, then runs, alternately and
-N times each (default 11, at least 7):
+first), or several (say, before and after a change) to compare them in the same session.
+Makes a temporary z/x/y store with fixtures/mapillary's densest tile, 14/3251/6257 (31,261
+images, 331 sequences), and the two stored tiles beside it, then runs, N times each (default 11,
+at least 7), each mlytiles binary right after a GDAL run (so every binary runs in the same
+state, whatever its place in the list):
 
     mlytiles render --store STORE --tile 14/3251/6257 --size 512 --out OUT.png
     gdal_rasterize -q -l sequence -l image -burn 255 -ts 512 512 -te W S E N -ot Byte \
@@ -193,8 +195,15 @@ def main():
         checked = {}
         images = {}
         for i in range(runs):
-            # Each program writes a new file every run (the old one removed untimed).
+            # Each program writes a new file every run (the old one removed untimed). Every
+            # mlytiles run comes right after a GDAL run, so each binary runs in the same
+            # state (GDAL leaves the caches cold and the other core idle); with the binaries
+            # one after another, the second and later ones ran warmer than the first.
             for b, binary in enumerate(binaries):
+                if os.path.exists(tif):
+                    os.remove(tif)
+                wall, cpu, _ = timed(gdal)
+                times["gdal"].append((wall, cpu))
                 if os.path.exists(png):
                     os.remove(png)
                 wall, cpu, out = timed(mly(binary))
@@ -206,10 +215,6 @@ def main():
                 checked[b] = check_png(png)
                 with open(png, "rb") as f:
                     images.setdefault(b, f.read())
-            if os.path.exists(tif):
-                os.remove(tif)
-            wall, cpu, _ = timed(gdal)
-            times["gdal"].append((wall, cpu))
         for _ in range(runs):
             for b, binary in enumerate(binaries):
                 times.setdefault(("start", b), []).append(timed([binary, "--version"])[:2])
