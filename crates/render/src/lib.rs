@@ -419,10 +419,11 @@ pub struct Timings {
     /// decoded, so the two are one phase (on two threads when the pool has them).
     pub draw: Duration,
     /// Compositing the coverage planes into the RGBA image (for [`render_tile_png`], into
-    /// palette indices; with the compressing of the top rows, which overlaps the bottom
-    /// rows' compositing there).
+    /// palette indices: until the last run of rows is indexed, while the runs before it are
+    /// compressed).
     pub composite: Duration,
-    /// Encoding the PNG ([`render_tile_png`] only; zero otherwise).
+    /// Encoding the PNG ([`render_tile_png`] only, what is left of it once the indices are
+    /// done; zero otherwise).
     pub encode: Duration,
 }
 

@@ -340,8 +340,8 @@ mod tests {
         (color, buf, info.width, info.height)
     }
 
-    /// The canvas encoded with its top rows compressed early is byte for byte the PNG of its
-    /// palette indices encoded after them, on one thread or two, and so is its small
+    /// The canvas encoded with its rows compressed as their indices are found is byte for byte
+    /// the PNG of its palette indices encoded after them, on one thread or two, and so is its small
     /// encoding; a canvas that cannot be indexed, or no palette asked for, is left to RGBA.
     #[test]
     fn a_canvas_encoded_while_indexed_is_the_png_of_its_indices() {
