@@ -470,7 +470,7 @@ impl Canvas {
         for &i in &used {
             let p = &mut self.planes[i];
             p.used = false;
-            p.cov = Vec::new();
+            give_back(std::mem::take(&mut p.cov));
         }
         self.dirty = None;
         Some(result.map(|indexed_in| PaletteImage {
