@@ -123,30 +123,46 @@ impl Brushes {
     }
 }
 
-/// The disc stamps of radius `r`, made once per process for a few radii (a render's tiles and
-/// threads draw with the same ones: a tile's two neighbours and the tile itself each made them
-/// before, some 10 us each, cold). Made outside the lock, so a thread never waits for another
-/// making them.
-pub(crate) fn discs(r: f32) -> Arc<Stamps> {
-    use std::sync::{Mutex, PoisonError};
+/// Disc stamps by radius, for the last [`Discs::KEPT`] radii asked for.
+pub(crate) struct Discs(std::sync::Mutex<Vec<(u32, Arc<Stamps>)>>);
+
+impl Discs {
     /// The radii kept: a style draws with three at each zoom.
     const KEPT: usize = 16;
-    static MADE: Mutex<Vec<(u32, Arc<Stamps>)>> = Mutex::new(Vec::new());
-    let key = r.to_bits();
-    let find = |made: &[(u32, Arc<Stamps>)]| made.iter().find(|m| m.0 == key).map(|m| m.1.clone());
-    if let Some(s) = find(&MADE.lock().unwrap_or_else(PoisonError::into_inner)) {
-        return s;
+
+    pub(crate) const fn new() -> Discs {
+        Discs(std::sync::Mutex::new(Vec::new()))
     }
-    let stamps = Arc::new(Stamps::disc(r));
-    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(s) = find(&made) {
-        return s;
+
+    /// The stamps of radius `r`: made once while the radius stays among those kept, outside
+    /// the lock, so a thread never waits for another making them.
+    pub(crate) fn get(&self, r: f32) -> Arc<Stamps> {
+        use std::sync::PoisonError;
+        let key = r.to_bits();
+        let find =
+            |made: &[(u32, Arc<Stamps>)]| made.iter().find(|m| m.0 == key).map(|m| m.1.clone());
+        if let Some(s) = find(&self.0.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return s;
+        }
+        let stamps = Arc::new(Stamps::disc(r));
+        let mut made = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = find(&made) {
+            return s;
+        }
+        if made.len() == Discs::KEPT {
+            made.remove(0);
+        }
+        made.push((key, stamps.clone()));
+        stamps
     }
-    if made.len() == KEPT {
-        made.remove(0);
-    }
-    made.push((key, stamps.clone()));
-    stamps
+}
+
+/// The disc stamps of radius `r` for the whole process (a render's tiles and threads draw with
+/// the same ones: a tile's two neighbours and the tile itself each made them before, some
+/// 10 us each, cold).
+pub(crate) fn discs(r: f32) -> Arc<Stamps> {
+    static MADE: Discs = Discs::new();
+    MADE.get(r)
 }
 
 /// Everything a draw needs besides the canvas.
@@ -828,34 +844,32 @@ mod tests {
     use super::*;
 
     /// Disc stamps are made once a radius and shared (by every thread and tile of a render),
-    /// the same as made afresh, a radius's own, however many radii come and go from the store.
+    /// the same as made afresh, a radius's own, however many radii come and go; a brush takes
+    /// the process's. (Sharing is checked on a store of the test's own: the process's is
+    /// shared with the tests running beside it.)
     #[test]
     fn disc_stamps_are_made_once_a_radius_and_shared() {
-        let a = super::discs(1.3);
-        let b = super::discs(1.3);
+        let store = super::Discs::new();
+        let a = store.get(1.3);
+        let b = std::thread::scope(|s| s.spawn(|| store.get(1.3)).join().unwrap());
         assert!(std::sync::Arc::ptr_eq(&a, &b));
-        assert_eq!(
-            format!("{a:?}"),
-            format!("{:?}", crate::raster::Stamps::disc(1.3))
-        );
+        let fresh = |r: f32| format!("{:?}", crate::raster::Stamps::disc(r));
+        assert_eq!(format!("{a:?}"), fresh(1.3));
+        for r in (0..40).map(|i| 0.5 + i as f32 * 0.25) {
+            assert_eq!(format!("{:?}", store.get(r)), fresh(r));
+        }
+        // 1.3 was pushed out by the 40 radii since, and is made again, the same.
+        let again = store.get(1.3);
+        assert!(!std::sync::Arc::ptr_eq(&a, &again));
+        assert_eq!(format!("{again:?}"), fresh(1.3));
         let brushes = super::Brushes::new(14, 1.0);
-        assert_eq!(format!("{:?}", brushes.dot()), format!("{a:?}"));
-        let threads: Vec<String> = std::thread::scope(|s| {
+        let seen: Vec<String> = std::thread::scope(|s| {
             let seen: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| format!("{:?}", brushes.dot())))
                 .collect();
             seen.into_iter().map(|t| t.join().unwrap()).collect()
         });
-        assert!(threads.iter().all(|t| *t == format!("{a:?}")));
-        for r in (0..40).map(|i| 0.5 + i as f32 * 0.25) {
-            let made = super::discs(r);
-            assert_eq!(
-                format!("{made:?}"),
-                format!("{:?}", crate::raster::Stamps::disc(r))
-            );
-        }
-        let again = super::discs(1.3);
-        assert_eq!(format!("{again:?}"), format!("{a:?}"));
+        assert!(seen.iter().all(|t| *t == fresh(1.3)));
     }
 
     /// A layer split in parts (with a value table larger than its features, written after
