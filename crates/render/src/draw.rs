@@ -1,12 +1,12 @@
 //! Drawing one vector tile's coverage layers into a canvas.
 
+use std::sync::Arc;
+
 use mlytiles_filter::{CompiledFilter, Filter, LayerKind, Predicate};
 use mlytiles_mvt::{GeometrySink, Layer, LayerHeader, Tile, Value};
 use mlytiles_tile::TileId;
 
 use crate::overzoom::Indexed;
-use std::sync::Arc;
-
 use crate::raster::{Canvas, Clip, DENSITY_CLASS, Stamps};
 use crate::style::{MARKER_CLASSES, marker_class};
 use crate::{Error, RenderStats, Result, Style};

@@ -487,13 +487,11 @@ fn is_unreadable(e: &Error) -> bool {
 fn read_tile(store: &dyn TileStore, tile: TileId, stats: Option<&mut RenderStats>) -> Result<Read> {
     let read = match store.get_bytes(tile) {
         Ok(Some((info, bytes))) if info.status == TileStatus::Data => {
-            match mlytiles_mvt::decompress(&bytes, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED) {
+            match mlytiles_store::uncompressed(tile, &bytes) {
                 Ok(Cow::Owned(v)) => Read::Bytes(TileBytes::Owned(v)),
                 // Plain bytes are kept as read (or mapped) rather than copied.
                 Ok(Cow::Borrowed(_)) => Read::Bytes(bytes),
-                Err(source) => {
-                    Read::Unreadable(mlytiles_store::Error::Decompress { tile, source }.into())
-                }
+                Err(e) => Read::Unreadable(e.into()),
             }
         }
         Ok(Some((info, _))) if info.status == TileStatus::Empty => {

@@ -125,8 +125,9 @@ impl FolderStore {
     }
 
     /// Opens a file of the store for reading if it exists, provided it is a regular file
-    /// inside the store's folder once every link on the way is resolved.
-    fn open_inside(&self, path: &Path, tile: Option<TileId>) -> Result<Option<File>> {
+    /// inside the store's folder once every link on the way is resolved; with its length
+    /// when it was opened.
+    fn open_inside(&self, path: &Path, tile: Option<TileId>) -> Result<Option<(File, u64)>> {
         let refuse = |detail: &str| Error::Corrupt {
             at: Location::new(path, tile),
             detail: detail.to_owned(),
@@ -173,15 +174,14 @@ impl FolderStore {
                 return Err(refuse("a link leading out of the store's folder: not read"));
             }
         }
-        Ok(Some(f))
+        Ok(Some((f, meta.len())))
     }
 
     /// Reads a file if it exists.
     fn read_opt(&self, path: &Path, tile: TileId, limit: Option<u64>) -> Result<Option<Vec<u8>>> {
-        let Some(f) = self.open_inside(path, Some(tile))? else {
+        let Some((f, len)) = self.open_inside(path, Some(tile))? else {
             return Ok(None);
         };
-        let len = f.metadata().map_err(self.io(path, Some(tile)))?.len();
         if let Some(limit) = limit
             && len > limit
         {
@@ -266,10 +266,9 @@ impl FolderStore {
 
     /// A tile's data file if it exists, mapped when `map` and it can be.
     fn read_data(&self, path: &Path, tile: TileId, map: bool) -> Result<Option<TileBytes>> {
-        let Some(f) = self.open_inside(path, Some(tile))? else {
+        let Some((f, len)) = self.open_inside(path, Some(tile))? else {
             return Ok(None);
         };
-        let len = f.metadata().map_err(self.io(path, Some(tile)))?.len();
         let f = if map {
             match bytes::map(f, len) {
                 Ok(mapped) => return Ok(Some(TileBytes::Mapped(mapped))),
@@ -284,7 +283,7 @@ impl FolderStore {
 
     fn metadata_map(&self) -> Result<BTreeMap<String, String>> {
         let path = self.root.join(METADATA_FILE);
-        let Some(mut file) = self.open_inside(&path, None)? else {
+        let Some((mut file, _)) = self.open_inside(&path, None)? else {
             return Ok(BTreeMap::new());
         };
         let mut bytes = Vec::new();

@@ -31,6 +31,7 @@ pub use pmtiles::{
 };
 pub use record::{
     Failure, MAX_REASON_LEN, StatusCounts, StoredTile, TileBody, TileInfo, TileRecord, TileStatus,
+    uncompressed,
 };
 pub use select::{data_tiles, deepest_data_zoom, find_store, open_store};
 pub use stats::{

@@ -96,13 +96,20 @@ impl StoredTile {
     ///
     /// [`Error::Decompress`] if the stored gzip data is corrupt or too large.
     pub fn uncompressed(&self) -> Result<Cow<'_, [u8]>> {
-        mlytiles_mvt::decompress(&self.data, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED).map_err(
-            |source| Error::Decompress {
-                tile: self.tile,
-                source,
-            },
-        )
+        uncompressed(self.tile, &self.data)
     }
+}
+
+/// The stored bytes of `tile` without gzip compression: borrowed if they are plain,
+/// decompressed (up to [`mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED`] bytes) otherwise. What
+/// [`StoredTile::uncompressed`] gives, for bytes held otherwise (a [`crate::TileBytes`]).
+///
+/// # Errors
+///
+/// [`Error::Decompress`] if the gzip data is corrupt or too large.
+pub fn uncompressed(tile: TileId, data: &[u8]) -> Result<Cow<'_, [u8]>> {
+    mlytiles_mvt::decompress(data, mlytiles_mvt::DEFAULT_MAX_DECOMPRESSED)
+        .map_err(|source| Error::Decompress { tile, source })
 }
 
 /// What happened when a tile was fetched.
