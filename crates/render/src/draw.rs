@@ -491,6 +491,9 @@ struct LineSink<'c> {
     reach: f32,
     /// Whether any part of the line reached into `clip` (the line counts as drawn).
     touched: bool,
+    /// Whether the current part's first point waits to be drawn as a dot: only if no segment
+    /// of the part is drawn, since the first segment's capsule covers that dot.
+    dot: bool,
 }
 
 impl LineSink<'_> {
@@ -508,6 +511,17 @@ impl LineSink<'_> {
                 .canvas
                 .capsule(self.class, self.clip, self.last, p, self.r);
             self.last = p;
+            self.dot = false;
+        }
+    }
+
+    /// Ends the current part: its pending segment, or its dot when no segment was drawn
+    /// (a single-point part still shows, as a capsule of length zero).
+    fn finish(&mut self) {
+        self.flush();
+        if std::mem::take(&mut self.dot) {
+            let p = self.start;
+            self.touched |= self.canvas.capsule(self.class, self.clip, p, p, self.r);
         }
     }
 }
@@ -519,12 +533,11 @@ const TOLERANCE: f32 = 0.3;
 
 impl GeometrySink for LineSink<'_> {
     fn move_to(&mut self, x: i32, y: i32) {
-        self.flush();
+        self.finish();
         let p = self.px(x, y);
         self.start = p;
         self.last = p;
-        // A single-point part still shows as a dot (a capsule of length zero).
-        self.touched |= self.canvas.capsule(self.class, self.clip, p, p, self.r);
+        self.dot = true;
     }
     fn line_to(&mut self, x: i32, y: i32) {
         let p = self.px(x, y);
@@ -548,6 +561,7 @@ impl GeometrySink for LineSink<'_> {
         let (a, b) = (self.last, self.start);
         self.touched |= self.canvas.capsule(self.class, self.clip, a, b, self.r);
         self.last = b;
+        self.dot = false;
     }
 }
 
@@ -795,9 +809,10 @@ fn draw_features<'l, 'a>(
                     dir: (1.0, 0.0),
                     reach: 0.0,
                     touched: false,
+                    dot: false,
                 };
                 let r = feature.decode_geometry(&mut sink);
-                sink.flush();
+                sink.finish();
                 (r, u64::from(sink.touched))
             } else {
                 if dots.class != class {
@@ -843,10 +858,80 @@ mod tests {
 
     use super::*;
 
-    /// Disc stamps are made once a radius and shared (by every thread and tile of a render),
-    /// the same as made afresh, a radius's own, however many radii come and go; a brush takes
-    /// the process's. (Sharing is checked on a store of the test's own: the process's is
-    /// shared with the tests running beside it.)
+    /// A line's parts draw the same bytes whether each part's first point is stamped as a
+    /// dot or not (the part's first segment covers it), and a part with no segment drawn (one
+    /// point, or only steps of no length) still shows as its dot: random polylines of short
+    /// steps, some closed, some of one point, and the same with a dot stamped at every part's
+    /// start after.
+    #[test]
+    fn a_parts_first_point_shows_once_whatever_follows() {
+        let mut rng = crate::raster::tests::Rng(0x5eed_cafe_f00d_0001);
+        let colours = [[0, 0, 0, 255]];
+        let (k, o, r) = (0.5, -1.0, 1.0);
+        let px = |(x, y): (i32, i32)| (o + x as f32 * k, o + y as f32 * k);
+        for case in 0..500 {
+            let mut sunk = Canvas::new(40, 30, &colours, false);
+            let clip = sunk.full_clip();
+            let mut sink = LineSink {
+                canvas: &mut sunk,
+                class: 0,
+                k,
+                ox: o,
+                oy: o,
+                r,
+                clip,
+                start: (0.0, 0.0),
+                last: (0.0, 0.0),
+                pending: None,
+                dir: (1.0, 0.0),
+                reach: 0.0,
+                touched: false,
+                dot: false,
+            };
+            let mut starts = Vec::new();
+            for _ in 0..1 + (rng.next() * 3.0) as usize {
+                let mut at = (
+                    (rng.next() * 90.0) as i32 - 5,
+                    (rng.next() * 70.0) as i32 - 5,
+                );
+                starts.push(at);
+                sink.move_to(at.0, at.1);
+                // One point, steps of no length, or a walk.
+                let steps = if case % 5 == 0 {
+                    0
+                } else {
+                    (rng.next() * 12.0) as usize
+                };
+                for _ in 0..steps {
+                    if case % 5 != 1 {
+                        at.0 += (rng.next() * 9.0) as i32 - 4;
+                        at.1 += (rng.next() * 9.0) as i32 - 4;
+                    }
+                    sink.line_to(at.0, at.1);
+                }
+                if case % 7 == 3 && steps > 0 {
+                    sink.close_path();
+                }
+            }
+            sink.finish();
+            let touched = sink.touched;
+            let mut dotted = sunk.clone();
+            let mut dots_touched = false;
+            for &p in &starts {
+                dots_touched |= dotted.capsule(0, clip, px(p), px(p), r);
+            }
+            assert!(
+                dotted.planes[0].cov == sunk.planes[0].cov,
+                "case {case}: a part's first point was not drawn, or not covered"
+            );
+            assert_eq!(
+                touched,
+                touched || dots_touched,
+                "case {case}: drawn or not"
+            );
+        }
+    }
+
     #[test]
     fn disc_stamps_are_made_once_a_radius_and_shared() {
         let store = super::Discs::new();
