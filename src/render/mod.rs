@@ -1,8 +1,10 @@
 //! `mlytiles render`: coverage images (one tile, a mosaic of an area, or an XYZ pyramid) from
 //! a cache of stores or one store.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -166,27 +168,47 @@ pub struct Args {
 /// [`KEEP_WARM_FOR`]).
 pub struct WarmPool {
     pool: rayon::ThreadPool,
+    /// Set to end [`keep_warm`] before its time is up ([`WarmPool::let_go`]).
+    stop: Arc<AtomicBool>,
 }
 
 impl WarmPool {
     /// Starts the pool: `threads` threads, or rayon's default (the cores) for `None`.
     fn start(threads: Option<usize>) -> Result<WarmPool, rayon::ThreadPoolBuildError> {
+        WarmPool::keeping_warm(threads, KEEP_WARM_FOR)
+    }
+
+    /// [`WarmPool::start`] with its other thread kept warm for `for_at_most`.
+    fn keeping_warm(
+        threads: Option<usize>,
+        for_at_most: Duration,
+    ) -> Result<WarmPool, rayon::ThreadPoolBuildError> {
         let mut builder = rayon::ThreadPoolBuilder::new().use_current_thread();
         if let Some(n) = threads {
             builder = builder.num_threads(n.max(1));
         }
         let pool = builder.build()?;
+        let stop = Arc::new(AtomicBool::new(false));
         if pool.current_num_threads() > 1 {
             let owner = pool.current_thread_index();
+            let stop = Arc::clone(&stop);
             pool.spawn(move || {
-                // Not stopped when the work returns: `mlytiles render` ends then, and a
-                // thread that had gone to sleep held the end of the process back by its
-                // wake-up (to be stopped), 35 us here; one still looking for work is stopped
-                // at once.
-                keep_warm(owner, KEEP_WARM_FOR);
+                // Not stopped when the work returns, only by `let_go`: a thread that had gone
+                // to sleep held the end of the process back by its wake-up (to be stopped),
+                // 35 us here.
+                keep_warm(owner, &stop, for_at_most);
             });
         }
-        Ok(WarmPool { pool })
+        Ok(WarmPool { pool, stop })
+    }
+
+    /// Ends the pool: its other threads stop looking for work and end, while the caller
+    /// goes on (writing what it made). A process whose other thread has ended exits sooner
+    /// than one whose thread is still running (35 us here: the kernel stops a running thread
+    /// at the exit), and much sooner than one whose thread sleeps.
+    fn let_go(self) {
+        self.stop.store(true, Ordering::Release);
+        drop(self.pool);
     }
 
     /// Runs `work` on the pool (on the calling thread, the other helping).
@@ -218,7 +240,28 @@ pub fn run(args: &Args, early: Option<WarmPool>) -> Result<()> {
         Some(pool) => pool,
         None => WarmPool::start(args.threads).context("starting the thread pool")?,
     };
-    pool.install(|| run_in_pool(args, start))
+    if pool.pool.current_thread_index().is_none() {
+        // Not one of its threads (it always is: started here with this thread in it).
+        return pool.install(|| run_in_pool(args, start, &Release::default()));
+    }
+    // This thread is one of the pool's, so the work runs on the pool right here (as
+    // `install` would run it), and the pool can be let go before the work ends.
+    let release = Release(RefCell::new(Some(pool)));
+    run_in_pool(args, start, &release)
+}
+
+/// The pool of a render, for letting it go ([`WarmPool::let_go`]) once its work is done
+/// and only writing is left.
+#[derive(Default)]
+pub(super) struct Release(RefCell<Option<WarmPool>>);
+
+impl Release {
+    /// Lets the pool go; nothing after this may use rayon's threads.
+    pub(super) fn now(&self) {
+        if let Some(pool) = self.0.borrow_mut().take() {
+            pool.let_go();
+        }
+    }
 }
 
 /// The longest a pool thread spins waiting for work in [`keep_warm`].
@@ -232,15 +275,14 @@ const KEEP_WARM_FOR: Duration = Duration::from_millis(100);
 /// Does nothing on the thread that started it (`owner`), which could otherwise pick it up
 /// while waiting for its own work and spin until that work is done. Returns how many pieces
 /// of work it ran.
-fn keep_warm(owner: Option<usize>, for_at_most: Duration) -> usize {
+fn keep_warm(owner: Option<usize>, stop: &AtomicBool, for_at_most: Duration) -> usize {
     if rayon::current_thread_index() == owner {
         return 0;
     }
-    let never = AtomicBool::new(false);
-    mlytiles_render::take_work_until(&never, Instant::now() + for_at_most)
+    mlytiles_render::take_work_until(stop, Instant::now() + for_at_most)
 }
 
-fn run_in_pool(args: &Args, start: Instant) -> Result<()> {
+fn run_in_pool(args: &Args, start: Instant, release: &Release) -> Result<()> {
     let source = open_source(args)?;
     let sources = &source.sources;
     let mut filter = args.filter.to_filter()?;
@@ -268,7 +310,7 @@ fn run_in_pool(args: &Args, start: Instant) -> Result<()> {
         strict: args.strict,
     };
     if let Some(tile) = args.tile {
-        return tile::one_tile(args, &source, tile, &options, start);
+        return tile::one_tile(args, &source, tile, &options, start, release);
     }
     let bbox = match area {
         Some(b) => b,
@@ -349,13 +391,51 @@ mod tests {
         .expect("the test thread");
     }
 
+    /// Let go, a warm pool's other thread stops looking for work long before its time is up
+    /// (a minute here) and ends, while the caller goes on: the thread's entry in /proc
+    /// disappears.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_pool_let_go_ends_its_other_thread() {
+        std::thread::spawn(|| {
+            let minute = Duration::from_secs(60);
+            let pool = WarmPool::keeping_warm(Some(2), minute).expect("a pool of two threads");
+            // Where the other thread is listed: /proc/thread-self read on that thread.
+            let task = pool.install(|| {
+                on_the_other_thread(|| {
+                    let link = std::fs::read_link("/proc/thread-self").expect("a link");
+                    PathBuf::from("/proc").join(link)
+                })
+            });
+            assert!(task.exists(), "{} while the pool runs", task.display());
+            let begun = Instant::now();
+            pool.let_go();
+            while task.exists() {
+                assert!(
+                    begun.elapsed() < Duration::from_secs(5),
+                    "{} still there {:?} after the pool was let go (it keeps warm for {:?})",
+                    task.display(),
+                    begun.elapsed(),
+                    minute
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+        .join()
+        .expect("the test thread");
+    }
+
     /// Picked up by the thread that offered it (while that thread waits for its own work),
     /// it returns at once: spinning there until the work is done would never end.
     #[test]
     fn keep_warm_returns_at_once_on_its_owner() {
         two_threads().install(|| {
             let begun = Instant::now();
-            keep_warm(rayon::current_thread_index(), Duration::from_secs(10));
+            keep_warm(
+                rayon::current_thread_index(),
+                &AtomicBool::new(false),
+                Duration::from_secs(10),
+            );
             assert!(
                 begun.elapsed() < Duration::from_secs(5),
                 "spun on its owner for {:?}",
@@ -376,7 +456,7 @@ mod tests {
             let begun = Instant::now();
             rayon::scope(|s| {
                 s.spawn(|_| {
-                    let n = keep_warm(owner, warm_for);
+                    let n = keep_warm(owner, &AtomicBool::new(false), warm_for);
                     ran.store(n, Ordering::Release);
                 });
                 // The second half cannot run here while the first waits for it.

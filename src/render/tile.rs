@@ -23,6 +23,7 @@ pub(super) fn one_tile(
     tile: TileId,
     options: &RenderOptions,
     start: Instant,
+    release: &super::Release,
 ) -> Result<()> {
     let data = mlytiles_render::data_tile(tile);
     let held = source
@@ -85,6 +86,8 @@ pub(super) fn one_tile(
             None,
             &PngOptions::default(),
         )?;
+        // Only writing is left: the pool's other thread can end meanwhile.
+        release.now();
         let write_start = Instant::now();
         write_png(&out, &r.png)?;
         (
