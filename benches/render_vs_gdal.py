@@ -21,7 +21,10 @@ accounting of the child. Prints the medians and their ratios, the programs' star
 a whole process, and the floor under it: an empty Rust program (built with rustc -O when rustc
 is on PATH) timed right after GDAL runs, as mlytiles is. Checks that GDAL burnt
 pixels (gdalinfo -stats), that every mlytiles run drew the tile's 331 lines and 31,261 dots
-and wrote a valid 512 x 512 PNG, and whether several binaries wrote the same bytes.
+and wrote a valid 512 x 512 PNG, and whether several binaries wrote the same bytes. For each
+binary it also says how it is linked: position-independent or at a fixed address, and whether
+its code is laid out by link/text-order.txt (how many of the functions listed there it has, and
+how many of those lie side by side).
 
 Python's standard library only; gdal-bin provides gdal_rasterize and gdalinfo.
 """
@@ -144,6 +147,42 @@ def linked_as(path):
     return {2: "fixed address", 3: "position-independent"}.get(kind, f"ELF type {kind}")
 
 
+def code_layout(path):
+    """Whether the binary's code is laid out by link/text-order.txt (build.rs): how many of
+    the functions listed there the binary has (names missing are functions renamed or gone
+    since the list was written) and how far apart they lie (side by side: about their own
+    size; in the linker's own order, spread over the whole code)."""
+    try:
+        names = subprocess.run(
+            ["nm", "-n", "--defined-only", path], capture_output=True, text=True
+        ).stdout
+    except OSError:
+        return "unknown (no nm)"
+    syms = [(int(f[0], 16), f[2]) for f in (l.split() for l in names.splitlines()) if len(f) == 3 and f[1] in "tTwW"]
+    size = {n: syms[i + 1][0] - a for i, (a, n) in enumerate(syms[:-1])}
+    at = dict((n, a) for a, n in syms)
+    listed = [
+        line.strip()
+        for line in open(os.path.join(repo(), "link/text-order.txt"))
+        if line.strip() and not line.startswith("#")
+    ]
+    found = [n for n in listed if n in at]
+    if not found:
+        return f"none of the {len(listed)} functions of link/text-order.txt are in it"
+    own = sum(size.get(n, 0) for n in found)
+    # The most of them found in any stretch of code a quarter longer than their own size.
+    starts = sorted(at[n] for n in found)
+    window, together, lo = own * 1.25, 0, 0
+    for hi, a in enumerate(starts):
+        while a - starts[lo] > window:
+            lo += 1
+        together = max(together, hi - lo + 1)
+    return (
+        f"{len(found)} of the {len(listed)} functions of link/text-order.txt "
+        f"({own / 1e6:.2f} MB), {together} of them side by side"
+    )
+
+
 def median_ms(values):
     return statistics.median(values) * 1000
 
@@ -258,7 +297,7 @@ def main():
             f"wall min-max {spread[0]:.2f}-{spread[-1]:.2f} ms"
         )
         print(f"  its last summary: {summaries[b]}")
-        print(f"  linked: {linked_as(binary)}")
+        print(f"  linked: {linked_as(binary)}; code order: {code_layout(binary)}")
         pw, ph, kind = checked[b]
         print(f"  checked: a valid {pw} x {ph} {kind} PNG")
     target = med("gdal", 0) / 20

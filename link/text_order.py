@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Writes link/text-order.txt: the functions `mlytiles render --tile` runs, in the order it
+first runs them, for the linker to lay out side by side at the start of the binary's code.
+
+    python3 link/text_order.py [MLYTILES_BINARY]
+
+Linux on x86-64 only; needs a C compiler (`cc`), `readelf` and `nm` (binutils), and ptrace
+(allowed for one's own children by default). Builds nothing: give the release binary (default
+target/release/mlytiles; `cargo build --release` first).
+
+How: compiles link/step.c, which runs the binary instruction by instruction (every thread)
+with address-space randomisation off and notes each instruction address it executes in the
+binary's code; the render is the one benches/render_vs_gdal.py times (the densest tile of
+fixtures/mapillary and the two stored beside it, from a temporary z/x/y folder, at 512 px).
+Each address is then named by the function holding it (the binary's symbol table), and the
+functions are written once each, in the order first met. Stepping takes two to three minutes.
+
+Why: a process maps its code a page at a time as it first runs it, and the kernel maps the
+pages around each one too (64 KiB); the functions one render runs lay scattered over 9 MB of
+code, so a render mapped some 3 MB of it, each page again unmapped at the exit. Laid side by
+side, they take about 0.6 MB: fewer faults and pages (build.rs says what was measured).
+
+Symbol names carry hashes of their crate and signature, not of their code: the list stays
+good as the code changes, but functions added or renamed since it was written are laid out
+anywhere (the linker skips names it does not find). Run this again after such changes to the
+render's path, and commit the list.
+"""
+
+import bisect
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TILE = (14, 3251, 6257)
+STORED = [(14, 3251, 6257), (14, 3251, 6258), (14, 3252, 6258)]
+
+
+def repo():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def code_segment(binary):
+    """The virtual address and size of the binary's executable LOAD segment."""
+    out = subprocess.run(
+        ["readelf", "-l", "-W", binary], check=True, capture_output=True, text=True
+    ).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD" and "E" in f[6:-1]:
+            return int(f[2], 16), int(f[5], 16)
+    sys.exit(f"{binary}: no executable LOAD segment")
+
+
+def elf_type(binary):
+    out = subprocess.run(
+        ["readelf", "-h", "-W", binary], check=True, capture_output=True, text=True
+    ).stdout
+    return "DYN" if "DYN (" in out else "EXEC"
+
+
+def functions(binary):
+    """(address, name) of the binary's defined code symbols, by address."""
+    out = subprocess.run(
+        ["nm", "-n", "--defined-only", binary], check=True, capture_output=True, text=True
+    ).stdout
+    syms = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "tTwW":
+            syms.append((int(f[0], 16), f[2]))
+    return sorted(syms)
+
+
+def main():
+    args = [a for a in sys.argv[1:]]
+    binary = os.path.abspath(args[0] if args else os.path.join(repo(), "target/release/mlytiles"))
+    if not os.path.isfile(binary):
+        sys.exit(f"{binary} is missing: cargo build --release first")
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
+        sys.exit("link/text_order.py steps x86-64 Linux programs only")
+    vaddr, size = code_segment(binary)
+    # A position-independent executable is loaded here when randomisation is off.
+    base = 0x555555554000 if elf_type(binary) == "DYN" else 0
+    lo, hi = base + vaddr, base + vaddr + size
+    with tempfile.TemporaryDirectory() as tmp:
+        step = os.path.join(tmp, "step")
+        subprocess.run(
+            ["cc", "-O2", "-o", step, os.path.join(repo(), "link/step.c")], check=True
+        )
+        store = os.path.join(tmp, "store")
+        for z, x, y in STORED:
+            os.makedirs(os.path.join(store, str(z), str(x)), exist_ok=True)
+            shutil.copy(
+                os.path.join(repo(), f"fixtures/mapillary/josm_mly1_public_{z}_{x}_{y}.mvt"),
+                os.path.join(store, str(z), str(x), f"{y}.mvt"),
+            )
+        addresses = os.path.join(tmp, "addresses")
+        run = [binary, "render", "--store", store, "--tile", "/".join(map(str, TILE))]
+        run += ["--size", "512", "--out", os.path.join(tmp, "out.png")]
+        print(f"stepping {' '.join(run)} (a few minutes)", file=sys.stderr)
+        subprocess.run(
+            [step, f"{lo:x}", f"{hi:x}"] + run,
+            check=True,
+            env=dict(os.environ, STEP_OUT=addresses),
+            stdout=subprocess.DEVNULL,
+        )
+        offsets = [int(line, 16) for line in open(addresses)]
+    syms = functions(binary)
+    starts = [a for a, _ in syms]
+    order, seen = [], set()
+    for off in offsets:
+        i = bisect.bisect_right(starts, vaddr + off) - 1
+        if i >= 0 and syms[i][1] not in seen:
+            seen.add(syms[i][1])
+            order.append(syms[i][1])
+    sizes = {n: (syms[i + 1][0] - a if i + 1 < len(syms) else 0) for i, (a, n) in enumerate(syms)}
+    laid = sum(sizes.get(n, 0) for n in order)
+    path = os.path.join(repo(), "link/text-order.txt")
+    with open(path, "w") as f:
+        f.write("# The functions `mlytiles render --tile` runs, in the order first run, for the\n")
+        f.write("# linker's --symbol-ordering-file (build.rs). Written by link/text_order.py:\n")
+        f.write(f"# {len(order)} functions, {laid / 1e6:.2f} MB of the {size / 1e6:.2f} MB of code,\n")
+        f.write(f"# {len(offsets)} distinct instructions run.\n")
+        for name in order:
+            f.write(name + "\n")
+    print(
+        f"wrote {path}: {len(order)} functions ({laid / 1e6:.2f} MB of {size / 1e6:.2f} MB of code)",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()
