@@ -34,6 +34,15 @@ pub fn decompress(bytes: &[u8], max_len: usize) -> Result<Cow<'_, [u8]>> {
     if !is_gzip(bytes) {
         return Ok(Cow::Borrowed(bytes));
     }
+    inflate(bytes, max_len).map(Cow::Owned)
+}
+
+/// [`decompress`] of gzip data. A function of its own: the decoder's state is tens of KB of
+/// stack, and in `decompress` itself every call (most on bytes that are not gzip) stepped
+/// its stack down over that many pages, each a page fault the first time (19 of a lone
+/// tile's render).
+#[inline(never)]
+fn inflate(bytes: &[u8], max_len: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(max_len));
     let limit = max_len as u64 + 1;
     flate2::read::MultiGzDecoder::new(bytes)
@@ -45,5 +54,5 @@ pub fn decompress(bytes: &[u8], max_len: usize) -> Result<Cow<'_, [u8]>> {
             "gzip data decompresses to more than the limit of {max_len} bytes"
         ))));
     }
-    Ok(Cow::Owned(out))
+    Ok(out)
 }
