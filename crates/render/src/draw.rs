@@ -492,7 +492,8 @@ struct LineSink<'c> {
     /// Whether any part of the line reached into `clip` (the line counts as drawn).
     touched: bool,
     /// Whether the current part's first point waits to be drawn as a dot: only if no segment
-    /// of the part is drawn, since the first segment's capsule covers that dot.
+    /// of the part is drawn, since the first segment's capsule covers that dot (where
+    /// coverage is combined by `max`; the density style draws it at once).
     dot: bool,
 }
 
@@ -538,6 +539,11 @@ impl GeometrySink for LineSink<'_> {
         self.start = p;
         self.last = p;
         self.dot = true;
+        if self.class == DENSITY_CLASS {
+            // Density adds coverage up rather than taking the most: there the dot counts
+            // on top of the first segment, as it always has.
+            self.finish();
+        }
     }
     fn line_to(&mut self, x: i32, y: i32) {
         let p = self.px(x, y);
