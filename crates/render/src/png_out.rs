@@ -246,9 +246,12 @@ pub(crate) fn encode_canvas_indexed(
             image.indexed_in,
         ));
     }
-    // fdeflate's output on these images is a fifth of the rows' bytes or less.
+    // fdeflate's output on these images is a fifth of the rows' bytes or less; a spare
+    // plane's bytes (pages mapped) when there is one.
     let rows = width as usize * height as usize;
-    let mut zlib = match fdeflate::Compressor::new(Vec::with_capacity(rows / 2 + 1024)) {
+    let mut out = crate::raster::scratch_bytes(rows, 0);
+    out.reserve(rows / 2 + 1024);
+    let mut zlib = match fdeflate::Compressor::new(out) {
         Ok(z) => z,
         Err(e) => return Some((Err(io_err(e)), std::time::Duration::ZERO)),
     };
@@ -268,8 +271,10 @@ pub(crate) fn encode_canvas_indexed(
         let image = image.map_err(io_err)?;
         // Compressed: the indices' bytes are kept for another plane.
         crate::raster::give_back(image.indices);
-        let zlib = zlib.finish().map_err(io_err)?;
-        let mut out = Vec::with_capacity(zlib.len() + 2048);
+        let zlib = Kept(zlib.finish().map_err(io_err)?);
+        // The indices' bytes, just given back, when nothing else took them.
+        let mut out = crate::raster::scratch_bytes(rows, 0);
+        out.reserve(zlib.len() + 2048);
         let mut writer = encoder(
             &mut out,
             width,
@@ -287,6 +292,22 @@ pub(crate) fn encode_canvas_indexed(
         })
     })();
     Some((encoded, indexed_in))
+}
+
+/// Bytes given back for later planes when dropped ([`crate::raster::give_back`]).
+struct Kept(Vec<u8>);
+
+impl std::ops::Deref for Kept {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        crate::raster::give_back(std::mem::take(&mut self.0));
+    }
 }
 
 /// A canvas's PNG and its palette (premultiplied): [`encode_canvas_indexed`].
