@@ -497,7 +497,34 @@ struct LineSink<'c> {
     dot: bool,
 }
 
-impl LineSink<'_> {
+impl<'c> LineSink<'c> {
+    /// A sink drawing lines of radius `r` into `class`, inside `clip`, for the transform
+    /// `canvas = (ox, oy) + k * layer`.
+    fn new(
+        canvas: &'c mut Canvas,
+        class: usize,
+        (k, ox, oy): (f32, f32, f32),
+        r: f32,
+        clip: Clip,
+    ) -> Self {
+        LineSink {
+            canvas,
+            class,
+            k,
+            ox,
+            oy,
+            r,
+            clip,
+            start: (0.0, 0.0),
+            last: (0.0, 0.0),
+            pending: None,
+            dir: (1.0, 0.0),
+            reach: 0.0,
+            touched: false,
+            dot: false,
+        }
+    }
+
     #[inline(always)]
     fn px(&self, x: i32, y: i32) -> (f32, f32) {
         (self.ox + x as f32 * self.k, self.oy + y as f32 * self.k)
@@ -801,22 +828,13 @@ fn draw_features<'l, 'a>(
             // What decoding returned, and how many of the feature's parts are drawn in the
             // target tile (a line once if it reaches the tile; points one by one).
             let (result, drawn) = if is_line {
-                let mut sink = LineSink {
-                    canvas: &mut *canvas,
+                let mut sink = LineSink::new(
+                    &mut *canvas,
                     class,
-                    k,
-                    ox,
-                    oy,
-                    r: pass.brushes.line_r,
-                    clip: at.line_clip,
-                    start: (0.0, 0.0),
-                    last: (0.0, 0.0),
-                    pending: None,
-                    dir: (1.0, 0.0),
-                    reach: 0.0,
-                    touched: false,
-                    dot: false,
-                };
+                    (k, ox, oy),
+                    pass.brushes.line_r,
+                    at.line_clip,
+                );
                 let r = feature.decode_geometry(&mut sink);
                 sink.finish();
                 (r, u64::from(sink.touched))
@@ -878,22 +896,7 @@ mod tests {
         for case in 0..500 {
             let mut sunk = Canvas::new(40, 30, &colours, false);
             let clip = sunk.full_clip();
-            let mut sink = LineSink {
-                canvas: &mut sunk,
-                class: 0,
-                k,
-                ox: o,
-                oy: o,
-                r,
-                clip,
-                start: (0.0, 0.0),
-                last: (0.0, 0.0),
-                pending: None,
-                dir: (1.0, 0.0),
-                reach: 0.0,
-                touched: false,
-                dot: false,
-            };
+            let mut sink = LineSink::new(&mut sunk, 0, (k, o, o), r, clip);
             let mut starts = Vec::new();
             for _ in 0..1 + (rng.next() * 3.0) as usize {
                 let mut at = (
