@@ -21,6 +21,11 @@ fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
+/// An environment variable's value; empty when unset (or not Unicode).
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
 /// Whether `program` is a file in one of `PATH`'s folders.
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
@@ -44,8 +49,7 @@ fn python_has(module: &str) -> bool {
 ///   links) rather than loaded from `libgcc_s.so.1`: a shared library fewer to find, map and
 ///   bind, 0.05 ms. Rust's standard library asks for `-lgcc_s`; a linker script of that name
 ///   in `OUT_DIR`, searched before the system's folders, stands for the archive. Only when the
-///   C compiler that links says where the archive is, and not when cross-compiling;
-///   `MLYTILES_DEFAULT_LINK` set to anything but empty or `0` keeps rustc's way.
+///   C compiler that links says where the archive is.
 /// - With `MLYTILES_FIXED_ADDRESS` so set, and only then, the binary is linked at a fixed
 ///   address (`-no-pie`) rather than as a position-independent executable, which the loader
 ///   relocates at each start (13,703 pointers in 51 pages then copied on write): 0.13 ms less.
@@ -53,24 +57,32 @@ fn python_has(module: &str) -> bool {
 ///   in a C part (SQLite reading a hostile MBTiles file, say) would make easier to exploit.
 /// - The functions a render runs are laid side by side at the start of the code
 ///   ([`code_order_link`]).
+///
+/// The unwinder and the code order only for GNU's C library, when not cross-compiling, and
+/// unless `MLYTILES_DEFAULT_LINK` is set to anything but empty or `0` (rustc's way then).
 fn quick_start_link() {
     println!("cargo::rerun-if-env-changed=MLYTILES_DEFAULT_LINK");
     println!("cargo::rerun-if-env-changed=MLYTILES_FIXED_ADDRESS");
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let set = |name: &str| !matches!(var(name).as_str(), "" | "0");
-    if var("CARGO_CFG_TARGET_OS") != "linux" || var("PROFILE") != "release" {
+    let set = |name: &str| !matches!(env(name).as_str(), "" | "0");
+    if env("CARGO_CFG_TARGET_OS") != "linux" || env("PROFILE") != "release" {
         return;
     }
     if set("MLYTILES_FIXED_ADDRESS") {
         println!("cargo::rustc-link-arg-bins=-no-pie");
     }
     if set("MLYTILES_DEFAULT_LINK")
-        || var("CARGO_CFG_TARGET_ENV") != "gnu"
-        || var("TARGET") != var("HOST")
+        || env("CARGO_CFG_TARGET_ENV") != "gnu"
+        || env("TARGET") != env("HOST")
     {
         return;
     }
+    unwinder_link();
+    code_order_link();
+}
+
+/// Links GCC's unwinder into the binary (see [`quick_start_link`]).
+fn unwinder_link() {
     let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
     let Ok(found) = Command::new(linker)
         .arg("-print-file-name=libgcc_eh.a")
@@ -87,13 +99,12 @@ fn quick_start_link() {
     {
         return;
     }
-    let out = std::path::PathBuf::from(var("OUT_DIR"));
+    let out = std::path::PathBuf::from(env("OUT_DIR"));
     let script =
         format!("/* GCC's unwinder linked in; see mlytiles' build.rs */\nINPUT ( {archive} )\n");
     if std::fs::write(out.join("libgcc_s.so"), script).is_ok() {
         println!("cargo::rustc-link-search=native={}", out.display());
     }
-    code_order_link();
 }
 
 /// Links with the LLVM linker that comes with Rust (`rust-lld`, through the `ld.lld` that
@@ -110,11 +121,14 @@ fn quick_start_link() {
 /// `cargo install --locked`) finds them all; `cargo install` without `--locked`, which takes
 /// the newest versions, only the standard library's and a few more (140 of 388 here).
 fn code_order_link() {
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let order = Path::new(&var("CARGO_MANIFEST_DIR")).join("link/text-order.txt");
+    let order = Path::new(&env("CARGO_MANIFEST_DIR")).join("link/text-order.txt");
     println!("cargo::rerun-if-changed={}", order.display());
-    let linker = var("RUSTC_LINKER");
-    if !(linker.is_empty() || linker.ends_with("cc") || linker.ends_with("gcc")) {
+    // The default `cc`, or a named GCC (`…gcc`, `…cc`) or Clang.
+    let linker = env("RUSTC_LINKER");
+    let name = Path::new(&linker)
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    if !(linker.is_empty() || name.ends_with("cc") || name.starts_with("clang")) {
         return;
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
@@ -124,7 +138,7 @@ fn code_order_link() {
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
     let gcc_ld = Path::new(&sysroot)
         .join("lib/rustlib")
-        .join(var("HOST"))
+        .join(env("HOST"))
         .join("bin/gcc-ld");
     if sysroot.is_empty() || !gcc_ld.join("ld.lld").is_file() || !order.is_file() {
         return;

@@ -29,6 +29,7 @@ how many of those lie side by side).
 Python's standard library only; gdal-bin provides gdal_rasterize and gdalinfo.
 """
 
+import importlib.util
 import os
 import re
 import resource
@@ -148,39 +149,17 @@ def linked_as(path):
 
 
 def code_layout(path):
-    """Whether the binary's code is laid out by link/text-order.txt (build.rs): how many of
-    the functions listed there the binary has (names missing are functions renamed or gone
-    since the list was written) and how far apart they lie (side by side: about their own
-    size; in the linker's own order, spread over the whole code)."""
-    try:
-        names = subprocess.run(
-            ["nm", "-n", "--defined-only", path], capture_output=True, text=True
-        ).stdout
-    except OSError:
-        return "unknown (no nm)"
-    syms = [(int(f[0], 16), f[2]) for f in (l.split() for l in names.splitlines()) if len(f) == 3 and f[1] in "tTwW"]
-    size = {n: syms[i + 1][0] - a for i, (a, n) in enumerate(syms[:-1])}
-    at = dict((n, a) for a, n in syms)
-    listed = [
-        line.strip()
-        for line in open(os.path.join(repo(), "link/text-order.txt"))
-        if line.strip() and not line.startswith("#")
-    ]
-    found = [n for n in listed if n in at]
-    if not found:
-        return f"none of the {len(listed)} functions of link/text-order.txt are in it"
-    own = sum(size.get(n, 0) for n in found)
-    # The most of them found in any stretch of code a quarter longer than their own size.
-    starts = sorted(at[n] for n in found)
-    window, together, lo = own * 1.25, 0, 0
-    for hi, a in enumerate(starts):
-        while a - starts[lo] > window:
-            lo += 1
-        together = max(together, hi - lo + 1)
-    return (
-        f"{len(found)} of the {len(listed)} functions of link/text-order.txt "
-        f"({own / 1e6:.2f} MB), {together} of them side by side"
+    """How the binary's code is laid out: link/text_order.py's `layout` (which reads the
+    binary's symbol table with `nm`)."""
+    spec = importlib.util.spec_from_file_location(
+        "text_order", os.path.join(repo(), "link/text_order.py")
     )
+    text_order = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(text_order)
+    try:
+        return text_order.layout(path)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no nm, or not a binary it reads)"
 
 
 def median_ms(values):

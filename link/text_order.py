@@ -73,8 +73,45 @@ def functions(binary):
     return sorted(syms)
 
 
+def sizes(syms):
+    """Each function's size: up to the next symbol (the last one's, 0)."""
+    return {n: (syms[i + 1][0] - a if i + 1 < len(syms) else 0) for i, (a, n) in enumerate(syms)}
+
+
+def listed():
+    """The function names of link/text-order.txt, in its order."""
+    with open(os.path.join(repo(), "link/text-order.txt")) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def layout(binary):
+    """Whether `binary`'s code is laid out by link/text-order.txt: how many of the functions
+    listed there it has (names missing are functions renamed or gone since the list was
+    written) and how many of those lie side by side (the most found in any stretch of code a
+    quarter longer than their own size; in the linker's own order they spread over the whole
+    code)."""
+    syms = functions(binary)
+    size = sizes(syms)
+    at = {n: a for a, n in syms}
+    names = listed()
+    found = [n for n in names if n in at]
+    if not found:
+        return f"none of the {len(names)} functions of link/text-order.txt are in it"
+    own = sum(size[n] for n in found)
+    starts = sorted(at[n] for n in found)
+    together, lo = 0, 0
+    for hi, a in enumerate(starts):
+        while a - starts[lo] > own * 1.25:
+            lo += 1
+        together = max(together, hi - lo + 1)
+    return (
+        f"{len(found)} of the {len(names)} functions of link/text-order.txt "
+        f"({own / 1e6:.2f} MB), {together} of them side by side"
+    )
+
+
 def main():
-    args = [a for a in sys.argv[1:]]
+    args = sys.argv[1:]
     binary = os.path.abspath(args[0] if args else os.path.join(repo(), "target/release/mlytiles"))
     if not os.path.isfile(binary):
         sys.exit(f"{binary} is missing: cargo build --release first")
@@ -115,8 +152,8 @@ def main():
         if i >= 0 and syms[i][1] not in seen:
             seen.add(syms[i][1])
             order.append(syms[i][1])
-    sizes = {n: (syms[i + 1][0] - a if i + 1 < len(syms) else 0) for i, (a, n) in enumerate(syms)}
-    laid = sum(sizes.get(n, 0) for n in order)
+    size = sizes(syms)
+    laid = sum(size[n] for n in order)
     path = os.path.join(repo(), "link/text-order.txt")
     with open(path, "w") as f:
         f.write("# The functions `mlytiles render --tile` runs, in the order first run, for the\n")

@@ -173,7 +173,8 @@ pub struct WarmPool {
 }
 
 impl WarmPool {
-    /// Starts the pool: `threads` threads, or rayon's default (the cores) for `None`.
+    /// Starts the pool: `threads` threads, or rayon's default (the cores) for `None`. The
+    /// calling thread is one of them (so a thread already in a pool cannot start one).
     fn start(threads: Option<usize>) -> Result<WarmPool, rayon::ThreadPoolBuildError> {
         WarmPool::keeping_warm(threads, KEEP_WARM_FOR)
     }
@@ -212,6 +213,7 @@ impl WarmPool {
     }
 
     /// Runs `work` on the pool (on the calling thread, the other helping).
+    #[cfg(test)]
     fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         self.pool.install(work)
     }
@@ -223,10 +225,12 @@ impl WarmPool {
 /// `None` when the command line has `--threads` (or if the pool cannot start; [`run`] then
 /// tries again and reports why).
 pub fn early_pool() -> Option<WarmPool> {
+    // `--name` or `--name=VALUE`.
     let given = |name: &[u8]| {
         std::env::args_os().any(|a| {
-            let a = a.as_encoded_bytes();
-            a == name || a.starts_with(&[name, b"="].concat())
+            a.as_encoded_bytes()
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"="))
         })
     };
     if given(b"--threads") {
@@ -253,19 +257,15 @@ pub fn run(args: &Args, early: Option<WarmPool>) -> Result<()> {
         Some(pool) => pool,
         None => WarmPool::start(args.threads).context("starting the thread pool")?,
     };
-    if pool.pool.current_thread_index().is_none() {
-        // Not one of its threads (it always is: started here with this thread in it).
-        return pool.install(|| run_in_pool(args, start, &Release::default()));
-    }
-    // This thread is one of the pool's, so the work runs on the pool right here (as
-    // `install` would run it), and the pool can be let go before the work ends.
+    // This thread is one of the pool's (`WarmPool::start` made it so, here, for `early`
+    // too), so the work runs on the pool right here, as `install` would run it, and the pool
+    // can be let go before the work ends.
     let release = Release(RefCell::new(Some(pool)));
     run_in_pool(args, start, &release)
 }
 
 /// The pool of a render, for letting it go ([`WarmPool::let_go`]) once its work is done
 /// and only writing is left.
-#[derive(Default)]
 pub(super) struct Release(RefCell<Option<WarmPool>>);
 
 impl Release {

@@ -544,13 +544,17 @@ impl LineSink<'_> {
     }
 
     /// Ends the current part: its pending segment, or its dot when no segment was drawn
-    /// (a single-point part still shows, as a capsule of length zero).
+    /// (a single-point part still shows).
     fn finish(&mut self) {
         self.flush();
         if std::mem::take(&mut self.dot) {
-            let p = self.start;
-            self.touched |= self.canvas.capsule(self.class, self.clip, p, p, self.r);
+            self.draw_dot(self.start);
         }
+    }
+
+    /// A dot at `p`: a capsule of length zero.
+    fn draw_dot(&mut self, p: (f32, f32)) {
+        self.touched |= self.canvas.capsule(self.class, self.clip, p, p, self.r);
     }
 }
 
@@ -565,11 +569,12 @@ impl GeometrySink for LineSink<'_> {
         let p = self.px(x, y);
         self.start = p;
         self.last = p;
-        self.dot = true;
         if self.class == DENSITY_CLASS {
             // Density adds coverage up rather than taking the most: there the dot counts
             // on top of the first segment, as it always has.
-            self.finish();
+            self.draw_dot(p);
+        } else {
+            self.dot = true;
         }
     }
     fn line_to(&mut self, x: i32, y: i32) {
@@ -886,7 +891,7 @@ mod tests {
     /// dot or not (the part's first segment covers it), and a part with no segment drawn (one
     /// point, or only steps of no length) still shows as its dot: random polylines of short
     /// steps, some closed, some of one point, and the same with a dot stamped at every part's
-    /// start after.
+    /// start after. In the density style, which adds up, the dots are drawn.
     #[test]
     fn a_parts_first_point_shows_once_whatever_follows() {
         let mut rng = crate::raster::tests::Rng(0x5eed_cafe_f00d_0001);
@@ -933,12 +938,29 @@ mod tests {
                 dotted.planes[0].cov == sunk.planes[0].cov,
                 "case {case}: a part's first point was not drawn, or not covered"
             );
-            assert_eq!(
-                touched,
-                touched || dots_touched,
-                "case {case}: drawn or not"
+            assert!(
+                touched || !dots_touched,
+                "case {case}: a dot reached the clip, and the line was not counted drawn"
             );
         }
+        // Density adds coverages up: there each part's first point is a dot on top of its
+        // first segment, as drawn directly (a segment's points and its capsule, one run).
+        let mut sunk = Canvas::new(40, 30, &colours, true);
+        let clip = sunk.full_clip();
+        let mut direct = sunk.empty_like();
+        let mut sink = LineSink::new(&mut sunk, DENSITY_CLASS, (k, o, o), r, clip);
+        for (a, b) in [((10, 10), (50, 12)), ((20, 40), (20, 41))] {
+            sink.move_to(a.0, a.1);
+            sink.line_to(b.0, b.1);
+            direct.capsule(DENSITY_CLASS, clip, px(a), px(a), r);
+            direct.capsule(DENSITY_CLASS, clip, px(a), px(b), r);
+        }
+        sink.finish();
+        assert!(sink.touched);
+        assert_eq!(
+            sunk.density, direct.density,
+            "density: the dots at the parts' starts"
+        );
     }
 
     #[test]

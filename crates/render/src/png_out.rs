@@ -249,7 +249,8 @@ pub(crate) fn encode_canvas_indexed(
     // fdeflate's output on these images is a fifth of the rows' bytes or less; a spare
     // plane's bytes (pages mapped) when there is one.
     let rows = width as usize * height as usize;
-    let mut out = crate::raster::scratch_bytes(rows, 0);
+    let mut out = crate::raster::scratch_bytes(rows);
+    out.clear();
     out.reserve(rows / 2 + 1024);
     let mut zlib = match fdeflate::Compressor::new(out) {
         Ok(z) => z,
@@ -271,9 +272,10 @@ pub(crate) fn encode_canvas_indexed(
         let image = image.map_err(io_err)?;
         // Compressed: the indices' bytes are kept for another plane.
         crate::raster::give_back(image.indices);
-        let zlib = Kept(zlib.finish().map_err(io_err)?);
+        let zlib = zlib.finish().map_err(io_err)?;
         // The indices' bytes, just given back, when nothing else took them.
-        let mut out = crate::raster::scratch_bytes(rows, 0);
+        let mut out = crate::raster::scratch_bytes(rows);
+        out.clear();
         out.reserve(zlib.len() + 2048);
         let mut writer = encoder(
             &mut out,
@@ -286,28 +288,13 @@ pub(crate) fn encode_canvas_indexed(
             .write_chunk(png::chunk::IDAT, &zlib)
             .map_err(png_err)?;
         writer.finish().map_err(png_err)?;
+        crate::raster::give_back(zlib);
         Ok(CanvasPng {
             bytes: out,
             colours: image.colours,
         })
     })();
     Some((encoded, indexed_in))
-}
-
-/// Bytes given back for later planes when dropped ([`crate::raster::give_back`]).
-struct Kept(Vec<u8>);
-
-impl std::ops::Deref for Kept {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        crate::raster::give_back(std::mem::take(&mut self.0));
-    }
 }
 
 /// A canvas's PNG and its palette (premultiplied): [`encode_canvas_indexed`].

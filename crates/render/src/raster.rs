@@ -436,7 +436,7 @@ impl Canvas {
                 cov
             }
             // Every index is written before any is read.
-            _ => scratch_bytes(n, n),
+            _ => scratch_bytes(n),
         };
         let canvas = &*self;
         let classes: Vec<&Plane> = used.iter().map(|&i| &canvas.planes[i]).collect();
@@ -581,23 +581,16 @@ impl Spares {
     }
 }
 
-/// Bytes whose pages are already mapped, for a buffer the caller writes whole before reading
-/// it: a spare plane's bytes (of `n` bytes' capacity, `len` long, holding what they held),
-/// or else `len` zero bytes newly allocated. Where a render's planes were given back, its
-/// palette indices and compressed rows take their pages instead of faulting in new ones (64
-/// and 33 faults on a 512 px tile).
-pub(crate) fn scratch_bytes(n: usize, len: usize) -> Vec<u8> {
-    match SPARES.take_as_is(n) {
-        Some(mut bytes) if len <= n => {
-            bytes.resize(len, 0);
-            bytes
-        }
-        Some(bytes) => {
-            SPARES.keep(bytes);
-            vec![0; len]
-        }
-        None => vec![0; len],
-    }
+/// `n` bytes whose pages are already mapped, for a buffer the caller writes before it reads:
+/// a spare plane's bytes of that size, holding what they held, or else `n` zero bytes newly
+/// allocated. Where a render's planes were given back, its palette indices and compressed
+/// rows take their pages instead of faulting in new ones (64 and 33 faults on a 512 px tile).
+pub(crate) fn scratch_bytes(n: usize) -> Vec<u8> {
+    let Some(mut bytes) = SPARES.take_as_is(n) else {
+        return vec![0; n];
+    };
+    bytes.resize(n, 0);
+    bytes
 }
 
 /// Keeps `bytes` (a plane's, any content) for a later plane of the same size, instead of
