@@ -117,10 +117,10 @@ def main():
         sys.exit(f"{binary} is missing: cargo build --release first")
     if sys.platform != "linux" or os.uname().machine != "x86_64":
         sys.exit("link/text_order.py steps x86-64 Linux programs only")
-    vaddr, size = code_segment(binary)
+    vaddr, code = code_segment(binary)
     # A position-independent executable is loaded here when randomisation is off.
     base = 0x555555554000 if elf_type(binary) == "DYN" else 0
-    lo, hi = base + vaddr, base + vaddr + size
+    lo, hi = base + vaddr, base + vaddr + code
     with tempfile.TemporaryDirectory() as tmp:
         step = os.path.join(tmp, "step")
         subprocess.run(
@@ -154,16 +154,19 @@ def main():
             order.append(syms[i][1])
     size = sizes(syms)
     laid = sum(size[n] for n in order)
+    text = (
+        "# The functions `mlytiles render --tile` runs, in the order first run, for the\n"
+        "# linker's --symbol-ordering-file (build.rs). Written by link/text_order.py:\n"
+        f"# {len(order)} functions, {laid / 1e6:.2f} MB of the {code / 1e6:.2f} MB of code,\n"
+        f"# {len(offsets)} distinct instructions run.\n"
+    ) + "".join(name + "\n" for name in order)
+    # Written whole, then renamed over the list: a failure leaves the old list as it was.
     path = os.path.join(repo(), "link/text-order.txt")
-    with open(path, "w") as f:
-        f.write("# The functions `mlytiles render --tile` runs, in the order first run, for the\n")
-        f.write("# linker's --symbol-ordering-file (build.rs). Written by link/text_order.py:\n")
-        f.write(f"# {len(order)} functions, {laid / 1e6:.2f} MB of the {size / 1e6:.2f} MB of code,\n")
-        f.write(f"# {len(offsets)} distinct instructions run.\n")
-        for name in order:
-            f.write(name + "\n")
+    with open(path + ".part", "w") as f:
+        f.write(text)
+    os.replace(path + ".part", path)
     print(
-        f"wrote {path}: {len(order)} functions ({laid / 1e6:.2f} MB of {size / 1e6:.2f} MB of code)",
+        f"wrote {path}: {len(order)} functions ({laid / 1e6:.2f} MB of {code / 1e6:.2f} MB of code)",
         file=sys.stderr,
     )
 
