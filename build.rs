@@ -13,7 +13,7 @@
 //! Without the cfg, a test marked `#[cfg_attr(not(has_gdal), ignore = "...")]` is reported as
 //! ignored with the reason, never passed silently.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `CI` set to anything but empty, `0` or `false`.
@@ -42,69 +42,170 @@ fn python_has(module: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Links the release binary on Linux so that the dynamic loader has less to do at each start.
-/// Measured on `render --tile` of the densest tile, about 2.5 ms as a whole process:
+/// Links the binary on Linux so that it starts sooner. Measured on `render --tile` of the
+/// densest tile, about 2.5 ms as a whole process:
 ///
-/// - GCC's unwinder is linked into the binary (`libgcc_eh.a`, which `gcc -static-libgcc`
-///   links) rather than loaded from `libgcc_s.so.1`: a shared library fewer to find, map and
-///   bind, 0.05 ms. Rust's standard library asks for `-lgcc_s`; a linker script of that name
-///   in `OUT_DIR`, searched before the system's folders, stands for the archive. Only when the
-///   C compiler that links says where the archive is.
-/// - With `MLYTILES_FIXED_ADDRESS` so set, and only then, the binary is linked at a fixed
-///   address (`-no-pie`) rather than as a position-independent executable, which the loader
-///   relocates at each start (13,703 pointers in 51 pages then copied on write): 0.13 ms less.
+/// - GNU's C library and GCC's unwinder are linked into the binary, which is then a static
+///   position-independent executable (`-static-pie`): no dynamic loader runs at its start to
+///   find, map, relocate and bind `libc.so.6` and `libm.so.6`, 0.12-0.19 ms less a render
+///   (`--version` 0.57 ms where 0.81). See [`static_link`]. Where that cannot be (no `libc.a`,
+///   a C compiler without `-static-pie`), only the unwinder is linked in (`libgcc_eh.a`
+///   rather than `libgcc_s.so.1`, as `gcc -static-libgcc` does: 0.05 ms).
+/// - With `MLYTILES_FIXED_ADDRESS` so set, and only then, a release binary is linked at a
+///   fixed address (`-no-pie`) rather than as a position-independent executable, which is
+///   relocated at each start (13,703 pointers in 51 pages then copied on write): 0.13 ms less.
 ///   Not by default: ASLR then no longer moves the binary's own code, which a memory-safety bug
 ///   in a C part (SQLite reading a hostile MBTiles file, say) would make easier to exploit.
-/// - The functions a render runs are laid side by side at the start of the code
-///   ([`code_order_link`]).
+/// - In release builds, the functions a render runs are laid side by side at the start of the
+///   code ([`code_order_link`]).
 ///
-/// The unwinder and the code order only for GNU's C library, when not cross-compiling, and
-/// unless `MLYTILES_DEFAULT_LINK` is set to anything but empty or `0` (rustc's way then).
+/// The C library and unwinder in every profile (so the tests run the binary as it is
+/// installed), the rest in release builds; only for GNU's C library, when not
+/// cross-compiling, and unless `MLYTILES_DEFAULT_LINK` is set to anything but empty or `0`
+/// (rustc's way then: a dynamically linked binary).
 fn quick_start_link() {
     println!("cargo::rerun-if-env-changed=MLYTILES_DEFAULT_LINK");
     println!("cargo::rerun-if-env-changed=MLYTILES_FIXED_ADDRESS");
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
-    let set = |name: &str| !matches!(env(name).as_str(), "" | "0");
-    if env("CARGO_CFG_TARGET_OS") != "linux" || env("PROFILE") != "release" {
-        return;
+    let out = PathBuf::from(env("OUT_DIR"));
+    // `OUT_DIR` outlives a run of this script: the scripts an earlier run wrote (under other
+    // settings) would still be found by the linker, and a C library linked in half (the
+    // archive into a dynamically linked binary) crashes at the start.
+    for name in ASKED {
+        let _ = std::fs::remove_file(out.join(format!("lib{name}.so")));
     }
-    if set("MLYTILES_FIXED_ADDRESS") {
+    let set = |name: &str| !matches!(env(name).as_str(), "" | "0");
+    let release = env("PROFILE") == "release";
+    let linux = env("CARGO_CFG_TARGET_OS") == "linux";
+    let fixed = linux && release && set("MLYTILES_FIXED_ADDRESS");
+    if fixed {
         println!("cargo::rustc-link-arg-bins=-no-pie");
     }
-    if set("MLYTILES_DEFAULT_LINK")
-        || env("CARGO_CFG_TARGET_ENV") != "gnu"
-        || env("TARGET") != env("HOST")
-    {
-        return;
+    let ours = linux
+        && !set("MLYTILES_DEFAULT_LINK")
+        && env("CARGO_CFG_TARGET_ENV") == "gnu"
+        && env("TARGET") == env("HOST");
+    let with_libc = ours && static_link(&out, fixed);
+    if ours && release {
+        code_order_link();
     }
-    unwinder_link();
-    code_order_link();
+    // How the binary was linked, for the test that checks it (tests/linking.rs).
+    let linked = match (ours, with_libc, fixed) {
+        (false, ..) => "default",
+        (true, true, false) => "static-pie",
+        (true, true, true) => "static",
+        (true, false, false) => "dynamic-pie",
+        (true, false, true) => "dynamic",
+    };
+    println!("cargo::rustc-env=MLYTILES_LINKED={linked}");
 }
 
-/// Links GCC's unwinder into the binary (see [`quick_start_link`]).
-fn unwinder_link() {
-    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
-    let Ok(found) = Command::new(linker)
-        .arg("-print-file-name=libgcc_eh.a")
+/// The libraries Rust's standard library asks the linker for on Linux with GNU's C library
+/// (`-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc`): [`static_link`] writes a linker script of
+/// each name.
+const ASKED: [&str; 7] = ["gcc_s", "util", "rt", "pthread", "m", "dl", "c"];
+
+/// Where the C compiler that links finds `name` (an archive, a start file), if it does:
+/// without it, the compiler prints the bare name back.
+fn find_for_linker(linker: &str, name: &str) -> Option<String> {
+    let found = Command::new(linker)
+        .arg(format!("-print-file-name={name}"))
         .stderr(Stdio::null())
         .output()
-    else {
-        return;
+        .ok()?;
+    let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    (found.status.success() && Path::new(&path).is_absolute() && Path::new(&path).is_file())
+        .then_some(path)
+}
+
+/// Links GNU's C library and GCC's unwinder into the binary (see [`quick_start_link`]), or
+/// the unwinder alone; true for the first.
+///
+/// Cargo cannot give the binary alone `-C target-feature=+crt-static` (it would reach the
+/// proc-macro crates, which cannot be built so), so the static link is made from the linker's
+/// side: a linker script in `OUT_DIR`, searched (by the binary's link only) before the
+/// system's folders, stands for each
+/// library Rust asks for and names its archive, and `-static-pie` (or `-static` at a fixed
+/// address) makes the C compiler start the program with the C library's own start files
+/// (`rcrt1.o`), which relocate the binary with no loader. ASLR, RELRO, BIND_NOW and the
+/// non-executable stack stay as they are. A small C program is linked and run the same way
+/// first; if any part is missing or fails, only the unwinder is linked in.
+///
+/// What a static C library changes: the name service. Host names are looked up through
+/// `/etc/nsswitch.conf` as before; its `files` and `dns` sources are in the binary, any other
+/// (`mdns4_minimal`, `systemd`, `sss`) is loaded from the system at that moment, which works
+/// with the C library the binary was built against (the one `cargo install` found) and may
+/// not with another. And an update of the system's C library reaches the binary when it is
+/// built again, as an update of any of its Rust crates does.
+fn static_link(out: &Path, fixed: bool) -> bool {
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
+    let find = |name: &str| find_for_linker(&linker, name);
+    let Some(eh) = find("libgcc_eh.a") else {
+        return false;
     };
-    let archive = String::from_utf8_lossy(&found.stdout).trim().to_string();
-    // Without the archive the compiler prints the bare name back.
-    if !found.status.success()
-        || !Path::new(&archive).is_absolute()
-        || !Path::new(&archive).is_file()
-    {
-        return;
+    let mode = if fixed { "-static" } else { "-static-pie" };
+    let start = find(if fixed { "crt1.o" } else { "rcrt1.o" });
+    // Each library's script: the unwinder for `libgcc_s`, the C library with the unwinder and
+    // GCC's support routines (which it calls, and they call it) for `libc`, and each other
+    // library's archive (empty since glibc 2.34, which moved them all into `libc.a`).
+    let whole: Option<Vec<(String, String)>> = ASKED
+        .iter()
+        .map(|&name| {
+            let body = match name {
+                "gcc_s" => format!("INPUT ( {eh} )"),
+                "c" => format!("GROUP ( {} {eh} {} )", find("libc.a")?, find("libgcc.a")?),
+                _ => format!("INPUT ( {} )", find(&format!("lib{name}.a"))?),
+            };
+            Some((format!("lib{name}.so"), body))
+        })
+        .collect();
+    let scripts = match whole {
+        Some(all) if start.is_some() && links_statically(&linker, out, mode) => all,
+        // The unwinder alone.
+        _ => vec![("libgcc_s.so".to_string(), format!("INPUT ( {eh} )"))],
+    };
+    let whole = scripts.len() > 1;
+    for (name, body) in &scripts {
+        let text = format!("/* written by mlytiles' build.rs: see static_link there */\n{body}\n");
+        if std::fs::write(out.join(name), text).is_err() {
+            for (name, _) in &scripts {
+                let _ = std::fs::remove_file(out.join(name));
+            }
+            return false;
+        }
     }
-    let out = std::path::PathBuf::from(env("OUT_DIR"));
-    let script =
-        format!("/* GCC's unwinder linked in; see mlytiles' build.rs */\nINPUT ( {archive} )\n");
-    if std::fs::write(out.join("libgcc_s.so"), script).is_ok() {
-        println!("cargo::rustc-link-search=native={}", out.display());
+    // To the binary's link alone (a search folder, `rustc-link-search`, would reach the test
+    // and bench programs too, which would then take the C library's archive into a dynamically
+    // linked program: it crashes at the start). The C compiler puts it before its own folders.
+    println!("cargo::rustc-link-arg-bins=-L{}", out.display());
+    if whole {
+        println!("cargo::rustc-link-arg-bins={mode}");
     }
+    whole
+}
+
+/// Whether `linker` links a C program `mode` (`-static-pie`, `-static`) that then runs.
+fn links_statically(linker: &str, out: &Path, mode: &str) -> bool {
+    let (src, exe) = (out.join("static_probe.c"), out.join("static_probe"));
+    let probe = "#include <stdio.h>\nint main(void) { return puts(\"\") == EOF; }\n";
+    let linked = std::fs::write(&src, probe).is_ok()
+        && Command::new(linker)
+            .arg(mode)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    let ran = linked
+        && Command::new(&exe)
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    let _ = std::fs::remove_file(&src);
+    let _ = std::fs::remove_file(&exe);
+    ran
 }
 
 /// Links with the LLVM linker that comes with Rust (`rust-lld`, through the `ld.lld` that

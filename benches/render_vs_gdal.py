@@ -18,11 +18,13 @@ with -te the tile's bounds in EPSG:3857. Each run is timed as a whole process (f
 dynamic loading, the work, exit): wall time, and CPU time (user + system) from the kernel's
 accounting of the child. Prints the medians and their ratios, the programs' start alone
 (`--version`), mlytiles' own phase times (its summary line), what 20x GDAL's time leaves for
-a whole process, and the floor under it: an empty Rust program (built with rustc -O when rustc
-is on PATH) timed right after GDAL runs, as mlytiles is. Checks that GDAL burnt
+a whole process, and the floor under it: empty Rust programs (built with rustc -O when rustc
+is on PATH, linked dynamically and statically) timed right after GDAL runs, as mlytiles is;
+the one linked as the last binary is stands for the floor. Checks that GDAL burnt
 pixels (gdalinfo -stats), that every mlytiles run drew the tile's 331 lines and 31,261 dots
 and wrote a valid 512 x 512 PNG, and whether several binaries wrote the same bytes. For each
-binary it also says how it is linked: position-independent or at a fixed address, and whether
+binary it also says how it is linked: statically (no dynamic loader at its start) or
+dynamically, position-independent or at a fixed address, and whether
 its code is laid out by link/text-order.txt (how many of the functions listed there it has, and
 how many of those lie side by side).
 
@@ -123,29 +125,44 @@ def burnt_pixels(tif):
     return (w, h), round(float(mean.group(1)) / 255 * w * h)
 
 
-def empty_program(tmp):
-    """A Rust program that does nothing, built with `rustc -O` (as a release build would be),
-    or None without rustc: what any process costs here, from fork to exit."""
+def empty_programs(tmp):
+    """Rust programs that do nothing, built with `rustc -O` (as a release build would be),
+    linked dynamically and as a static position-independent executable (as build.rs links
+    mlytiles where it can), by link kind; empty without rustc: what any process costs here,
+    from fork to exit."""
     rustc = shutil.which("rustc")
     if not rustc:
         print("(no rustc on PATH: the empty-program floor is left out)")
-        return None
-    src, exe = os.path.join(tmp, "empty.rs"), os.path.join(tmp, "empty")
+        return {}
+    src = os.path.join(tmp, "empty.rs")
     with open(src, "w") as f:
         f.write("fn main() {}\n")
-    subprocess.run([rustc, "-O", "-o", exe, src], check=True, capture_output=True)
-    return exe
+    programs = {}
+    for kind, flags in (("dynamic", []), ("static", ["-C", "target-feature=+crt-static"])):
+        exe = os.path.join(tmp, f"empty-{kind}")
+        built = subprocess.run([rustc, "-O", *flags, "-o", exe, src], capture_output=True)
+        if built.returncode == 0:
+            programs[kind] = exe
+    return programs
 
 
 def linked_as(path):
-    """How an ELF binary is linked, from its header's type: a position-independent executable
-    (relocated at each start) or one at a fixed address (see build.rs)."""
+    """How an ELF binary is linked: statically (no program interpreter: no dynamic loader
+    runs at its start) or dynamically, and position-independent (relocated at each start) or
+    at a fixed address (see build.rs). From its header and program headers."""
     with open(path, "rb") as f:
-        head = f.read(18)
-    if head[:4] != b"\x7fELF":
-        return "not ELF"
-    (kind,) = struct.unpack("<H", head[16:18])
-    return {2: "fixed address", 3: "position-independent"}.get(kind, f"ELF type {kind}")
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:
+            return "not a 64-bit ELF"
+        (kind,) = struct.unpack("<H", head[16:18])
+        (phoff,) = struct.unpack("<Q", head[32:40])
+        phentsize, phnum = struct.unpack("<HH", head[54:58])
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    types = {struct.unpack("<I", table[i : i + 4])[0] for i in range(0, len(table), phentsize)}
+    how = "dynamic" if 3 in types else "static"  # PT_INTERP names the dynamic loader
+    where = {2: "fixed address", 3: "position-independent"}.get(kind, f"ELF type {kind}")
+    return f"{how}, {where}"
 
 
 def code_layout(path):
@@ -239,11 +256,10 @@ def main():
             times["gdal_start"].append(timed(["gdal_rasterize", "--version"])[:2])
         # The floor: a Rust program that does nothing, each run right after a GDAL run as
         # mlytiles' runs are (GDAL leaves the caches cold).
-        empty = empty_program(tmp)
-        if empty:
+        for kind, empty in empty_programs(tmp).items():
             for _ in range(runs):
                 timed(gdal)
-                times.setdefault("empty", []).append(timed([empty])[:2])
+                times.setdefault(("empty", kind), []).append(timed([empty])[:2])
 
         (gw, gh), burnt = burnt_pixels(tif)
         if burnt == 0 or (gw, gh) != (SIZE, SIZE):
@@ -262,8 +278,9 @@ def main():
         rows.append((f"{name}mlytiles --version (start alone)", ("start", b)))
     rows.append(("gdal_rasterize (whole process)", "gdal"))
     rows.append(("gdal_rasterize --version", "gdal_start"))
-    if "empty" in times:
-        rows.append(("empty Rust program, after GDAL (floor)", "empty"))
+    for kind in ("dynamic", "static"):
+        if ("empty", kind) in times:
+            rows.append((f"empty Rust program, {kind}, after GDAL", ("empty", kind)))
     for label, key in rows:
         print(f"{label:40} {med(key, 0):8.2f} {med(key, 1):8.2f}")
     for b, binary in enumerate(binaries):
@@ -280,7 +297,9 @@ def main():
         pw, ph, kind = checked[b]
         print(f"  checked: a valid {pw} x {ph} {kind} PNG")
     target = med("gdal", 0) / 20
-    floor = f", of which an empty process takes {med('empty', 0):.2f}" if "empty" in times else ""
+    # The floor: an empty program linked as the last binary (the newest, by habit) is.
+    kind = ("empty", linked_as(binaries[-1]).split(",")[0])
+    floor = f", of which an empty process linked so takes {med(kind, 0):.2f}" if kind in times else ""
     print(f"20x gdal_rasterize: a whole process of {target:.2f} ms{floor}")
     if len(binaries) > 1:
         same = all(images[b] == images[0] for b in images)
