@@ -42,22 +42,16 @@ def repo():
 
 
 def code_segment(binary):
-    """The virtual address and size of the binary's executable LOAD segment."""
+    """The virtual addresses of the binary's first LOAD segment (which maps the file from its
+    start) and of its executable one, and the executable one's size."""
     out = subprocess.run(
         ["readelf", "-l", "-W", binary], check=True, capture_output=True, text=True
     ).stdout
-    for line in out.splitlines():
-        f = line.split()
-        if f and f[0] == "LOAD" and "E" in f[6:-1]:
-            return int(f[2], 16), int(f[5], 16)
+    loads = [line.split() for line in out.splitlines() if line.split()[:1] == ["LOAD"]]
+    for f in loads:
+        if "E" in f[6:-1]:
+            return int(loads[0][2], 16), int(f[2], 16), int(f[5], 16)
     sys.exit(f"{binary}: no executable LOAD segment")
-
-
-def elf_type(binary):
-    out = subprocess.run(
-        ["readelf", "-h", "-W", binary], check=True, capture_output=True, text=True
-    ).stdout
-    return "DYN" if "DYN (" in out else "EXEC"
 
 
 def functions(binary):
@@ -117,10 +111,9 @@ def main():
         sys.exit(f"{binary} is missing: cargo build --release first")
     if sys.platform != "linux" or os.uname().machine != "x86_64":
         sys.exit("link/text_order.py steps x86-64 Linux programs only")
-    vaddr, code = code_segment(binary)
-    # A position-independent executable is loaded here when randomisation is off.
-    base = 0x555555554000 if elf_type(binary) == "DYN" else 0
-    lo, hi = base + vaddr, base + vaddr + code
+    first, vaddr, code = code_segment(binary)
+    # As linked: step.c finds where the binary was loaded.
+    lo, hi = vaddr, vaddr + code
     with tempfile.TemporaryDirectory() as tmp:
         step = os.path.join(tmp, "step")
         subprocess.run(
@@ -138,12 +131,15 @@ def main():
         run += ["--size", "512", "--out", os.path.join(tmp, "out.png")]
         print(f"stepping {' '.join(run)} (a few minutes)", file=sys.stderr)
         subprocess.run(
-            [step, f"{lo:x}", f"{hi:x}"] + run,
+            [step, f"{first:x}", f"{lo:x}", f"{hi:x}"] + run,
             check=True,
             env=dict(os.environ, STEP_OUT=addresses),
             stdout=subprocess.DEVNULL,
         )
         offsets = [int(line, 16) for line in open(addresses)]
+    if not offsets:
+        # The old list stays: an empty one would undo the layout.
+        sys.exit(f"no instruction of {binary}'s code was stepped: link/text-order.txt is unchanged")
     syms = functions(binary)
     starts = [a for a, _ in syms]
     order, seen = [], set()
