@@ -47,7 +47,7 @@ fn python_has(module: &str) -> bool {
 ///
 /// - GNU's C library and GCC's unwinder are linked into the binary, which is then a static
 ///   position-independent executable (`-static-pie`): no dynamic loader runs at its start to
-///   find, map, relocate and bind `libc.so.6` and `libm.so.6`, 0.12-0.19 ms less a render
+///   find, map, relocate and bind `libc.so.6` and `libm.so.6`, 0.07-0.19 ms less a render
 ///   (`--version` 0.57 ms where 0.81). See [`static_link`]. Where that cannot be (no `libc.a`,
 ///   a C compiler without `-static-pie`), only the unwinder is linked in (`libgcc_eh.a`
 ///   rather than `libgcc_s.so.1`, as `gcc -static-libgcc` does: 0.05 ms).
