@@ -192,12 +192,14 @@ impl WarmPool {
         let stop = Arc::new(AtomicBool::new(false));
         if pool.current_num_threads() > 1 {
             let owner = pool.current_thread_index();
+            // Where this thread runs, for the other to leave if it was started there.
+            let owner_cpu = mlytiles_render::current_cpu();
             let stop = Arc::clone(&stop);
             pool.spawn(move || {
                 // Not stopped when the work returns, only by `let_go`: a thread that had gone
                 // to sleep held the end of the process back by its wake-up (to be stopped),
                 // 35 us here.
-                keep_warm(owner, &stop, for_at_most);
+                keep_warm(owner, owner_cpu, &stop, for_at_most);
             });
         }
         Ok(WarmPool { pool, stop })
@@ -286,11 +288,21 @@ const KEEP_WARM_FOR: Duration = Duration::from_millis(100);
 /// 0.1-0.6 ms each, and waking a sleeping thread took 140 us at the median here (190 us at
 /// p90, a 2-core VM), so the sleeper came late or never and the other thread did it all.
 /// Does nothing on the thread that started it (`owner`), which could otherwise pick it up
-/// while waiting for its own work and spin until that work is done. Returns how many pieces
-/// of work it ran.
-fn keep_warm(owner: Option<usize>, stop: &AtomicBool, for_at_most: Duration) -> usize {
+/// while waiting for its own work and spin until that work is done. A thread started on the
+/// owner's CPU (`owner_cpu`, when known) first moves to another
+/// ([`mlytiles_render::leave_cpu`]): two threads spinning and working on one CPU take turns of
+/// 4 ms. Returns how many pieces of work it ran.
+fn keep_warm(
+    owner: Option<usize>,
+    owner_cpu: Option<usize>,
+    stop: &AtomicBool,
+    for_at_most: Duration,
+) -> usize {
     if rayon::current_thread_index() == owner {
         return 0;
+    }
+    if let Some(cpu) = owner_cpu {
+        mlytiles_render::leave_cpu(cpu);
     }
     mlytiles_render::take_work_until(stop, Instant::now() + for_at_most)
 }
@@ -446,6 +458,7 @@ mod tests {
             let begun = Instant::now();
             keep_warm(
                 rayon::current_thread_index(),
+                None,
                 &AtomicBool::new(false),
                 Duration::from_secs(10),
             );
@@ -454,6 +467,25 @@ mod tests {
                 "spun on its owner for {:?}",
                 begun.elapsed()
             );
+        });
+    }
+
+    /// Started on the CPU its owner runs on, the other thread moves to another CPU (when one
+    /// is allowed) before it keeps warm.
+    #[test]
+    fn keep_warm_leaves_its_owners_cpu() {
+        let allowed = mlytiles_render::cpus_allowed().unwrap_or(1);
+        two_threads().install(|| {
+            let owner = rayon::current_thread_index();
+            let (from, to) = on_the_other_thread(|| {
+                let from = mlytiles_render::current_cpu();
+                keep_warm(owner, from, &AtomicBool::new(true), Duration::ZERO);
+                (from, mlytiles_render::current_cpu())
+            });
+            if cfg!(target_os = "linux") && allowed > 1 {
+                let from = from.expect("Linux tells a thread its CPU");
+                assert_ne!(to, Some(from), "still on {from}");
+            }
         });
     }
 
@@ -469,7 +501,7 @@ mod tests {
             let begun = Instant::now();
             rayon::scope(|s| {
                 s.spawn(|_| {
-                    let n = keep_warm(owner, &AtomicBool::new(false), warm_for);
+                    let n = keep_warm(owner, None, &AtomicBool::new(false), warm_for);
                     ran.store(n, Ordering::Release);
                 });
                 // The second half cannot run here while the first waits for it.

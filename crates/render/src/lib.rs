@@ -72,7 +72,7 @@ use tiny_skia::Pixmap;
 use draw::{Brushes, Pass, Placement};
 pub use error::{Error, Result};
 pub use geotiff::{GEOTIFF_TILE, Georef, write_geotiff_image};
-pub use join::{cpus_allowed, take_work_until};
+pub use join::{cpus_allowed, current_cpu, leave_cpu, take_work_until};
 pub use legend::draw_legend;
 pub use mosaic::{
     BBOX_KEYWORD, MosaicFormat, MosaicOptions, MosaicReport, hilbert_order, pyramid_tiles,
