@@ -124,10 +124,9 @@ fn find_for_linker(linker: &str, name: &str) -> Option<String> {
 /// Cargo cannot give the binary alone `-C target-feature=+crt-static` (it would reach the
 /// proc-macro crates, which cannot be built so), so the static link is made from the linker's
 /// side: a linker script in `OUT_DIR`, searched (by the binary's link only) before the
-/// system's folders, stands for each
-/// library Rust asks for and names its archive, and `-static-pie` (or `-static` at a fixed
-/// address) makes the C compiler start the program with the C library's own start files
-/// (`rcrt1.o`), which relocate the binary with no loader. ASLR, RELRO, BIND_NOW and the
+/// system's folders, stands for each library Rust asks for and names its archive, and
+/// `-static-pie` (or `-static` at a fixed address) makes the C compiler start the program with
+/// the C library's own start files (`rcrt1.o`), which relocate the binary with no loader. ASLR, RELRO, BIND_NOW and the
 /// non-executable stack stay as they are. A small C program is linked and run the same way
 /// first; if any part is missing or fails, only the unwinder is linked in.
 ///
