@@ -1,4 +1,4 @@
-//! Links the release binary on Linux so that it starts sooner (see `quick_start_link`), and
+//! Links the binary on Linux so that it starts sooner (see `quick_start_link`), and
 //! tells the tests that open mlytiles' outputs in other programs which of those programs are
 //! here. For each reader it sets a cfg when the program is installed, or when `CI` is set (CI
 //! must run those tests, which then fail naming the missing program; `.ci/run` installs them):
@@ -24,6 +24,13 @@ fn under_ci() -> bool {
 /// An environment variable's value; empty when unset (or not Unicode).
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_default()
+}
+
+/// The C compiler that links: `RUSTC_LINKER` (Cargo's `linker` setting), else `cc`.
+fn linker() -> String {
+    Some(env("RUSTC_LINKER"))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "cc".into())
 }
 
 /// Whether `program` is a file in one of `PATH`'s folders.
@@ -81,16 +88,15 @@ fn quick_start_link() {
     if fixed {
         println!("cargo::rustc-link-arg-bins=-no-pie");
     }
-    let ours = linux
-        && !set("MLYTILES_DEFAULT_LINK")
-        && env("CARGO_CFG_TARGET_ENV") == "gnu"
-        && env("TARGET") == env("HOST");
+    let gnu = linux && env("CARGO_CFG_TARGET_ENV") == "gnu";
+    let ours = gnu && !set("MLYTILES_DEFAULT_LINK") && env("TARGET") == env("HOST");
     let with_libc = ours && static_link(&out, fixed);
     if ours && release {
         code_order_link();
     }
-    // How the binary was linked, for the test that checks it (tests/linking.rs).
-    let linked = match (ours, with_libc, fixed) {
+    // How the binary was linked, for the test that checks it (tests/linking.rs): with GNU's
+    // C library, rustc's own way is dynamic (`MLYTILES_DEFAULT_LINK`, cross-compiling).
+    let linked = match (gnu, with_libc, fixed) {
         (false, ..) => "default",
         (true, true, false) => "static-pie",
         (true, true, true) => "static",
@@ -137,7 +143,7 @@ fn find_for_linker(linker: &str, name: &str) -> Option<String> {
 /// not with another. And an update of the system's C library reaches the binary when it is
 /// built again, as an update of any of its Rust crates does.
 fn static_link(out: &Path, fixed: bool) -> bool {
-    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".into());
+    let linker = linker();
     let find = |name: &str| find_for_linker(&linker, name);
     let Some(eh) = find("libgcc_eh.a") else {
         return false;
@@ -223,12 +229,12 @@ fn links_statically(linker: &str, out: &Path, mode: &str) -> bool {
 fn code_order_link() {
     let order = Path::new(&env("CARGO_MANIFEST_DIR")).join("link/text-order.txt");
     println!("cargo::rerun-if-changed={}", order.display());
-    // The default `cc`, or a named GCC (`…gcc`, `…cc`) or Clang.
-    let linker = env("RUSTC_LINKER");
+    // `cc`, or a named GCC (`…gcc`, `…cc`) or Clang.
+    let linker = linker();
     let name = Path::new(&linker)
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
-    if !(linker.is_empty() || name.ends_with("cc") || name.starts_with("clang")) {
+    if !(name.ends_with("cc") || name.starts_with("clang")) {
         return;
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());

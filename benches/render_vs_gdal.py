@@ -28,7 +28,8 @@ dynamically, position-independent or at a fixed address, and whether
 its code is laid out by link/text-order.txt (how many of the functions listed there it has, and
 how many of those lie side by side).
 
-Python's standard library only; gdal-bin provides gdal_rasterize and gdalinfo.
+Python's standard library, binutils' readelf and nm (through link/text_order.py) to say how
+each binary is linked, and gdal-bin's gdal_rasterize and gdalinfo.
 """
 
 import importlib.util
@@ -146,37 +147,23 @@ def empty_programs(tmp):
     return programs
 
 
-def linked_as(path):
-    """How an ELF binary is linked: statically (no program interpreter: no dynamic loader
-    runs at its start) or dynamically, and position-independent (relocated at each start) or
-    at a fixed address (see build.rs). From its header and program headers."""
-    with open(path, "rb") as f:
-        head = f.read(64)
-        if head[:4] != b"\x7fELF" or head[4] != 2:
-            return "not a 64-bit ELF"
-        (kind,) = struct.unpack("<H", head[16:18])
-        (phoff,) = struct.unpack("<Q", head[32:40])
-        phentsize, phnum = struct.unpack("<HH", head[54:58])
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    types = {struct.unpack("<I", table[i : i + 4])[0] for i in range(0, len(table), phentsize)}
-    how = "dynamic" if 3 in types else "static"  # PT_INTERP names the dynamic loader
-    where = {2: "fixed address", 3: "position-independent"}.get(kind, f"ELF type {kind}")
-    return f"{how}, {where}"
-
-
-def code_layout(path):
-    """How the binary's code is laid out: link/text_order.py's `layout` (which reads the
-    binary's symbol table with `nm`)."""
+def text_order():
+    """link/text_order.py, which reads how a binary is linked and laid out (readelf, nm)."""
     spec = importlib.util.spec_from_file_location(
         "text_order", os.path.join(repo(), "link/text_order.py")
     )
-    text_order = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(text_order)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def linking(link, path):
+    """How the binary is linked and its code laid out, in words; `link` is text_order."""
     try:
-        return text_order.layout(path)
+        how, where = link.linked_as(path)
+        return f"{how}, {where}; code order: {link.layout(path)}"
     except (OSError, subprocess.CalledProcessError):
-        return "unknown (no nm, or not a binary it reads)"
+        return "unknown (no readelf or nm, or not a binary they read)"
 
 
 def median_ms(values):
@@ -268,6 +255,7 @@ def main():
     def med(key, i):
         return median_ms([t[i] for t in times[key]])
 
+    link = text_order()
     print(f"densest tile {z}/{x}/{y} at {SIZE} px, {runs} alternating runs each, medians")
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
     print(f"{'':40} {'wall ms':>8} {'CPU ms':>8}")
@@ -293,12 +281,15 @@ def main():
             f"wall min-max {spread[0]:.2f}-{spread[-1]:.2f} ms"
         )
         print(f"  its last summary: {summaries[b]}")
-        print(f"  linked: {linked_as(binary)}; code order: {code_layout(binary)}")
+        print(f"  linked: {linking(link, binary)}")
         pw, ph, kind = checked[b]
         print(f"  checked: a valid {pw} x {ph} {kind} PNG")
     target = med("gdal", 0) / 20
     # The floor: an empty program linked as the last binary (the newest, by habit) is.
-    kind = ("empty", linked_as(binaries[-1]).split(",")[0])
+    try:
+        kind = ("empty", link.linked_as(binaries[-1])[0])
+    except (OSError, subprocess.CalledProcessError):
+        kind = None
     floor = f", of which an empty process linked so takes {med(kind, 0):.2f}" if kind in times else ""
     print(f"20x gdal_rasterize: a whole process of {target:.2f} ms{floor}")
     if len(binaries) > 1:

@@ -41,17 +41,37 @@ def repo():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def readelf(binary, *flags):
+    return subprocess.run(
+        ["readelf", "-W", *flags, binary], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def program_headers(binary):
+    """The binary's program headers, each as readelf -l prints its fields (type first)."""
+    return [f for f in (line.split() for line in readelf(binary, "-l").splitlines())
+            if f and f[0].isupper() and f[0] != "Type" and len(f) >= 8]
+
+
 def code_segment(binary):
     """The virtual addresses of the binary's first LOAD segment (which maps the file from its
     start) and of its executable one, and the executable one's size."""
-    out = subprocess.run(
-        ["readelf", "-l", "-W", binary], check=True, capture_output=True, text=True
-    ).stdout
-    loads = [line.split() for line in out.splitlines() if line.split()[:1] == ["LOAD"]]
+    loads = [f for f in program_headers(binary) if f[0] == "LOAD"]
     for f in loads:
         if "E" in f[6:-1]:
             return int(loads[0][2], 16), int(f[2], 16), int(f[5], 16)
     sys.exit(f"{binary}: no executable LOAD segment")
+
+
+def linked_as(binary):
+    """How the binary is linked: ("static" or "dynamic", "position-independent" or "fixed
+    address"). Static: no program interpreter, so no dynamic loader runs at its start;
+    position-independent: relocated at each start (see build.rs)."""
+    how = "dynamic" if any(f[0] == "INTERP" for f in program_headers(binary)) else "static"
+    pie = " DYN " in next(
+        (line + " " for line in readelf(binary, "-h").splitlines() if "Type:" in line), ""
+    )
+    return how, "position-independent" if pie else "fixed address"
 
 
 def functions(binary):

@@ -1,7 +1,6 @@
 //! `mlytiles render`: coverage images (one tile, a mosaic of an area, or an XYZ pyramid) from
 //! a cache of stores or one store.
 
-use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -261,22 +260,9 @@ pub fn run(args: &Args, early: Option<WarmPool>) -> Result<()> {
     };
     // This thread is one of the pool's (`WarmPool::start` made it so, here, for `early`
     // too), so the work runs on the pool right here, as `install` would run it, and the pool
-    // can be let go before the work ends.
-    let release = Release(RefCell::new(Some(pool)));
-    run_in_pool(args, start, &release)
-}
-
-/// The pool of a render, for letting it go ([`WarmPool::let_go`]) once its work is done
-/// and only writing is left.
-pub(super) struct Release(RefCell<Option<WarmPool>>);
-
-impl Release {
-    /// Lets the pool go; nothing after this may use rayon's threads.
-    pub(super) fn now(&self) {
-        if let Some(pool) = self.0.borrow_mut().take() {
-            pool.let_go();
-        }
-    }
+    // can be let go (taken and [`WarmPool::let_go`]) before the work ends, once only writing
+    // is left.
+    run_in_pool(args, start, &mut Some(pool))
 }
 
 /// The longest a pool thread spins waiting for work in [`keep_warm`].
@@ -307,7 +293,7 @@ fn keep_warm(
     mlytiles_render::take_work_until(stop, Instant::now() + for_at_most)
 }
 
-fn run_in_pool(args: &Args, start: Instant, release: &Release) -> Result<()> {
+fn run_in_pool(args: &Args, start: Instant, pool: &mut Option<WarmPool>) -> Result<()> {
     let source = open_source(args)?;
     let sources = &source.sources;
     let mut filter = args.filter.to_filter()?;
@@ -335,7 +321,7 @@ fn run_in_pool(args: &Args, start: Instant, release: &Release) -> Result<()> {
         strict: args.strict,
     };
     if let Some(tile) = args.tile {
-        return tile::one_tile(args, &source, tile, &options, start, release);
+        return tile::one_tile(args, &source, tile, &options, start, pool);
     }
     let bbox = match area {
         Some(b) => b,

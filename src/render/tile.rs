@@ -23,7 +23,7 @@ pub(super) fn one_tile(
     tile: TileId,
     options: &RenderOptions,
     start: Instant,
-    release: &super::Release,
+    pool: &mut Option<super::WarmPool>,
 ) -> Result<()> {
     let data = mlytiles_render::data_tile(tile);
     let held = source
@@ -87,7 +87,9 @@ pub(super) fn one_tile(
             &PngOptions::default(),
         )?;
         // Only writing is left: the pool's other thread can end meanwhile.
-        release.now();
+        if let Some(pool) = pool.take() {
+            pool.let_go();
+        }
         let write_start = Instant::now();
         write_png(&out, &r.png)?;
         (

@@ -53,24 +53,44 @@ pub fn take_work_until(done: &AtomicBool, until: Instant) -> usize {
     ran
 }
 
+/// The calling thread's affinity mask (the CPUs it may run on), with one system call.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn affinity() -> Option<libc::cpu_set_t> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set, and sched_getaffinity writes at most
+    // the size given into it, for the calling thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
+    }
+}
+
+/// Sets the calling thread's affinity mask; whether it was set.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn set_affinity(set: &libc::cpu_set_t) -> bool {
+    // SAFETY: sched_setaffinity only reads the set, of the size given, for the calling thread.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) == 0 }
+}
+
 /// How many CPUs this thread may run on (its affinity mask), found with one system call;
 /// `None` where that is not known. Unlike `std::thread::available_parallelism`, it does not
 /// read the control group's CPU quota (three files: 0.02 ms of a lone tile's render), so it
 /// suits a short job only, such as one tile's two threads.
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
 pub fn cpus_allowed() -> Option<usize> {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set; sched_getaffinity writes at most
-    // the size given into it, and CPU_COUNT only reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return None;
-        }
-        usize::try_from(libc::CPU_COUNT(&set))
-            .ok()
-            .filter(|&n| n > 0)
-    }
+    usize::try_from(cpu_count(&affinity()?))
+        .ok()
+        .filter(|&n| n > 0)
+}
+
+/// How many CPUs `set` holds.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn cpu_count(set: &libc::cpu_set_t) -> i32 {
+    // SAFETY: CPU_COUNT only reads the set.
+    unsafe { libc::CPU_COUNT(set) }
 }
 
 /// Elsewhere, not known.
@@ -103,30 +123,24 @@ pub fn current_cpu() -> Option<usize> {
 /// that ran within the last 0.5 ms where they are): a render of 7 ms instead of 2.5, about one
 /// run in seven right after a GDAL run in `benches/render_vs_gdal.py`.
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
 pub fn leave_cpu(busy: usize) -> Option<usize> {
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    if current_cpu()? != busy || busy >= 8 * size {
+    if current_cpu()? != busy || busy >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
         return None;
     }
-    // SAFETY: all-zero cpu_set_t values are valid empty sets; sched_getaffinity writes at most
-    // `size` bytes into `allowed`, sched_setaffinity only reads the sets given, CPU_CLR and
-    // CPU_COUNT stay inside the set (`busy` was checked to be below its bit count), and the
-    // calls concern the calling thread only (pid 0).
+    let allowed = affinity()?;
+    let mut others = allowed;
+    #[allow(unsafe_code)]
+    // SAFETY: CPU_CLR writes the one bit of `busy`, inside the set (checked above).
     unsafe {
-        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
-            return None;
-        }
-        let mut others = allowed;
-        libc::CPU_CLR(busy, &mut others);
-        if libc::CPU_COUNT(&others) == 0 || libc::sched_setaffinity(0, size, &others) != 0 {
-            return None;
-        }
-        let moved_to = current_cpu();
-        libc::sched_setaffinity(0, size, &allowed);
-        moved_to
+        libc::CPU_CLR(busy, &mut others)
+    };
+    if cpu_count(&others) == 0 || !set_affinity(&others) {
+        return None;
     }
+    let moved_to = current_cpu();
+    // Set back; should that fail, the thread keeps to the other CPUs, which is all it needs.
+    set_affinity(&allowed);
+    moved_to
 }
 
 /// Elsewhere, nothing to do.
@@ -190,15 +204,11 @@ mod tests {
     fn a_thread_leaves_a_busy_cpu_and_keeps_its_mask() {
         std::thread::spawn(|| {
             let mask = || {
-                // SAFETY: as in `leave_cpu`: a zeroed set, filled by the kernel up to its size.
-                unsafe {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    let size = std::mem::size_of::<libc::cpu_set_t>();
-                    assert_eq!(libc::sched_getaffinity(0, size, &mut set), 0);
-                    (0..8 * size)
-                        .filter(|&c| libc::CPU_ISSET(c, &set))
-                        .collect::<Vec<_>>()
-                }
+                let set = affinity().expect("the thread's mask");
+                (0..8 * std::mem::size_of::<libc::cpu_set_t>())
+                    // SAFETY: CPU_ISSET reads one bit of the set, below its bit count.
+                    .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+                    .collect::<Vec<_>>()
             };
             let before = mask();
             let here = current_cpu().expect("Linux tells a thread its CPU");

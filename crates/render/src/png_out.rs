@@ -249,8 +249,7 @@ pub(crate) fn encode_canvas_indexed(
     // fdeflate's output on these images is a fifth of the rows' bytes or less; a spare
     // plane's bytes (pages mapped) when there is one.
     let rows = width as usize * height as usize;
-    let mut out = crate::raster::scratch_bytes(rows);
-    out.clear();
+    let mut out = crate::raster::scratch_room(rows);
     out.reserve(rows / 2 + 1024);
     let mut zlib = match fdeflate::Compressor::new(out) {
         Ok(z) => z,
@@ -274,8 +273,7 @@ pub(crate) fn encode_canvas_indexed(
         crate::raster::give_back(image.indices);
         let zlib = zlib.finish().map_err(io_err)?;
         // The indices' bytes, just given back, when nothing else took them.
-        let mut out = crate::raster::scratch_bytes(rows);
-        out.clear();
+        let mut out = crate::raster::scratch_room(rows);
         out.reserve(zlib.len() + 2048);
         let mut writer = encoder(
             &mut out,

@@ -579,6 +579,22 @@ impl Spares {
         let i = held.iter().position(|b| b.capacity() == n)?;
         Some(held.swap_remove(i))
     }
+
+    /// [`scratch_bytes`] from these spares.
+    fn scratch(&self, n: usize) -> Vec<u8> {
+        let Some(mut bytes) = self.take_as_is(n) else {
+            return vec![0; n];
+        };
+        bytes.resize(n, 0);
+        bytes
+    }
+
+    /// [`scratch_room`] from these spares.
+    fn room(&self, n: usize) -> Vec<u8> {
+        let mut bytes = self.take_as_is(n).unwrap_or_else(|| Vec::with_capacity(n));
+        bytes.clear();
+        bytes
+    }
 }
 
 /// `n` bytes whose pages are already mapped, for a buffer the caller writes before it reads:
@@ -586,11 +602,14 @@ impl Spares {
 /// allocated. Where a render's planes were given back, its palette indices and compressed
 /// rows take their pages instead of faulting in new ones (64 and 33 faults on a 512 px tile).
 pub(crate) fn scratch_bytes(n: usize) -> Vec<u8> {
-    let Some(mut bytes) = SPARES.take_as_is(n) else {
-        return vec![0; n];
-    };
-    bytes.resize(n, 0);
-    bytes
+    SPARES.scratch(n)
+}
+
+/// An empty buffer with room for `n` bytes, for output appended to it: a spare plane's bytes
+/// of that capacity (pages mapped) when there is one, as [`scratch_bytes`] takes them, but
+/// emptied rather than filled out to `n`.
+pub(crate) fn scratch_room(n: usize) -> Vec<u8> {
+    SPARES.room(n)
 }
 
 /// Keeps `bytes` (a plane's, any content) for a later plane of the same size, instead of
@@ -1869,6 +1888,50 @@ pub(crate) mod tests {
             spares.keep(vec![0u8; 4099]);
         }
         assert_eq!(spares.held().len(), SPARES_KEPT);
+    }
+
+    /// Scratch bytes and room take a spare of that capacity whatever its length (the
+    /// compressed rows come back shorter than their room): the bytes filled out to their size,
+    /// the room emptied, neither written beyond what was held; without a spare, new ones.
+    #[test]
+    fn scratch_takes_a_spare_of_its_capacity_whatever_its_length() {
+        let n = 8192;
+        let spares = Spares::new();
+        let short = |fill: u8| {
+            let mut v = Vec::with_capacity(n);
+            v.resize(100, fill);
+            v
+        };
+        let given = short(7);
+        let at = given.as_ptr();
+        spares.keep(given);
+        let room = spares.room(n);
+        assert_eq!(room.as_ptr(), at, "the spare was not taken");
+        assert!(
+            room.is_empty() && room.capacity() == n,
+            "{} of {}",
+            room.len(),
+            room.capacity()
+        );
+        spares.keep(room);
+        let mut kept = spares.held().pop().expect("kept again");
+        kept.resize(100, 7);
+        spares.keep(kept);
+        let bytes = spares.scratch(n);
+        assert_eq!(bytes.as_ptr(), at, "the spare was not taken");
+        assert_eq!(bytes.len(), n);
+        assert!(
+            bytes[..100].iter().all(|&b| b == 7),
+            "what was held was written over"
+        );
+        assert!(
+            bytes[100..].iter().all(|&b| b == 0),
+            "filled out with other than zeros"
+        );
+        assert!(spares.held().is_empty());
+        let fresh = spares.room(n);
+        assert!(fresh.is_empty() && fresh.capacity() >= n);
+        assert_eq!(spares.scratch(n), vec![0; n]);
     }
 
     #[test]
